@@ -1,0 +1,19 @@
+//! A fake Gemini for trying the app without a key (and for the end-to-end tests):
+//! answers every call with the recorded fixtures of `tests/fixtures/gemini/`.
+//!
+//! ```text
+//! cargo run --example fake_gemini -- 127.0.0.1:9090
+//! GEMINI_API_KEY=any WELD_GEMINI_BASE_URL=http://127.0.0.1:9090 WELD_COOKIE_SECURE=false cargo run
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/fake_gemini.rs"]
+mod fake_gemini;
+
+#[tokio::main]
+async fn main() {
+    let address = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9090".to_owned());
+    let fake = fake_gemini::FakeGemini::start_on(&address).await;
+    println!("fake Gemini listening on {}", fake.url);
+    let _ = tokio::signal::ctrl_c().await;
+}

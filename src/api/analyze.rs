@@ -1,0 +1,195 @@
+//! `POST /api/analyze`: a weld photo in, a Markdown defect report out. Accepts JSON
+//! with base64 (what the original app sends) or multipart with the file.
+
+use poem_openapi::{
+    ApiRequest, Multipart, Object, OpenApi, param::Header, payload::Json, types::multipart::Upload,
+};
+
+use super::{AnswerLanguage, AnswerReply, ApiTags};
+use crate::{
+    domain::{
+        history::{Role, Turn},
+        image::{self, ImageType},
+        language::Language,
+        prompt,
+    },
+    error::{ApiError, ErrorResponse},
+    gemini::{GeminiClient, InlineImage, Prompt},
+};
+
+/// The longest note accepted, in characters.
+pub const MAX_NOTE_CHARS: usize = 1000;
+
+/// Weld photo analysis.
+pub struct AnalyzeApi {
+    gemini: GeminiClient,
+    max_image_bytes: usize,
+}
+
+impl AnalyzeApi {
+    /// The API over the shared Gemini client with the decoded-image limit.
+    pub fn new(gemini: GeminiClient, max_image_bytes: usize) -> Self {
+        Self {
+            gemini,
+            max_image_bytes,
+        }
+    }
+}
+
+/// A weld photo as base64 JSON.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AnalyzeJsonRequest {
+    /// The image as standard base64 (a `data:image/...;base64,` prefix is allowed).
+    /// Decoded, at most `WELD_MAX_IMAGE_BYTES` (10 MiB by default).
+    pub base64_image: String,
+    /// The image's type: `image/png`, `image/jpeg`, `image/webp`, `image/heic` or
+    /// `image/heif`. The bytes must match it.
+    pub mime_type: String,
+    /// An optional note from the welder: process, material, thickness, position
+    /// (at most 1,000 characters).
+    pub note: Option<String>,
+    /// The report's language; else `Accept-Language`, else Russian.
+    pub language: Option<AnswerLanguage>,
+}
+
+/// A weld photo as a multipart upload.
+#[derive(Debug, Multipart)]
+pub struct AnalyzeForm {
+    /// The photo file (PNG, JPEG, WebP, HEIC or HEIF).
+    pub image: Upload,
+    /// An optional note from the welder (at most 1,000 characters).
+    pub note: Option<String>,
+    /// `ru` or `en`.
+    pub language: Option<String>,
+}
+
+/// The photo, in either encoding.
+#[derive(Debug, ApiRequest)]
+pub enum AnalyzeRequest {
+    /// JSON with a base64 image.
+    Json(Json<AnalyzeJsonRequest>),
+    /// `multipart/form-data` with the part `image` and optional `note`, `language`.
+    Multipart(AnalyzeForm),
+}
+
+/// A validated photo and its context.
+struct Photo {
+    kind: ImageType,
+    bytes: Vec<u8>,
+    note: Option<String>,
+    language: Option<Language>,
+}
+
+#[OpenApi(tag = "ApiTags::Analyze")]
+impl AnalyzeApi {
+    /// Analyze a weld photo
+    ///
+    /// Sends the photo to Gemini with a weld-inspector instruction and returns a
+    /// structured Markdown report: what is in the photo, the defects found with their
+    /// likely causes, how to fix them, and a verdict — or a clear note when the photo
+    /// does not show a weld or is too poor to judge.
+    #[oai(path = "/api/analyze", method = "post", operation_id = "analyze")]
+    async fn analyze(
+        &self,
+        body: AnalyzeRequest,
+        /// Used for the report's language when `language` is absent.
+        #[oai(name = "Accept-Language")]
+        accept_language: Header<Option<String>>,
+    ) -> Result<Json<AnswerReply>, ErrorResponse> {
+        let photo = match body {
+            AnalyzeRequest::Json(Json(request)) => self.photo_from_json(request)?,
+            AnalyzeRequest::Multipart(form) => self.photo_from_form(form).await?,
+        };
+        let language = Language::resolve(photo.language, accept_language.0.as_deref());
+        let prompt = Prompt {
+            system: prompt::analyze_instruction(language),
+            turns: vec![Turn::new(
+                Role::User,
+                prompt::analyze_request(language, photo.note.as_deref()),
+            )],
+            image: Some(InlineImage {
+                mime: photo.kind.mime(),
+                base64: image::encode_base64(&photo.bytes),
+            }),
+            temperature: 0.2,
+            max_output_tokens: 8192,
+        };
+        drop(photo.bytes);
+        let answer = self.gemini.generate(&prompt).await?;
+        Ok(Json(answer.into()))
+    }
+}
+
+impl AnalyzeApi {
+    fn photo_from_json(&self, request: AnalyzeJsonRequest) -> Result<Photo, ApiError> {
+        if request.mime_type.trim().is_empty() {
+            return Err(ApiError::invalid("mimeType must not be empty"));
+        }
+        let kind = ImageType::from_mime(&request.mime_type)?;
+        let bytes = image::decode_base64("base64Image", &request.base64_image, self.max_image_bytes)?;
+        kind.verify(&bytes)?;
+        Ok(Photo {
+            kind,
+            bytes,
+            note: check_note(request.note)?,
+            language: request.language.map(Into::into),
+        })
+    }
+
+    async fn photo_from_form(&self, form: AnalyzeForm) -> Result<Photo, ApiError> {
+        let language = match form.language.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("ru") => Some(Language::Ru),
+            Some("en") => Some(Language::En),
+            Some(_) => return Err(ApiError::invalid("language must be `ru` or `en`")),
+        };
+        let claimed = form
+            .image
+            .content_type()
+            .filter(|t| !t.is_empty() && !t.starts_with("application/octet-stream"))
+            .map(str::to_owned)
+            .or_else(|| {
+                form.image
+                    .file_name()
+                    .and_then(|name| mime_guess::from_path(name).first())
+                    .map(|m| m.essence_str().to_owned())
+            });
+        let bytes = form
+            .image
+            .into_vec()
+            .await
+            .map_err(|_| ApiError::invalid("image could not be read"))?;
+        if bytes.is_empty() {
+            return Err(ApiError::invalid("image is empty"));
+        }
+        if bytes.len() > self.max_image_bytes {
+            return Err(image::ImageError::TooLarge {
+                limit: self.max_image_bytes,
+            }
+            .into());
+        }
+        let kind = match claimed {
+            Some(mime) => ImageType::from_mime(&mime)?,
+            None => ImageType::sniff(&bytes).ok_or_else(|| {
+                ApiError::unsupported_media_type("image is not a PNG, JPEG, WebP, HEIC or HEIF file")
+            })?,
+        };
+        kind.verify(&bytes)?;
+        Ok(Photo {
+            kind,
+            bytes,
+            note: check_note(form.note)?,
+            language,
+        })
+    }
+}
+
+fn check_note(note: Option<String>) -> Result<Option<String>, ApiError> {
+    match note {
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::invalid(format!(
+            "note is longer than {MAX_NOTE_CHARS} characters"
+        ))),
+        other => Ok(other),
+    }
+}

@@ -1,0 +1,152 @@
+//! `POST /api/chat`: one turn of the welding expert chat.
+
+use poem_openapi::{Enum, Object, OpenApi, param::Header, payload::Json};
+
+use super::{AnswerLanguage, AnswerReply, ApiTags};
+use crate::{
+    domain::{
+        history::{self, HistoryBudget, Role, Turn},
+        language::Language,
+        prompt,
+    },
+    error::{ApiError, ErrorResponse},
+    gemini::{GeminiClient, Prompt},
+};
+
+/// The longest message accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 20_000;
+
+/// The welding expert chat.
+pub struct ChatApi {
+    gemini: GeminiClient,
+}
+
+impl ChatApi {
+    /// The API over the shared Gemini client.
+    pub fn new(gemini: GeminiClient) -> Self {
+        Self { gemini }
+    }
+}
+
+/// Who said a history turn.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum HistoryRole {
+    /// The person.
+    User,
+    /// The assistant.
+    Model,
+}
+
+/// One part of a turn in Gemini's own shape.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct HistoryPart {
+    /// The part's text; parts without text are ignored.
+    pub text: Option<String>,
+}
+
+/// An earlier turn: `{role, text}` or Gemini's own `{role, parts: [{text}]}`.
+#[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct HistoryItem {
+    /// Who said it.
+    pub role: HistoryRole,
+    /// The turn's text (the simple shape).
+    pub text: Option<String>,
+    /// The turn's parts (Gemini's shape); their texts are joined.
+    pub parts: Option<Vec<HistoryPart>>,
+}
+
+/// A chat message with the conversation so far.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase", example)]
+pub struct ChatRequest {
+    /// The user's new message (1 to 20,000 characters).
+    #[oai(validator(max_length = 20000))]
+    pub message: String,
+    /// Earlier turns, oldest first. Leading model turns (a greeting) are dropped,
+    /// consecutive turns of one role merged, empty ones skipped, and only the
+    /// newest turns within the server's budget are sent to Gemini.
+    pub history: Option<Vec<HistoryItem>>,
+    /// The answer's language; else `Accept-Language`, else Russian.
+    pub language: Option<AnswerLanguage>,
+}
+
+impl poem_openapi::types::Example for ChatRequest {
+    fn example() -> Self {
+        Self {
+            message: "Какой электрод взять для трубы из 09Г2С, стенка 6 мм?".to_owned(),
+            history: Some(vec![HistoryItem {
+                role: HistoryRole::Model,
+                text: None,
+                parts: Some(vec![HistoryPart {
+                    text: Some("Здравствуйте! Я эксперт по сварке.".to_owned()),
+                }]),
+            }]),
+            language: Some(AnswerLanguage::Ru),
+        }
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Chat")]
+impl ChatApi {
+    /// Ask the welding expert
+    ///
+    /// Sends the message and the conversation so far to Gemini with a welding-expert
+    /// system instruction and returns the answer in Markdown. The server keeps no
+    /// chat state: send the history with every request.
+    #[oai(path = "/api/chat", method = "post", operation_id = "chat")]
+    async fn chat(
+        &self,
+        body: Json<ChatRequest>,
+        /// Used for the answer's language when `language` is absent.
+        #[oai(name = "Accept-Language")]
+        accept_language: Header<Option<String>>,
+    ) -> Result<Json<AnswerReply>, ErrorResponse> {
+        let Json(request) = body;
+        let prompt = build_prompt(request, accept_language.0.as_deref())?;
+        let answer = self.gemini.generate(&prompt).await?;
+        Ok(Json(answer.into()))
+    }
+}
+
+fn build_prompt(request: ChatRequest, accept_language: Option<&str>) -> Result<Prompt, ApiError> {
+    if request.message.trim().is_empty() {
+        return Err(ApiError::invalid("message must not be empty"));
+    }
+    if request.message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(format!(
+            "message is longer than {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    let mut turns = Vec::new();
+    for (index, item) in request.history.unwrap_or_default().into_iter().enumerate() {
+        let role = match item.role {
+            HistoryRole::User => Role::User,
+            HistoryRole::Model => Role::Model,
+        };
+        let text = match (item.text, item.parts) {
+            (Some(text), _) => text,
+            (None, Some(parts)) => parts
+                .into_iter()
+                .filter_map(|p| p.text)
+                .collect::<Vec<_>>()
+                .join(""),
+            (None, None) => {
+                return Err(ApiError::invalid(format!(
+                    "history[{index}] needs `text` or `parts`"
+                )));
+            }
+        };
+        turns.push(Turn::new(role, text));
+    }
+    let language = Language::resolve(request.language.map(Into::into), accept_language);
+    Ok(Prompt {
+        system: prompt::chat_instruction(language),
+        turns: history::normalise(turns, &request.message, HistoryBudget::default()),
+        image: None,
+        temperature: 0.4,
+        max_output_tokens: 8192,
+    })
+}

@@ -1,0 +1,96 @@
+//! `GET /api/health`: liveness plus what the server last learned about Gemini.
+//! Never calls Gemini itself.
+
+use poem_openapi::{Enum, Object, OpenApi, payload::Json};
+
+use super::ApiTags;
+use crate::gemini::{GeminiClient, UpstreamState};
+
+/// Health and service information.
+pub struct MetaApi {
+    gemini: GeminiClient,
+}
+
+impl MetaApi {
+    /// The API over the shared Gemini client (read only).
+    pub fn new(gemini: GeminiClient) -> Self {
+        Self { gemini }
+    }
+}
+
+/// The upstream state: from the start-up probe or the latest real Gemini call.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum UpstreamStateReply {
+    /// The last call succeeded.
+    Ok,
+    /// Google refuses calls from this server's address: move the server.
+    RegionBlocked,
+    /// Google rejected the key: check it.
+    AuthFailed,
+    /// The key's project is over quota.
+    Quota,
+    /// Gemini could not be reached or did not answer in time.
+    Unreachable,
+    /// No call has been made yet.
+    Unknown,
+}
+
+impl From<UpstreamState> for UpstreamStateReply {
+    fn from(state: UpstreamState) -> Self {
+        match state {
+            UpstreamState::Ok => Self::Ok,
+            UpstreamState::RegionBlocked => Self::RegionBlocked,
+            UpstreamState::AuthFailed => Self::AuthFailed,
+            UpstreamState::Quota => Self::Quota,
+            UpstreamState::Unreachable => Self::Unreachable,
+            UpstreamState::Unknown => Self::Unknown,
+        }
+    }
+}
+
+/// What the server knows about Gemini.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UpstreamReply {
+    /// The latest observed state.
+    pub state: UpstreamStateReply,
+    /// When it was observed (RFC 3339 UTC); absent while `unknown`.
+    #[oai(skip_serializing_if_is_none)]
+    pub checked_at: Option<String>,
+}
+
+/// The server's health.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct HealthReply {
+    /// Always `ok` while the server answers.
+    pub status: String,
+    /// The server's version.
+    pub version: String,
+    /// Whether a Gemini key is configured.
+    pub gemini_configured: bool,
+    /// The upstream state.
+    pub upstream: UpstreamReply,
+}
+
+#[OpenApi(tag = "ApiTags::Meta")]
+impl MetaApi {
+    /// Server health
+    ///
+    /// Liveness and the Gemini state as last observed (`region_blocked` means
+    /// Google refuses this server's address). Needs no session; never calls Gemini.
+    #[oai(path = "/api/health", method = "get", operation_id = "health")]
+    async fn health(&self) -> Json<HealthReply> {
+        let (state, at) = self.gemini.status().get();
+        Json(HealthReply {
+            status: "ok".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            gemini_configured: self.gemini.is_configured(),
+            upstream: UpstreamReply {
+                state: state.into(),
+                checked_at: at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            },
+        })
+    }
+}

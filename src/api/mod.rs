@@ -1,0 +1,131 @@
+//! The `/api` operations (poem-openapi), one `XxxApi` per file, combined as a tuple.
+//! Handlers are thin: extract, validate, call the Gemini client, map.
+
+mod analyze;
+mod chat;
+mod meta;
+
+use poem_openapi::{Object, OpenApiService, Tags};
+
+pub use analyze::AnalyzeApi;
+pub use chat::ChatApi;
+pub use meta::MetaApi;
+
+use crate::{
+    domain::language::Language,
+    gemini::{Answer, Usage},
+};
+
+/// The combined API, as served and as documented.
+pub type Api = (MetaApi, ChatApi, AnalyzeApi);
+
+/// The OpenAPI service of the whole API.
+pub fn service(api: Api) -> OpenApiService<Api, ()> {
+    OpenApiService::new(api, "Weld Assistant API", env!("CARGO_PKG_VERSION"))
+        .description(
+            "A welding assistant: a chat with a welding expert and an analysis of weld photos, \
+             answered by Google Gemini on the server. Every error is JSON \
+             `{\"error\", \"code\", \"retryAfterSeconds\"?}`.",
+        )
+        .server("/")
+}
+
+/// The OpenAPI document as served at `/openapi.json` and committed in `openapi/`.
+pub fn spec_json(api: Api) -> String {
+    let mut spec = service(api).spec();
+    spec.push('\n');
+    spec
+}
+
+#[derive(Tags)]
+enum ApiTags {
+    /// The welding expert chat.
+    Chat,
+    /// Weld photo analysis.
+    Analyze,
+    /// Health and service information.
+    Meta,
+}
+
+/// The language of the answer.
+#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum AnswerLanguage {
+    /// Russian (the default).
+    Ru,
+    /// English.
+    En,
+}
+
+impl From<AnswerLanguage> for Language {
+    fn from(value: AnswerLanguage) -> Self {
+        match value {
+            AnswerLanguage::Ru => Language::Ru,
+            AnswerLanguage::En => Language::En,
+        }
+    }
+}
+
+/// Token counts of an answer, from Gemini's `usageMetadata`.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UsageReply {
+    /// Tokens of the prompt (instructions, history, image).
+    pub prompt_tokens: u32,
+    /// Tokens of the visible answer.
+    pub response_tokens: u32,
+    /// All tokens billed, thinking included.
+    pub total_tokens: u32,
+}
+
+/// A generated answer.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase", example)]
+pub struct AnswerReply {
+    /// The answer, in Markdown.
+    pub text: String,
+    /// Gemini's finish reason, passed through: `STOP`, `MAX_TOKENS` (text cut short), …
+    pub finish_reason: String,
+    /// The model id that answered, as configured.
+    pub model: String,
+    /// Token counts, when Gemini reported them.
+    #[oai(skip_serializing_if_is_none)]
+    pub usage: Option<UsageReply>,
+}
+
+impl poem_openapi::types::Example for AnswerReply {
+    fn example() -> Self {
+        Self {
+            text: "Для стали 09Г2С толщиной 6 мм подойдут электроды **УОНИ-13/55** диаметром 3 мм…"
+                .to_owned(),
+            finish_reason: "STOP".to_owned(),
+            model: "gemini-flash-latest".to_owned(),
+            usage: Some(UsageReply {
+                prompt_tokens: 87,
+                response_tokens: 41,
+                total_tokens: 311,
+            }),
+        }
+    }
+}
+
+impl From<Answer> for AnswerReply {
+    fn from(answer: Answer) -> Self {
+        Self {
+            text: answer.text,
+            finish_reason: answer.finish_reason,
+            model: answer.model,
+            usage: answer.usage.map(
+                |Usage {
+                     prompt_tokens,
+                     response_tokens,
+                     total_tokens,
+                 }| UsageReply {
+                    prompt_tokens,
+                    response_tokens,
+                    total_tokens,
+                },
+            ),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Building and running the server: the listener is bound first, so tests (and
+//! the log line operators read) know the real address before anything runs.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+};
+
+use crate::{
+    config::Config,
+    gemini::{GeminiClient, GeminiSettings, UpstreamStatus},
+    routes,
+};
+
+/// How long shutdown waits for in-flight requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A bound, ready-to-run server.
+pub struct App {
+    acceptor: TcpAcceptor,
+    address: SocketAddr,
+    config: Config,
+    gemini: GeminiClient,
+}
+
+/// A start-up failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the Gemini HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+impl App {
+    /// Binds `config.listen` and prepares the application.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let gemini = GeminiClient::new(gemini_settings(&config), UpstreamStatus::default())?;
+        let acceptor = TcpListener::bind(config.listen)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartError::Bind {
+                address: config.listen,
+                source,
+            })?;
+        let address = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .unwrap_or(config.listen);
+        Ok(Self {
+            acceptor,
+            address,
+            config,
+            gemini,
+        })
+    }
+
+    /// The bound address (the real port when `listen` asked for port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        if !self.gemini.is_configured() {
+            tracing::warn!("no Gemini API key configured: the AI endpoints answer 503 gemini_not_configured");
+        }
+        tracing::info!(address = %self.address, model = self.gemini.model(), "weld-assistant listening");
+        let endpoint = routes::build(&self.config, self.gemini);
+        Server::new_with_acceptor(self.acceptor)
+            .name("weld-assistant")
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
+            .await
+    }
+}
+
+/// The Gemini client's settings from the configuration.
+pub fn gemini_settings(config: &Config) -> GeminiSettings {
+    GeminiSettings {
+        keys: config.gemini_keys(),
+        model: config.gemini_model.clone(),
+        base_url: config.gemini_base_url.clone(),
+        timeout: config.gemini_timeout(),
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested: draining in-flight requests");
+}

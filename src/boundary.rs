@@ -1,0 +1,114 @@
+//! The `/api` boundary: body limits and the JSON error envelope.
+//!
+//! A declared `Content-Length` over the route's limit is refused before a byte of
+//! the body is read; an unsized (chunked) body is read only up to the limit.
+//! Either way: 413 `payload_too_large`. Every error that leaves an operation —
+//! ours, or poem's own (bad JSON, content type, 404, 405) — becomes the flat JSON
+//! of DESIGN.md; a JSON body poem-openapi refused is checked against the OpenAPI
+//! schema so the message names the field.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::header::{CONTENT_LENGTH, CONTENT_TYPE},
+};
+
+use crate::{
+    error::{ApiError, json_error_response},
+    schema_check,
+};
+
+/// The `/api` boundary middleware.
+#[derive(Debug, Clone)]
+pub struct ApiBoundary {
+    /// `/api/analyze*` body limit.
+    pub analyze_limit: usize,
+    /// Every other `/api` body limit.
+    pub other_limit: usize,
+    /// The OpenAPI document, for field diagnosis.
+    pub spec: Arc<serde_json::Value>,
+}
+
+impl ApiBoundary {
+    fn limit_for(&self, path: &str) -> usize {
+        if path.starts_with("/api/analyze") {
+            self.analyze_limit
+        } else {
+            self.other_limit
+        }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for ApiBoundary {
+    type Output = ApiBoundaryEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        ApiBoundaryEndpoint {
+            inner,
+            boundary: self.clone(),
+        }
+    }
+}
+
+/// The endpoint wrapped by `ApiBoundary`.
+pub struct ApiBoundaryEndpoint<E> {
+    inner: E,
+    boundary: ApiBoundary,
+}
+
+impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let path = req.uri().path().to_owned();
+        let limit = self.boundary.limit_for(&path);
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Ok(ApiError::payload_too_large(limit).into_response());
+        }
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        // JSON bodies are kept (a cheap shared copy) to explain a parse failure;
+        // unsized bodies are read here so the limit holds for chunked uploads too.
+        let mut kept: Option<Bytes> = None;
+        if is_json || declared.is_none() {
+            match req.take_body().into_bytes_limit(limit).await {
+                Ok(bytes) => {
+                    if is_json {
+                        kept = Some(bytes.clone());
+                    }
+                    req.set_body(bytes);
+                }
+                Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+                    return Ok(ApiError::payload_too_large(limit).into_response());
+                }
+                Err(_) => return Ok(ApiError::invalid("the request body could not be read").into_response()),
+            }
+        }
+        match self.inner.call(req).await {
+            Ok(response) => Ok(response.into_response()),
+            Err(error) if error.status().as_u16() == 400 && !error.is_from_response() => {
+                let explained =
+                    kept.and_then(|body| schema_check::explain(&self.boundary.spec, &path, &body));
+                Ok(match explained {
+                    Some(message) => ApiError::invalid(message).into_response(),
+                    None => json_error_response(error),
+                })
+            }
+            Err(error) => Ok(json_error_response(error)),
+        }
+    }
+}

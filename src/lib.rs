@@ -1,0 +1,19 @@
+//! Weld Assistant: one binary that serves the welding-assistant web app and its
+//! `/api`, calling Google Gemini on the server so the key never leaves it.
+#![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod api;
+pub mod app;
+pub mod boundary;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod gemini;
+pub mod routes;
+pub mod schema_check;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

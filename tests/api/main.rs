@@ -1,0 +1,13 @@
+//! Integration tests: the real server on 127.0.0.1:0 over real HTTP, against a fake
+//! Gemini that is itself a real HTTP server speaking Gemini's wire format.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/fake_gemini.rs"]
+mod fake_gemini;
+mod helpers;
+
+mod analyze;
+mod chat;
+mod errors;
+mod meta;
+mod process;

@@ -1,0 +1,275 @@
+//! The binary as an operator runs it: CLI commands, start-up errors, logs without
+//! secrets, the healthcheck, and graceful shutdown on SIGTERM.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+
+use crate::{
+    fake_gemini::{FakeGemini, Reply},
+    helpers::CANARY_KEY,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_weld-assistant");
+
+/// A command with a clean environment: only what the test sets.
+fn command() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd
+}
+
+/// A running server process whose log lines are collected.
+struct Server {
+    child: Child,
+    address: String,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(fake: &FakeGemini, extra: &[(&str, &str)]) -> Self {
+        let mut cmd = command();
+        cmd.env("WELD_LISTEN", "127.0.0.1:0")
+            .env("WELD_GEMINI_BASE_URL", &fake.url)
+            .env("GEMINI_API_KEY", CANARY_KEY)
+            .env("WELD_GEMINI_TIMEOUT_SECONDS", "5")
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line
+                    .split("address=")
+                    .nth(1)
+                    .filter(|_| line.contains("listening"))
+                {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the server logs its address");
+        Self { child, address, logs }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sigterm(pid: &str) {
+    let status = Command::new("kill").args(["-TERM", pid]).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = command().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for word in ["serve", "config", "openapi", "healthcheck"] {
+        assert!(text.contains(word), "--help lacks {word}:\n{text}");
+    }
+}
+
+#[test]
+fn config_prints_the_effective_configuration_with_secrets_redacted() {
+    let out = command()
+        .env("GEMINI_API_KEY", CANARY_KEY)
+        .env("WELD_ACCESS_CODE", "canary-access-code")
+        .env("WELD_SESSION_SECRET", "canary-session-secret-0123456789abcdef")
+        .env("WELD_GEMINI_MODEL", "gemini-test-model")
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("gemini_model = \"gemini-test-model\""), "{text}");
+    for canary in [CANARY_KEY, "canary-access-code", "canary-session-secret"] {
+        assert!(!text.contains(canary), "{canary} leaked:\n{text}");
+    }
+}
+
+#[test]
+fn the_openapi_command_prints_the_committed_document() {
+    let out = command().arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    assert!(
+        out.stdout == committed,
+        "stale: run `cargo run -q -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn invalid_configuration_stops_start_up_with_one_line_naming_the_setting() {
+    let out = command()
+        .env("WELD_GEMINI_TIMEOUT_SECONDS", "soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("WELD_GEMINI_TIMEOUT_SECONDS") && err.contains("expected"),
+        "{err}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("weld-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("weld.toml");
+    std::fs::write(&file, "rate_limit_per_minute = 0\n").unwrap();
+    let out = command()
+        .arg("--config")
+        .arg(&file)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("WELD_RATE_LIMIT_PER_MINUTE")
+    );
+}
+
+#[tokio::test]
+async fn the_server_logs_no_secret_on_any_error_path_and_healthcheck_works() {
+    let fake = FakeGemini::start().await;
+    let server = Server::start(
+        &fake,
+        &[
+            ("WELD_ACCESS_CODE", "canary-access-code"),
+            ("WELD_SESSION_SECRET", "canary-session-secret-0123456789abcdef"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    for fixture in [
+        "error_400_api_key_invalid.json",
+        "error_400_location.json",
+        "error_403_bad_key.json",
+        "error_429_quota.json",
+        "error_500_internal.json",
+        "error_404_model.json",
+    ] {
+        let status = fixture[6..9].parse().unwrap();
+        fake.script([Reply::json(status, fixture)]);
+        let body = client
+            .post(server.url("/api/chat"))
+            .json(&json!({"message": "hi"}))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!body.contains(CANARY_KEY));
+    }
+    let _ = client
+        .post(server.url("/api/chat"))
+        .body("{bad json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+
+    let port = server.address.rsplit(':').next().unwrap().to_owned();
+    let check = command()
+        .env("WELD_LISTEN", format!("0.0.0.0:{port}"))
+        .arg("healthcheck")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let down = command()
+        .env("WELD_LISTEN", "127.0.0.1:9")
+        .arg("healthcheck")
+        .output()
+        .unwrap();
+    assert!(!down.status.success());
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = server.logs();
+    assert!(
+        logs.contains("gemini call") && logs.contains("upstream_region") || logs.contains("region_blocked"),
+        "{logs}"
+    );
+    for canary in [CANARY_KEY, "canary-access-code", "canary-session-secret"] {
+        assert!(!logs.contains(canary), "{canary} leaked into the logs:\n{logs}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_drains_an_in_flight_request_then_exits_0() {
+    let fake = FakeGemini::start().await;
+    fake.always(Reply::ok().delayed(Duration::from_millis(1500)));
+    let mut server = Server::start(&fake, &[]);
+    let url = server.url("/api/chat");
+    let request = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .json(&json!({"message": "долгий вопрос"}))
+            .send()
+            .await
+            .unwrap()
+    });
+    // Wait until the request has reached the fake, then ask the server to stop.
+    let started = Instant::now();
+    while fake.received().is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!fake.received().is_empty());
+    sigterm(&server.pid());
+    let response = request.await.unwrap();
+    assert_eq!(response.status(), 200, "the in-flight request completed");
+    assert!(response.text().await.unwrap().contains("text"));
+    let status = tokio::task::spawn_blocking(move || server.wait(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}

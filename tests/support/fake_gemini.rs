@@ -1,0 +1,216 @@
+//! A fake Gemini: a real HTTP server on 127.0.0.1:0 that answers with the recorded
+//! fixtures of `tests/fixtures/gemini/` byte for byte and records every request.
+//! Used by the integration tests and by `examples/fake_gemini.rs`.
+#![allow(dead_code)]
+
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use poem::{
+    Body, EndpointExt, Request, Response, Route, Server, handler,
+    http::{HeaderMap, Method, StatusCode},
+    listener::{Acceptor, Listener, TcpListener},
+    web::Data,
+};
+
+/// The fixture folder.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemini")
+}
+
+/// A fixture's bytes.
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixtures_dir().join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// Body chunks, sent one after another with `chunk_delay` between them.
+    pub chunks: Vec<Vec<u8>>,
+    /// Delay before the response head.
+    pub delay: Duration,
+    /// Delay between body chunks.
+    pub chunk_delay: Duration,
+}
+
+impl Reply {
+    /// A JSON answer from a fixture, as Google sends it.
+    pub fn json(status: u16, fixture_name: &str) -> Self {
+        Self::raw(status, "application/json; charset=UTF-8", fixture(fixture_name))
+    }
+
+    /// Any bytes.
+    pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            content_type: content_type.to_owned(),
+            chunks: vec![body.into()],
+            delay: Duration::ZERO,
+            chunk_delay: Duration::ZERO,
+        }
+    }
+
+    /// The normal successful answer.
+    pub fn ok() -> Self {
+        Self::json(200, "generate_response_ok.json")
+    }
+
+    /// With a delay before the head.
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Method.
+    pub method: Method,
+    /// Path.
+    pub path: String,
+    /// Query string, if any.
+    pub query: Option<String>,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("the proxy sent JSON")
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    script: VecDeque<Reply>,
+    fallback: Option<Reply>,
+    received: Vec<Received>,
+}
+
+/// A handle on a running fake.
+#[derive(Clone)]
+pub struct FakeGemini {
+    /// Its base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// Its address.
+    pub address: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeGemini {
+    /// Starts a fake on 127.0.0.1:0 (or `address`) that answers `Reply::ok()` unless scripted.
+    pub async fn start_on(address: &str) -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let acceptor = TcpListener::bind(address)
+            .into_acceptor()
+            .await
+            .expect("bind fake gemini");
+        let address = *acceptor.local_addr()[0].as_socket_addr().expect("tcp address");
+        let app = Route::new().at("/*path", answer).data(state.clone());
+        tokio::spawn(async move {
+            let _ = Server::new_with_acceptor(acceptor).run(app).await;
+        });
+        Self {
+            url: format!("http://{address}"),
+            address,
+            state,
+        }
+    }
+
+    /// Starts a fake on a free loopback port.
+    pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// Queues answers, used in order before the fallback.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().script.extend(replies);
+    }
+
+    /// Sets the answer used when the script is empty.
+    pub fn always(&self, reply: Reply) {
+        self.state.lock().unwrap().fallback = Some(reply);
+    }
+
+    /// Every request received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// The last request received.
+    pub fn last(&self) -> Received {
+        self.received().pop().expect("the fake received a request")
+    }
+}
+
+#[handler]
+async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> Response {
+    let body = body.into_vec().await.unwrap_or_default();
+    let received = Received {
+        method: req.method().clone(),
+        path: req.uri().path().to_owned(),
+        query: req.uri().query().map(str::to_owned),
+        headers: req.headers().clone(),
+        body,
+    };
+    let has_key = received.headers.contains_key("x-goog-api-key")
+        || received
+            .query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
+    let reply = {
+        let mut state = state.lock().unwrap();
+        state.received.push(received);
+        if has_key {
+            state
+                .script
+                .pop_front()
+                .or_else(|| state.fallback.clone())
+                .unwrap_or_else(Reply::ok)
+        } else {
+            Reply::json(403, "error_403_no_key.json")
+        }
+    };
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    let chunk_delay = reply.chunk_delay;
+    let chunks = reply.chunks;
+    let stream = async_stream(chunks, chunk_delay);
+    Response::builder()
+        .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type(reply.content_type)
+        .body(Body::from_bytes_stream(stream))
+}
+
+fn async_stream(
+    chunks: Vec<Vec<u8>>,
+    delay: Duration,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    futures_util::stream::unfold((chunks.into_iter(), true), move |(mut iter, first)| async move {
+        let chunk = iter.next()?;
+        if !first && !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        Some((Ok(bytes::Bytes::from(chunk)), (iter, false)))
+    })
+}
