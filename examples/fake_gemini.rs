@@ -12,7 +12,9 @@ mod fake_gemini;
 
 #[tokio::main]
 async fn main() {
-    let address = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9090".to_owned());
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9090".to_owned());
     let fake = fake_gemini::FakeGemini::start_on(&address).await;
     println!("fake Gemini listening on {}", fake.url);
     let _ = tokio::signal::ctrl_c().await;

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod assets;
 pub mod boundary;
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod gemini;
 pub mod routes;
 pub mod schema_check;
+pub mod security;
 pub mod telemetry;
 
 pub use app::App;

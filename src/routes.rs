@@ -5,17 +5,20 @@
 //!             ├─ /openapi.json   the spec
 //!             ├─ /docs           Swagger UI (assets inlined, no CDN)
 //!             ├─ /metrics        JSON 404 unless enabled
-//!             └─ everything else the web app (or a notice when it is not built)
+//!             └─ everything else the embedded web app (SpaEndpoint)
+//! all wrapped in SecurityHeaders
 //! ```
 
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get, handler, http::StatusCode, web::Html};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get, handler};
 
 use crate::{
     api::{self, AnalyzeApi, ChatApi, MetaApi},
+    assets::SpaEndpoint,
     boundary::ApiBoundary,
     config::Config,
     error::ApiError,
     gemini::GeminiClient,
+    security::SecurityHeaders,
     telemetry::RequestLog,
 };
 
@@ -35,7 +38,8 @@ pub fn build(config: &Config, gemini: GeminiClient) -> impl Endpoint + 'static {
         .at("/openapi.json", get(spec_endpoint(spec)))
         .nest("/docs", swagger)
         .at("/metrics", metrics)
-        .nest("/", get(app_notice))
+        .nest_no_strip("/", SpaEndpoint)
+        .with(SecurityHeaders)
         .with(RequestLog)
 }
 
@@ -68,15 +72,4 @@ fn spec_endpoint(spec: String) -> impl IntoEndpoint {
 fn metrics() -> Response {
     use poem::IntoResponse;
     ApiError::not_found().into_response()
-}
-
-#[handler]
-fn app_notice() -> Response {
-    use poem::IntoResponse;
-    Html(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Weld Assistant</title></head>\
-         <body><h1>Weld Assistant</h1><p>The API is running: see <a href=\"/docs\">/docs</a>.</p></body></html>",
-    )
-    .with_status(StatusCode::OK)
-    .into_response()
 }

@@ -11,3 +11,4 @@ mod chat;
 mod errors;
 mod meta;
 mod process;
+mod spa;

@@ -125,7 +125,11 @@ impl FakeGemini {
             .await
             .expect("bind fake gemini");
         let address = *acceptor.local_addr()[0].as_socket_addr().expect("tcp address");
-        let app = Route::new().at("/*path", answer).data(state.clone());
+        let app = Route::new()
+            .at("/__fake/received", poem::get(received_json))
+            .at("/__fake/script", poem::post(script_json))
+            .at("/*path", answer)
+            .data(state.clone());
         tokio::spawn(async move {
             let _ = Server::new_with_acceptor(acceptor).run(app).await;
         });
@@ -160,6 +164,52 @@ impl FakeGemini {
     pub fn last(&self) -> Received {
         self.received().pop().expect("the fake received a request")
     }
+}
+
+/// `GET /__fake/received`: what the fake received, for end-to-end tests in other
+/// processes: `[{method, path, query, hasKey, body}]` (body as JSON when it is JSON).
+#[handler]
+fn received_json(state: Data<&Arc<Mutex<State>>>) -> poem::web::Json<serde_json::Value> {
+    let state = state.lock().unwrap();
+    let list: Vec<serde_json::Value> = state
+        .received
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "method": r.method.as_str(),
+                "path": r.path,
+                "query": r.query,
+                "hasKey": r.headers.contains_key("x-goog-api-key"),
+                "body": serde_json::from_slice::<serde_json::Value>(&r.body).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .collect();
+    poem::web::Json(serde_json::Value::Array(list))
+}
+
+/// `POST /__fake/script` with `[{status, fixture}]` or `[{status, contentType, body}]`:
+/// queues answers, for end-to-end tests in other processes.
+#[handler]
+fn script_json(state: Data<&Arc<Mutex<State>>>, body: poem::web::Json<Vec<serde_json::Value>>) -> StatusCode {
+    let mut replies = Vec::new();
+    for item in body.0 {
+        let status = item["status"].as_u64().unwrap_or(200) as u16;
+        let mut reply = match (item["fixture"].as_str(), item["body"].as_str()) {
+            (Some(name), _) => Reply::json(status, name),
+            (None, Some(text)) => Reply::raw(
+                status,
+                item["contentType"]
+                    .as_str()
+                    .unwrap_or("application/json; charset=UTF-8"),
+                text.as_bytes().to_vec(),
+            ),
+            _ => return StatusCode::BAD_REQUEST,
+        };
+        reply.delay = Duration::from_millis(item["delayMs"].as_u64().unwrap_or(0));
+        replies.push(reply);
+    }
+    state.lock().unwrap().script.extend(replies);
+    StatusCode::NO_CONTENT
 }
 
 #[handler]

@@ -1,0 +1,86 @@
+//! Builds the web app (`frontend/` → `frontend/dist`) that `src/assets.rs` embeds.
+//!
+//! Runs `npm ci` when `node_modules` is missing or older than `package-lock.json`,
+//! then `npm run build`, whenever the frontend's sources change. Skipped with
+//! `WELD_SKIP_FRONTEND_BUILD=1` (then an existing `frontend/dist` is embedded, or the
+//! binary serves a notice saying how to build the UI).
+
+use std::{
+    path::Path,
+    process::{Command, ExitCode},
+    time::SystemTime,
+};
+
+const WATCHED: &[&str] = &[
+    "frontend/src",
+    "frontend/public",
+    "frontend/index.html",
+    "frontend/package.json",
+    "frontend/package-lock.json",
+    "frontend/vite.config.ts",
+    "frontend/tsconfig.json",
+    "frontend/tsconfig.app.json",
+    "frontend/tsconfig.node.json",
+    "openapi/openapi.json",
+];
+
+fn main() -> ExitCode {
+    println!("cargo:rerun-if-env-changed=WELD_SKIP_FRONTEND_BUILD");
+    for path in WATCHED {
+        println!("cargo:rerun-if-changed={path}");
+    }
+    let skip = std::env::var("WELD_SKIP_FRONTEND_BUILD").is_ok_and(|v| !v.is_empty() && v != "0");
+    let frontend = Path::new("frontend");
+    if skip || !frontend.join("package.json").exists() {
+        return ExitCode::SUCCESS;
+    }
+    let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
+    if Command::new(npm).arg("--version").output().is_err() {
+        eprintln!(
+            "error: building the web app needs Node.js 20+ with npm, and `{npm}` was not found.\n\
+             Install Node.js, or set WELD_SKIP_FRONTEND_BUILD=1 to embed an existing frontend/dist \
+             (without one the binary serves a notice instead of the app)."
+        );
+        return ExitCode::FAILURE;
+    }
+    if node_modules_stale(frontend) && !run(npm, &["ci", "--no-audit", "--no-fund"], frontend) {
+        return ExitCode::FAILURE;
+    }
+    if !run(npm, &["run", "build"], frontend) {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|m| m.modified()).ok()
+}
+
+fn node_modules_stale(frontend: &Path) -> bool {
+    let installed = modified(&frontend.join("node_modules/.package-lock.json"));
+    let wanted = modified(&frontend.join("package-lock.json"));
+    match (installed, wanted) {
+        (Some(installed), Some(wanted)) => installed < wanted,
+        _ => true,
+    }
+}
+
+fn run(program: &str, args: &[&str], dir: &Path) -> bool {
+    match Command::new(program).args(args).current_dir(dir).status() {
+        Ok(status) if status.success() => true,
+        Ok(status) => {
+            eprintln!(
+                "error: `{program} {}` failed in frontend/ ({status}); fix it, or set \
+                 WELD_SKIP_FRONTEND_BUILD=1 to embed an existing frontend/dist",
+                args.join(" ")
+            );
+            false
+        }
+        Err(error) => {
+            eprintln!(
+                "error: cannot run `{program}` (Node.js/npm): {error}; set WELD_SKIP_FRONTEND_BUILD=1 to skip"
+            );
+            false
+        }
+    }
+}

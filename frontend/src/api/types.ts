@@ -1,0 +1,21 @@
+// The API types the client speaks, taken from the types that openapi-typescript
+// generates from openapi/openapi.json (`npm run gen:api`; `npm run check:api`
+// fails when they are stale). Named once here, so the rest of the app does not
+// depend on how the schemas happen to be named.
+import type { components, paths } from './schema.gen'
+
+type Schemas = components['schemas']
+/** The body of a request or response with one content type, whatever its exact media-type string. */
+type ContentOf<T> = T extends { content: infer C } ? C[keyof C] : never
+
+type ChatOperation = paths['/api/chat']['post']
+type AnalyzeOperation = paths['/api/analyze']['post']
+
+export type ChatRequest = ContentOf<ChatOperation['requestBody']>
+export type ChatReply = ContentOf<ChatOperation['responses'][200]>
+export type AnalyzeReply = ContentOf<AnalyzeOperation['responses'][200]>
+/** The parts of the multipart form of `POST /api/analyze`. */
+export type AnalyzeForm = AnalyzeOperation['requestBody']['content']['multipart/form-data']
+export type HistoryItem = Schemas['HistoryItem'] & { text: string }
+export type ErrorBody = Schemas['ErrorBody']
+export type Language = Schemas['AnswerLanguage']

@@ -1,0 +1,101 @@
+import { screen, waitFor, within } from '@testing-library/react'
+import { http } from 'msw'
+import { describe, expect, it, vi } from 'vitest'
+import { LANGUAGE_STORAGE_KEY } from '../i18n/language'
+import { generateReply } from '../test/handlers'
+import { renderWithI18n } from '../test/render'
+import { server } from '../test/server'
+import { App } from './App'
+
+function renderApp(path = '/') {
+  window.history.replaceState(null, '', path)
+  return renderWithI18n(<App />)
+}
+
+describe('App shell', () => {
+  it('shows the product name and the chat at /', () => {
+    renderApp('/')
+
+    expect(screen.getByRole('heading', { level: 1, name: 'Weld Assistant' })).toBeInTheDocument()
+    expect(screen.getByRole('tab', { name: 'Помощник' })).toHaveAttribute('aria-selected', 'true')
+    expect(screen.getByRole('tabpanel', { name: 'Помощник' })).toBeVisible()
+    expect(screen.getByRole('textbox', { name: 'Ваш вопрос' })).toBeInTheDocument()
+  })
+
+  it('switches views by tab and URL, and follows back/forward', async () => {
+    const { user } = renderApp('/chat')
+
+    await user.click(screen.getByRole('tab', { name: 'Анализ шва' }))
+
+    expect(window.location.pathname).toBe('/analyze')
+    expect(screen.getByRole('tab', { name: 'Анализ шва' })).toHaveAttribute('aria-selected', 'true')
+    expect(await screen.findByRole('heading', { name: 'Анализ сварного шва по фото' })).toBeVisible()
+    expect(screen.getByRole('tabpanel', { name: 'Анализ шва' })).toBeVisible()
+    expect(document.title).toBe('Анализ шва — Weld Assistant')
+
+    window.history.back()
+
+    await waitFor(() => expect(screen.getByRole('tab', { name: 'Помощник' })).toHaveAttribute('aria-selected', 'true'))
+    expect(window.location.pathname).toBe('/chat')
+    expect(screen.getByRole('textbox', { name: 'Ваш вопрос' })).toBeVisible()
+  })
+
+  it('opens the analyzer directly at /analyze', async () => {
+    renderApp('/analyze')
+
+    expect(await screen.findByRole('button', { name: 'Выбрать фото' })).toBeInTheDocument()
+    expect(screen.getByRole('tab', { name: 'Анализ шва' })).toHaveAttribute('aria-selected', 'true')
+  })
+
+  it('moves between tabs with the arrow keys', async () => {
+    const { user } = renderApp('/chat')
+    const chatTab = screen.getByRole('tab', { name: 'Помощник' })
+    expect(chatTab).toHaveAttribute('tabindex', '0')
+    expect(screen.getByRole('tab', { name: 'Анализ шва' })).toHaveAttribute('tabindex', '-1')
+
+    chatTab.focus()
+    await user.keyboard('{ArrowRight}')
+
+    const analyzeTab = screen.getByRole('tab', { name: 'Анализ шва' })
+    expect(analyzeTab).toHaveFocus()
+    expect(analyzeTab).toHaveAttribute('aria-selected', 'true')
+    expect(window.location.pathname).toBe('/analyze')
+  })
+
+  it('switches the language: texts, <html lang>, the stored choice and the language sent', async () => {
+    let sentLanguage: unknown
+    server.use(
+      http.post('/api/chat', async ({ request }) => {
+        sentLanguage = ((await request.json()) as { language?: unknown }).language
+        return generateReply('Use ER70S-6.')
+      }),
+    )
+    const { user, unmount } = renderApp('/')
+    expect(document.documentElement.lang).toBe('ru')
+
+    await user.click(screen.getByRole('button', { name: 'EN' }))
+
+    expect(document.documentElement.lang).toBe('en')
+    expect(screen.getByRole('button', { name: 'EN' })).toHaveAttribute('aria-pressed', 'true')
+    expect(screen.getByRole('tab', { name: 'Weld analysis' })).toBeInTheDocument()
+    expect(localStorage.getItem(LANGUAGE_STORAGE_KEY)).toBe('en')
+
+    await user.type(screen.getByRole('textbox', { name: 'Your question' }), 'Which wire?{Enter}')
+    expect(await within(screen.getByRole('log')).findByText('Use ER70S-6.')).toBeInTheDocument()
+    expect(sentLanguage).toBe('en')
+
+    unmount()
+    renderApp('/')
+    expect(screen.getByRole('tab', { name: 'Assistant' })).toBeInTheDocument()
+    expect(document.documentElement.lang).toBe('en')
+  })
+
+  it('starts in English when the browser prefers English', () => {
+    vi.spyOn(navigator, 'languages', 'get').mockReturnValue(['en-US', 'ru'])
+
+    renderApp('/')
+
+    expect(screen.getByRole('tab', { name: 'Assistant' })).toBeInTheDocument()
+    expect(document.documentElement.lang).toBe('en')
+  })
+})

@@ -1,0 +1,112 @@
+// The shell: header with the product name and language switch, the two view
+// tabs (kept in the URL), and the views. The analyzer is loaded on first use
+// and both views stay mounted afterwards, so a request in flight survives a
+// tab switch.
+import { lazy, type KeyboardEvent, Suspense, useEffect, useState } from 'react'
+import { useI18n } from '../hooks/useI18n'
+import { useRoute, type View, VIEW_PATHS } from '../hooks/useRoute'
+import { ChatAssistant } from './ChatAssistant'
+import { LanguageSwitch } from './LanguageSwitch'
+import { Logo } from './Logo'
+
+const loadAnalyzer = () => import('./WeldAnalyzer')
+const WeldAnalyzer = lazy(loadAnalyzer)
+
+const VIEWS: readonly View[] = ['chat', 'analyze']
+const LABEL_KEYS = { chat: 'nav.chat', analyze: 'nav.analyze' } as const
+
+function tabId(view: View) {
+  return `tab-${view}`
+}
+function panelId(view: View) {
+  return `panel-${view}`
+}
+
+export function App() {
+  const { t } = useI18n()
+  const [view, navigate] = useRoute()
+  const [analyzerWanted, setAnalyzerWanted] = useState(view === 'analyze')
+  if (view === 'analyze' && !analyzerWanted) setAnalyzerWanted(true)
+
+  useEffect(() => {
+    document.title = t('app.documentTitle', { view: t(LABEL_KEYS[view]) })
+  }, [t, view])
+
+  function onTabKeyDown(event: KeyboardEvent<HTMLAnchorElement>) {
+    const index = VIEWS.indexOf(view)
+    let next: View | undefined
+    if (event.key === 'ArrowRight') next = VIEWS[(index + 1) % VIEWS.length]
+    else if (event.key === 'ArrowLeft') next = VIEWS[(index - 1 + VIEWS.length) % VIEWS.length]
+    else if (event.key === 'Home') next = VIEWS[0]
+    else if (event.key === 'End') next = VIEWS[VIEWS.length - 1]
+    if (!next) return
+    event.preventDefault()
+    navigate(next)
+    document.getElementById(tabId(next))?.focus()
+  }
+
+  return (
+    <div className="app">
+      <header className="app-header">
+        <div className="brand">
+          <Logo />
+          <div className="brand-text">
+            <h1 className="brand-name">{t('app.name')}</h1>
+            <p className="brand-tagline">{t('app.tagline')}</p>
+          </div>
+        </div>
+        <LanguageSwitch />
+      </header>
+
+      <div className="tabs">
+        <div role="tablist" aria-label={t('nav.label')}>
+          {VIEWS.map((option) => (
+            <a
+              key={option}
+              id={tabId(option)}
+              role="tab"
+              href={VIEW_PATHS[option]}
+              aria-selected={view === option}
+              aria-controls={panelId(option)}
+              tabIndex={view === option ? 0 : -1}
+              onKeyDown={onTabKeyDown}
+              onPointerEnter={option === 'analyze' ? () => void loadAnalyzer() : undefined}
+              onClick={(event) => {
+                if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+                event.preventDefault()
+                navigate(option)
+              }}
+            >
+              {t(LABEL_KEYS[option])}
+            </a>
+          ))}
+        </div>
+      </div>
+
+      <main className="app-main">
+        <section
+          id={panelId('chat')}
+          role="tabpanel"
+          aria-labelledby={tabId('chat')}
+          className="panel panel-chat"
+          hidden={view !== 'chat'}
+        >
+          <ChatAssistant />
+        </section>
+        <section
+          id={panelId('analyze')}
+          role="tabpanel"
+          aria-labelledby={tabId('analyze')}
+          className="panel panel-analyze"
+          hidden={view !== 'analyze'}
+        >
+          {analyzerWanted && (
+            <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>
+              <WeldAnalyzer active={view === 'analyze'} />
+            </Suspense>
+          )}
+        </section>
+      </main>
+    </div>
+  )
+}

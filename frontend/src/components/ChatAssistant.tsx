@@ -1,0 +1,136 @@
+// The chat view: greeting, conversation, example questions, thinking state,
+// errors with Retry, and the composer pinned to the bottom of the screen.
+import { Send, Trash2 } from 'lucide-react'
+import { type KeyboardEvent, type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
+import type { ChatMessage } from '../chat/conversation'
+import { useChat } from '../hooks/useChat'
+import { useI18n } from '../hooks/useI18n'
+import type { MessageKey } from '../i18n/dictionary'
+import { ErrorNotice } from './ErrorNotice'
+import { preloadMarkdown, RichText } from './RichText'
+import { Thinking } from './Thinking'
+
+/** The server accepts questions of up to 20,000 characters. */
+const MESSAGE_MAX_LENGTH = 20_000
+
+const EXAMPLES: readonly MessageKey[] = ['chat.example1', 'chat.example2', 'chat.example3', 'chat.example4']
+
+function Message({ role, text, speaker }: { role: ChatMessage['role']; text: string; speaker: string }) {
+  return (
+    <div className={`message message-${role}`}>
+      <span className="visually-hidden">{speaker}: </span>
+      {role === 'model' ? <RichText text={text} /> : <p className="message-plain">{text}</p>}
+    </div>
+  )
+}
+
+export function ChatAssistant() {
+  const { t, language } = useI18n()
+  const { messages, status, send, retry, clear } = useChat(language)
+  const [draft, setDraft] = useState('')
+  const inputRef = useRef<HTMLTextAreaElement>(null)
+  const endRef = useRef<HTMLDivElement>(null)
+  const inputId = useId()
+  const hintId = useId()
+  const sending = status.kind === 'sending'
+
+  useEffect(preloadMarkdown, [])
+
+  useEffect(() => {
+    endRef.current?.scrollIntoView({ block: 'end' })
+  }, [messages.length, status.kind])
+
+  function submit() {
+    if (send(draft)) setDraft('')
+  }
+
+  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
+    event.preventDefault()
+    submit()
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key !== 'Enter' || event.shiftKey || event.nativeEvent.isComposing) return
+    event.preventDefault()
+    submit()
+  }
+
+  function ask(question: string) {
+    send(question)
+    inputRef.current?.focus()
+  }
+
+  function onClear() {
+    clear()
+    inputRef.current?.focus()
+  }
+
+  return (
+    <div className="chat">
+      {(messages.length > 0 || status.kind !== 'idle') && (
+        <div className="chat-toolbar">
+          <button type="button" className="button button-ghost" onClick={onClear}>
+            <Trash2 aria-hidden="true" size={18} />
+            {t('chat.clear')}
+          </button>
+        </div>
+      )}
+      <div className="chat-scroll">
+
+        <div className="chat-log" role="log" aria-live="polite" aria-label={t('chat.logLabel')}>
+          <Message role="model" text={t('chat.greeting')} speaker={t('chat.assistant')} />
+          {messages.map((message) => (
+            <Message
+              key={message.id}
+              role={message.role}
+              text={message.text}
+              speaker={message.role === 'user' ? t('chat.you') : t('chat.assistant')}
+            />
+          ))}
+        </div>
+
+        {messages.length === 0 && status.kind === 'idle' && (
+          <ul className="examples" aria-label={t('chat.examplesLabel')}>
+            {EXAMPLES.map((key) => (
+              <li key={key}>
+                <button type="button" className="chip" onClick={() => ask(t(key))}>
+                  {t(key)}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+
+        <Thinking active={sending} label={t('chat.thinking')} />
+        {status.kind === 'failed' && <ErrorNotice error={status.error} onRetry={retry} />}
+        <div ref={endRef} />
+      </div>
+
+      <form className="composer" onSubmit={onSubmit}>
+        <label htmlFor={inputId} className="visually-hidden">
+          {t('chat.inputLabel')}
+        </label>
+        <textarea
+          id={inputId}
+          ref={inputRef}
+          className="composer-input"
+          rows={1}
+          maxLength={MESSAGE_MAX_LENGTH}
+          value={draft}
+          placeholder={t('chat.placeholder')}
+          enterKeyHint="send"
+          aria-describedby={hintId}
+          onChange={(event) => setDraft(event.target.value)}
+          onKeyDown={onKeyDown}
+        />
+        <button type="submit" className="send-button" disabled={sending || draft.trim() === ''}>
+          <Send aria-hidden="true" size={22} />
+          <span className="visually-hidden">{t('chat.send')}</span>
+        </button>
+        <p id={hintId} className="composer-hint">
+          {t('chat.hint')}
+        </p>
+      </form>
+    </div>
+  )
+}

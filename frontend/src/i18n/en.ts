@@ -1,0 +1,91 @@
+// English. Typed against the Russian dictionary: a missing or extra key is a type error.
+import type { Dictionary } from './dictionary'
+
+export const en: Dictionary = {
+  'app.name': 'Weld Assistant',
+  'app.tagline': 'Welding assistant',
+  'app.documentTitle': '{view} — Weld Assistant',
+
+  'nav.label': 'Sections',
+  'nav.chat': 'Assistant',
+  'nav.analyze': 'Weld analysis',
+
+  'language.label': 'Interface language',
+  'language.ru': 'Русский',
+  'language.en': 'English',
+
+  'common.retry': 'Retry',
+  'common.loading': 'Loading…',
+
+  'chat.greeting':
+    'Hello! I am a welding assistant. Ask me about welding parameters and technique, electrodes and wire, shielding gases or weld defects.',
+  'chat.logLabel': 'Conversation with the assistant',
+  'chat.you': 'You',
+  'chat.assistant': 'Assistant',
+  'chat.inputLabel': 'Your question',
+  'chat.placeholder': 'Ask about welding…',
+  'chat.send': 'Send',
+  'chat.hint': 'Enter sends, Shift+Enter starts a new line',
+  'chat.thinking': 'The assistant is thinking…',
+  'chat.clear': 'Clear chat',
+  'chat.examplesLabel': 'Example questions',
+  'chat.example1': 'Which electrode should I use for 09G2S steel?',
+  'chat.example2': 'TIG settings for 3 mm stainless steel?',
+  'chat.example3': 'Why does porosity appear in a weld?',
+  'chat.example4': 'Which shielding gas for MIG/MAG on mild steel?',
+
+  'analyze.title': 'Weld analysis from a photo',
+  'analyze.intro':
+    'Take a close-up of the weld in good light. Before upload the photo is downsized and its metadata (including GPS) is removed.',
+  'analyze.choose': 'Choose photo',
+  'analyze.camera': 'Take photo',
+  'analyze.dropHint': 'or drop a photo here, or paste it (Ctrl+V)',
+  'analyze.dropActive': 'Release to add the photo',
+  'analyze.preparing': 'Preparing the photo…',
+  'analyze.previewAlt': 'Selected weld photo',
+  'analyze.sizes': 'Size: {before} → {after}',
+  'analyze.sentAsIs': 'Size: {size} (sent unchanged)',
+  'analyze.replace': 'Other photo',
+  'analyze.noteLabel': 'Note (optional)',
+  'analyze.notePlaceholder': 'TIG, stainless 3 mm, vertical',
+  'analyze.submit': 'Analyze',
+  'analyze.thinking': 'Analyzing the photo…',
+  'analyze.resultTitle': 'Analysis result',
+  'analyze.another': 'Analyze another photo',
+
+  'units.bytes': '{n} B',
+  'units.kilobytes': '{n} KB',
+  'units.megabytes': '{n} MB',
+  'units.seconds': '{n} s',
+  'units.minutes': '{n} min',
+  'units.hours': '{n} h',
+
+  'error.invalid_request':
+    'The server did not accept the request: something in it is wrong. Check the text or photo and try again.',
+  'error.session_required': 'Your session has not started or has expired. Reload the page and try again.',
+  'error.access_code_invalid': 'A valid access code is needed. Reload the page and enter the code.',
+  'error.cross_site_request':
+    'The request did not come from the assistant’s own site and was refused. Open the assistant at its usual address.',
+  'error.not_found': 'The server does not know this address. The app may have been updated — reload the page.',
+  'error.payload_too_large': 'The file is too large to send. Choose a smaller photo or take it again.',
+  'error.unsupported_media_type': 'This file format is not accepted. Save the photo as JPEG or PNG and try again.',
+  'error.content_blocked':
+    'The AI service refused to answer this request (a safety filter was triggered). Rephrase the question or choose another photo.',
+  'error.rate_limited': 'Too many requests in a row. Wait a little and try again.',
+  'error.rate_limited.wait': 'Too many requests in a row. Try again in {duration}.',
+  'error.budget_exhausted': 'The service’s daily request limit is used up. Try again later.',
+  'error.budget_exhausted.wait': 'The service’s daily request limit is used up. Try again in {duration}.',
+  'error.upstream_error': 'The AI service answered with an error. Try again a little later.',
+  'error.upstream_auth': 'The server could not connect to the AI service: its key was refused. Tell the administrator.',
+  'error.upstream_region':
+    'The AI service does not work from the country where the server runs. Tell the administrator.',
+  'error.gemini_not_configured': 'The server is not set up for the AI service yet. Tell the administrator.',
+  'error.upstream_unavailable': 'The AI service is overloaded right now. Wait a minute and try again.',
+  'error.upstream_quota': 'The AI service’s quota is used up for now. Try again later.',
+  'error.upstream_timeout': 'The AI service did not answer in time. Try again; a shorter question is answered faster.',
+  'error.internal_error': 'The server hit an internal error. Try again; if it keeps happening, tell the administrator.',
+  'error.network_error': 'No connection to the server. Check your internet and press “Retry”.',
+  'error.not_an_image': 'This is not an image. Choose a photo (JPEG, PNG, WebP, HEIC).',
+  'error.generic': 'Something went wrong (code: {code}). Please try again.',
+  'error.detail': 'Server said: {message}',
+}

@@ -1,0 +1,91 @@
+// Russian, the default language. Its keys define the dictionary type that
+// every other language must match exactly (see dictionary.ts).
+// Placeholders are written {name} and filled by `t(key, { name })`.
+export const ru = {
+  'app.name': 'Weld Assistant',
+  'app.tagline': 'Сварочный помощник',
+  'app.documentTitle': '{view} — Weld Assistant',
+
+  'nav.label': 'Разделы',
+  'nav.chat': 'Помощник',
+  'nav.analyze': 'Анализ шва',
+
+  'language.label': 'Язык интерфейса',
+  'language.ru': 'Русский',
+  'language.en': 'English',
+
+  'common.retry': 'Повторить',
+  'common.loading': 'Загрузка…',
+
+  'chat.greeting':
+    'Здравствуйте! Я сварочный помощник. Спросите о режимах и технике сварки, электродах и проволоке, защитных газах или дефектах швов.',
+  'chat.logLabel': 'Переписка с помощником',
+  'chat.you': 'Вы',
+  'chat.assistant': 'Помощник',
+  'chat.inputLabel': 'Ваш вопрос',
+  'chat.placeholder': 'Спросите о сварке…',
+  'chat.send': 'Отправить',
+  'chat.hint': 'Enter — отправить, Shift+Enter — новая строка',
+  'chat.thinking': 'Помощник думает…',
+  'chat.clear': 'Очистить чат',
+  'chat.examplesLabel': 'Примеры вопросов',
+  'chat.example1': 'Какой электрод выбрать для стали 09Г2С?',
+  'chat.example2': 'Режимы TIG для нержавейки 3 мм?',
+  'chat.example3': 'Почему в шве появляются поры?',
+  'chat.example4': 'Какой газ выбрать для MIG/MAG по углеродистой стали?',
+
+  'analyze.title': 'Анализ сварного шва по фото',
+  'analyze.intro':
+    'Снимите шов крупно, при хорошем свете. Перед отправкой фото уменьшается, а метаданные (в том числе GPS) удаляются.',
+  'analyze.choose': 'Выбрать фото',
+  'analyze.camera': 'Снять камерой',
+  'analyze.dropHint': 'или перетащите фото сюда, или вставьте его (Ctrl+V)',
+  'analyze.dropActive': 'Отпустите, чтобы добавить фото',
+  'analyze.preparing': 'Готовлю фото…',
+  'analyze.previewAlt': 'Выбранное фото шва',
+  'analyze.sizes': 'Размер: {before} → {after}',
+  'analyze.sentAsIs': 'Размер: {size} (отправится без изменений)',
+  'analyze.replace': 'Другое фото',
+  'analyze.noteLabel': 'Заметка (необязательно)',
+  'analyze.notePlaceholder': 'TIG, нержавейка 3 мм, вертикаль',
+  'analyze.submit': 'Анализировать',
+  'analyze.thinking': 'Анализирую фото…',
+  'analyze.resultTitle': 'Результат анализа',
+  'analyze.another': 'Анализировать другое фото',
+
+  'units.bytes': '{n} Б',
+  'units.kilobytes': '{n} КБ',
+  'units.megabytes': '{n} МБ',
+  'units.seconds': '{n} с',
+  'units.minutes': '{n} мин',
+  'units.hours': '{n} ч',
+
+  'error.invalid_request':
+    'Сервер не принял запрос: что-то заполнено неверно. Проверьте текст или фото и попробуйте ещё раз.',
+  'error.session_required': 'Сессия не начата или истекла. Обновите страницу и повторите.',
+  'error.access_code_invalid': 'Нужен правильный код доступа. Обновите страницу и введите код.',
+  'error.cross_site_request':
+    'Запрос пришёл не с сайта помощника и отклонён. Откройте помощник по его обычному адресу.',
+  'error.not_found': 'Сервер не знает такого адреса. Возможно, приложение обновилось — обновите страницу.',
+  'error.payload_too_large': 'Файл слишком большой для отправки. Выберите фото поменьше или переснимите.',
+  'error.unsupported_media_type':
+    'Такой формат файла не подходит. Сохраните фото как JPEG или PNG и попробуйте снова.',
+  'error.content_blocked':
+    'Сервис ИИ отказался отвечать на этот запрос (сработал фильтр безопасности). Переформулируйте вопрос или выберите другое фото.',
+  'error.rate_limited': 'Слишком много запросов подряд. Подождите немного и повторите.',
+  'error.rate_limited.wait': 'Слишком много запросов подряд. Повторите через {duration}.',
+  'error.budget_exhausted': 'Дневной лимит запросов к сервису исчерпан. Попробуйте позже.',
+  'error.budget_exhausted.wait': 'Дневной лимит запросов к сервису исчерпан. Попробуйте через {duration}.',
+  'error.upstream_error': 'Сервис ИИ ответил ошибкой. Попробуйте ещё раз чуть позже.',
+  'error.upstream_auth': 'Сервер не смог подключиться к сервису ИИ: ключ не принят. Сообщите администратору.',
+  'error.upstream_region': 'Сервис ИИ не работает из страны, где стоит сервер. Сообщите администратору.',
+  'error.gemini_not_configured': 'Сервер ещё не настроен для работы с ИИ. Сообщите администратору.',
+  'error.upstream_unavailable': 'Сервис ИИ сейчас перегружен. Подождите минуту и повторите.',
+  'error.upstream_quota': 'Лимит сервиса ИИ на сейчас исчерпан. Попробуйте позже.',
+  'error.upstream_timeout': 'Сервис ИИ не успел ответить. Повторите; короткий вопрос обрабатывается быстрее.',
+  'error.internal_error': 'На сервере произошла внутренняя ошибка. Попробуйте ещё раз; если повторяется — сообщите администратору.',
+  'error.network_error': 'Нет связи с сервером. Проверьте интернет и нажмите «Повторить».',
+  'error.not_an_image': 'Это не изображение. Выберите фото (JPEG, PNG, WebP, HEIC).',
+  'error.generic': 'Что-то пошло не так (код: {code}). Попробуйте ещё раз.',
+  'error.detail': 'Ответ сервера: {message}',
+} as const satisfies Record<string, string>

@@ -1,0 +1,191 @@
+//! The embedded web app (rust-embed over `frontend/dist`) and our own small SPA
+//! endpoint: poem's `EmbeddedFilesEndpoint` has no fallback and no cache policy.
+//!
+//! - `Content-Type` from mime_guess; `ETag` from the file's hash, `304` on a match;
+//! - hashed `/assets/*`: `Cache-Control: public, max-age=31536000, immutable`;
+//!   everything else (`index.html` first) `no-cache`;
+//! - the `.br`/`.gz` twins written at build time are served by `Accept-Encoding`,
+//!   with `Vary: Accept-Encoding`;
+//! - any other GET outside `/api` gets `index.html` (SPA routes such as `/analyze`),
+//!   but a missing file (`/assets/x.js`, `/favicon.ico`) is a 404, never HTML;
+//! - HEAD works like GET without a body.
+//!
+//! It must not serve anything under `/api`; the route tree never sends it there.
+
+use poem::{
+    Body, Endpoint, Request, Response, Result,
+    http::{
+        Method, StatusCode,
+        header::{self, HeaderValue},
+    },
+};
+use rust_embed::{EmbeddedFile, RustEmbed};
+
+#[derive(RustEmbed)]
+#[folder = "frontend/dist/"]
+#[allow_missing = true]
+struct Dist;
+
+/// Shown when the binary was built without the web app.
+const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>Weld Assistant</title></head><body><h1>Weld Assistant</h1>\
+<p>The API is running (see <a href=\"/docs\">/docs</a>), but this binary was built without the web app.</p>\
+<p>Build it with Node 20+ and npm: run <code>cargo build --release</code> without \
+<code>WELD_SKIP_FRONTEND_BUILD</code>, or <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code> \
+and rebuild.</p></body></html>";
+
+/// The SPA endpoint.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpaEndpoint;
+
+/// Whether the embedded app has its entry page.
+pub fn has_app() -> bool {
+    Dist::get("index.html").is_some()
+}
+
+/// Whether a path is served by the SPA entry (`index.html`) rather than a file.
+pub fn is_entry_path(path: &str) -> bool {
+    let path = path.trim_start_matches('/');
+    path.is_empty() || path == "index.html" || resolve(path).is_none() && !looks_like_file(path)
+}
+
+fn looks_like_file(path: &str) -> bool {
+    path.starts_with("assets/") || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+}
+
+fn resolve(path: &str) -> Option<EmbeddedFile> {
+    if path.is_empty() || path.ends_with(".br") || path.ends_with(".gz") {
+        return None;
+    }
+    Dist::get(path)
+}
+
+impl Endpoint for SpaEndpoint {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return Ok(Response::builder()
+                .status(StatusCode::METHOD_NOT_ALLOWED)
+                .header(header::ALLOW, "GET, HEAD")
+                .finish());
+        }
+        let path = req.uri().path().trim_start_matches('/').to_owned();
+        let (name, file) = match resolve(&path) {
+            Some(file) if path != "index.html" => (path, file),
+            _ if looks_like_file(&path) && path != "index.html" => {
+                return Ok(Response::builder()
+                    .status(StatusCode::NOT_FOUND)
+                    .content_type("text/plain; charset=utf-8")
+                    .header(header::CACHE_CONTROL, "no-cache")
+                    .body("Not found"));
+            }
+            _ => match Dist::get("index.html") {
+                Some(index) => ("index.html".to_owned(), index),
+                None => {
+                    return Ok(Response::builder()
+                        .content_type("text/html; charset=utf-8")
+                        .header(header::CACHE_CONTROL, "no-cache")
+                        .body(NOT_BUILT));
+                }
+            },
+        };
+        Ok(serve(&req, &name, file))
+    }
+}
+
+fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
+    let accepted = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (encoding, body) = [("br", "br"), ("gzip", "gz")]
+        .into_iter()
+        .filter(|(coding, _)| accepts(accepted, coding))
+        .find_map(|(coding, ext)| Dist::get(&format!("{name}.{ext}")).map(|f| (Some(coding), f)))
+        .unwrap_or((None, file.clone()));
+    let hash = hex(&file.metadata.sha256_hash()[..12]);
+    let etag = match encoding {
+        Some(coding) => format!("\"{hash}-{coding}\""),
+        None => format!("\"{hash}\""),
+    };
+    let cache = if name.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let mime = mime_guess::from_path(name).first_or_octet_stream();
+    let content_type = match mime.type_() {
+        mime_guess::mime::TEXT | mime_guess::mime::APPLICATION if mime.get_param("charset").is_none() => {
+            format!("{}; charset=utf-8", mime.essence_str())
+        }
+        _ => mime.essence_str().to_owned(),
+    };
+    let mut builder = Response::builder()
+        .header(header::ETAG, etag.as_str())
+        .header(header::CACHE_CONTROL, cache)
+        .header(header::VARY, "Accept-Encoding");
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if not_modified {
+        return builder.status(StatusCode::NOT_MODIFIED).finish();
+    }
+    builder = builder.content_type(content_type.as_str());
+    if let Some(coding) = encoding {
+        builder = builder.header(header::CONTENT_ENCODING, coding);
+    }
+    let length = body.data.len();
+    if req.method() == Method::HEAD {
+        let mut response = builder.finish();
+        if let Ok(value) = HeaderValue::from_str(&length.to_string()) {
+            response.headers_mut().insert(header::CONTENT_LENGTH, value);
+        }
+        return response;
+    }
+    builder.body(Body::from_vec(body.data.into_owned()))
+}
+
+/// Whether `Accept-Encoding` accepts a coding (q=0 refuses it).
+fn accepts(header: &str, coding: &str) -> bool {
+    header.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        (name.eq_ignore_ascii_case(coding) || name == "*") && q > 0.0
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_encoding_honours_q_zero_and_wildcards() {
+        assert!(accepts("gzip, deflate, br", "br"));
+        assert!(accepts("br;q=1.0, gzip;q=0.8", "gzip"));
+        assert!(!accepts("br;q=0, gzip", "br"));
+        assert!(accepts("*", "gzip"));
+        assert!(!accepts("identity", "gzip"));
+        assert!(!accepts("", "br"));
+    }
+
+    #[test]
+    fn spa_routes_are_entry_paths_and_files_are_not() {
+        assert!(is_entry_path("/"));
+        assert!(is_entry_path("/analyze"));
+        assert!(is_entry_path("/chat/deep/link"));
+        assert!(!is_entry_path("/assets/missing.js"));
+        assert!(!is_entry_path("/favicon.ico"));
+    }
+}

@@ -1,0 +1,186 @@
+//! The embedded web app: content types, cache policy, ETag/304, SPA fallback,
+//! precompressed bodies, HEAD, and security headers on every response.
+
+use crate::helpers::spawn_app;
+
+/// The hashed JS the entry page loads, e.g. `/assets/index-AbC123.js`.
+fn entry_script(html: &str) -> String {
+    html.split('"')
+        .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))
+        .expect("index.html loads a hashed script from /assets/")
+        .to_owned()
+}
+
+fn client_without_decompression() -> reqwest::Client {
+    // The test client sends Accept-Encoding itself and reads the raw bytes.
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+#[tokio::test]
+async fn the_entry_page_and_spa_routes_are_index_html_with_no_cache() {
+    let app = spawn_app().await;
+    let root = app.get("/").await;
+    assert_eq!(root.status(), 200);
+    assert_eq!(root.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(root.headers()["cache-control"], "no-cache");
+    let html = root.text().await.unwrap();
+    assert!(html.contains("<div id=\"root\">"), "{html}");
+    for deep in ["/chat", "/analyze", "/analyze/anything?x=1"] {
+        let response = app.get(deep).await;
+        assert_eq!(response.status(), 200, "{deep}");
+        assert_eq!(response.text().await.unwrap(), html, "{deep} is the SPA entry");
+    }
+}
+
+#[tokio::test]
+async fn hashed_assets_are_immutable_and_missing_files_are_404_not_html() {
+    let app = spawn_app().await;
+    let html = app.get("/").await.text().await.unwrap();
+    let script = entry_script(&html);
+    let response = app.get(&script).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    for missing in ["/assets/nope.js", "/favicon.ico", "/robots.txt"] {
+        let response = app.get(missing).await;
+        assert_eq!(response.status(), 404, "{missing}");
+        assert!(
+            !response.text().await.unwrap().contains("<html"),
+            "{missing} is not HTML"
+        );
+    }
+}
+
+#[tokio::test]
+async fn etag_revalidation_answers_304_without_a_body() {
+    let app = spawn_app().await;
+    let html = app.get("/").await.text().await.unwrap();
+    let script = entry_script(&html);
+    let first = app.get(&script).await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'));
+    let again = app
+        .client
+        .get(format!("{}{script}", app.url))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    assert!(again.bytes().await.unwrap().is_empty());
+    let other = app
+        .client
+        .get(format!("{}{script}", app.url))
+        .header("If-None-Match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+}
+
+#[tokio::test]
+async fn brotli_and_gzip_follow_accept_encoding() {
+    let app = spawn_app().await;
+    let html = app.get("/").await.text().await.unwrap();
+    let script = entry_script(&html);
+    let client = client_without_decompression();
+    let plain = client.get(format!("{}{script}", app.url)).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_len = plain.bytes().await.unwrap().len();
+    for (accept, expected) in [
+        ("gzip, deflate, br", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+    ] {
+        let response = client
+            .get(format!("{}{script}", app.url))
+            .header("Accept-Encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], expected, "{accept}");
+        assert_eq!(response.headers()["vary"], "Accept-Encoding");
+        let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.contains(expected), "{etag}");
+        let len = response.bytes().await.unwrap().len();
+        assert!(len < plain_len, "{expected}: {len} < {plain_len}");
+    }
+}
+
+#[tokio::test]
+async fn head_answers_like_get_without_a_body() {
+    let app = spawn_app().await;
+    let get = app.get("/").await;
+    let length = get.text().await.unwrap().len();
+    let head = app.client.head(format!("{}/", app.url)).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], length.to_string().as_str());
+    assert!(head.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app().await;
+    for path in [
+        "/",
+        "/analyze",
+        "/assets/nope.js",
+        "/api/health",
+        "/api/nope",
+        "/openapi.json",
+        "/docs",
+    ] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("object-src 'none'") && csp.contains("base-uri 'none'"),
+            "{path}"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        if path == "/docs" {
+            assert!(
+                csp.contains("'unsafe-inline'"),
+                "Swagger UI needs its inline assets"
+            );
+        } else {
+            assert!(
+                !csp.contains("unsafe-inline"),
+                "{path}: no inline scripts for the app"
+            );
+            assert!(csp.contains("default-src 'self'") && csp.contains("img-src 'self' data: blob:"));
+            assert!(csp.contains("connect-src 'self'"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_api_is_never_shadowed_by_the_spa() {
+    let app = spawn_app().await;
+    let response = app.get("/api/unknown").await;
+    assert_eq!(response.status(), 404);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let post = app
+        .client
+        .post(format!("{}/analyze", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 405);
+}
