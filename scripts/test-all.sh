@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust unit and integration tests, and the
-# web app's typecheck, lint and component tests. Needs Rust and Node 20+.
+# web app's typecheck, lint and component tests, and the end-to-end tests in
+# headless Chromium. Needs Rust, Node 20+ and Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,4 +11,14 @@ cargo test --locked --all-targets
 if [ -f frontend/package.json ]; then
   echo "== Frontend: install, API types, typecheck, lint, component tests"
   (cd frontend && npm ci --no-audit --no-fund && npm run check:api && npm run typecheck && npm run lint && npm test)
+fi
+
+if [ -d frontend/e2e ]; then
+  echo "== End-to-end: the real binary and the fake Gemini in headless Chromium"
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "The end-to-end tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)." >&2
+    exit 1
+  fi
+  cargo build --locked --bin weld-assistant --example fake_gemini
+  (cd frontend && npm run e2e)
 fi

@@ -325,6 +325,19 @@ impl Config {
                 return Err(ConfigError::invalid(key, format!("`{model}` is not a model id")));
             }
         }
+        let visible = |s: &SecretString| s.expose_secret().bytes().all(|b| b.is_ascii_graphic());
+        if self.gemini_api_key.as_ref().is_some_and(|k| !visible(k)) {
+            return Err(ConfigError::invalid(
+                "gemini_api_key",
+                "the key has spaces or non-ASCII characters",
+            ));
+        }
+        if !self.gemini_api_keys.iter().all(visible) {
+            return Err(ConfigError::invalid(
+                "gemini_api_keys",
+                "a key has spaces or non-ASCII characters",
+            ));
+        }
         if !matches!(self.gemini_base_url.scheme(), "http" | "https") {
             return Err(ConfigError::invalid("gemini_base_url", "the URL is not http(s)"));
         }
@@ -728,6 +741,8 @@ mod tests {
             ("WELD_ALLOWED_ORIGINS", "https://a.example/path"),
             ("WELD_GEMINI_MODEL", "bad/model"),
             ("WELD_MAX_IMAGE_BYTES", "12"),
+            ("GEMINI_API_KEY", "key with spaces"),
+            ("WELD_GEMINI_API_KEYS", "ok,naïve"),
         ];
         for (env, value) in cases {
             Jail::expect_with(|jail| {

@@ -152,16 +152,7 @@ impl GeminiClient {
         match &result {
             Ok(_) => self.status.record(UpstreamState::Ok),
             Err(e) => {
-                if !matches!(
-                    e,
-                    GeminiError::Unavailable { .. }
-                        | GeminiError::Rejected { .. }
-                        | GeminiError::Malformed(_)
-                ) {
-                    tracing::debug!(error = %e, "gemini error");
-                } else {
-                    tracing::warn!(error = %e, "gemini error");
-                }
+                tracing::warn!(model, error = %e, "gemini call failed");
                 if let Some(state) = e.upstream_state() {
                     self.status.record(state);
                 }
