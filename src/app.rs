@@ -74,7 +74,9 @@ impl App {
             tracing::warn!("no Gemini API key configured: the AI endpoints answer 503 gemini_not_configured");
         }
         tracing::info!(address = %self.address, model = self.gemini.model(), "weld-assistant listening");
-        let endpoint = routes::build(&self.config, self.gemini);
+        let services = routes::Services::new(&self.config, self.gemini);
+        services.guard.limits().spawn_eviction();
+        let endpoint = routes::build(&self.config, &services);
         Server::new_with_acceptor(self.acceptor)
             .name("weld-assistant")
             .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))

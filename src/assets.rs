@@ -21,6 +21,8 @@ use poem::{
 };
 use rust_embed::{EmbeddedFile, RustEmbed};
 
+use crate::{guard::Guard, rate_limit::Decision};
+
 #[derive(RustEmbed)]
 #[folder = "frontend/dist/"]
 #[allow_missing = true]
@@ -34,9 +36,35 @@ const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
 <code>WELD_SKIP_FRONTEND_BUILD</code>, or <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code> \
 and rebuild.</p></body></html>";
 
-/// The SPA endpoint.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SpaEndpoint;
+/// The SPA endpoint. With an issuer (no access code configured), serving the entry
+/// page also sets the session cookie when the request has no valid one, so a page
+/// served by this binary — the original app's client included — just works.
+#[derive(Clone, Default)]
+pub struct SpaEndpoint {
+    issuer: Option<Guard>,
+}
+
+impl SpaEndpoint {
+    /// The endpoint; `issuer` issues sessions with the entry page.
+    pub fn new(issuer: Option<Guard>) -> Self {
+        Self { issuer }
+    }
+
+    fn issue_session(&self, req: &Request, response: &mut Response) {
+        let Some(guard) = &self.issuer else { return };
+        if guard.sessions().from_headers(req.headers()).is_some() {
+            return;
+        }
+        let ip = guard.client_ip(req);
+        if let Decision::Limited { .. } = guard.limits().check_session_create(ip) {
+            return;
+        }
+        let (_, value) = guard.sessions().issue();
+        if let Ok(cookie) = HeaderValue::from_str(&guard.sessions().set_cookie(&value)) {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+    }
+}
 
 /// Whether the embedded app has its entry page.
 pub fn has_app() -> bool {
@@ -83,14 +111,20 @@ impl Endpoint for SpaEndpoint {
             _ => match Dist::get("index.html") {
                 Some(index) => ("index.html".to_owned(), index),
                 None => {
-                    return Ok(Response::builder()
+                    let mut response = Response::builder()
                         .content_type("text/html; charset=utf-8")
                         .header(header::CACHE_CONTROL, "no-cache")
-                        .body(NOT_BUILT));
+                        .body(NOT_BUILT);
+                    self.issue_session(&req, &mut response);
+                    return Ok(response);
                 }
             },
         };
-        Ok(serve(&req, &name, file))
+        let mut response = serve(&req, &name, file);
+        if name == "index.html" {
+            self.issue_session(&req, &mut response);
+        }
+        Ok(response)
     }
 }
 

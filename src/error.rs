@@ -52,6 +52,53 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
 
+    /// 401 `session_required`.
+    pub fn session_required() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "session_required",
+            "A session is required: open the site first, or send a valid X-Proxy-Token.",
+        )
+    }
+
+    /// 401 `access_code_invalid`.
+    pub fn access_code_invalid() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "access_code_invalid",
+            "The access code is missing or wrong.",
+        )
+    }
+
+    /// 403 `cross_site_request`.
+    pub fn cross_site() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "Requests from other sites are not allowed with the session cookie.",
+        )
+    }
+
+    /// 429 `rate_limited`.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests. Please wait {retry_after} s and try again."),
+        )
+        .retry_after(Some(retry_after))
+    }
+
+    /// 429 `budget_exhausted`: the daily budget is spent until 00:00 UTC.
+    pub fn budget_exhausted(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "budget_exhausted",
+            "The service's daily request budget is used up. It resets at 00:00 UTC.",
+        )
+        .retry_after(Some(retry_after))
+    }
+
     /// 404 `not_found`.
     pub fn not_found() -> Self {
         Self::new(
@@ -181,7 +228,7 @@ impl From<GeminiError> for ApiError {
 impl From<ImageError> for ApiError {
     fn from(error: ImageError) -> Self {
         match &error {
-            ImageError::TypeNotAllowed(_) | ImageError::Mismatch { .. } => {
+            ImageError::TypeNotAllowed(_) | ImageError::Mismatch { .. } | ImageError::Corrupt { .. } => {
                 ApiError::unsupported_media_type(error.to_string())
             }
             ImageError::BadBase64 { .. } | ImageError::Empty { .. } => ApiError::invalid(error.to_string()),
@@ -302,6 +349,7 @@ pub fn json_error_response(error: poem::Error) -> Response {
     let status = error.status();
     let api = match status.as_u16() {
         400 => ApiError::invalid(describe_bad_request(&error.to_string())),
+        401 => ApiError::session_required(),
         404 => ApiError::not_found(),
         405 => ApiError::method_not_allowed(),
         413 => ApiError::new(

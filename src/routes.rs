@@ -1,7 +1,7 @@
 //! The route tree: the one place where the middleware order is visible.
 //!
 //! ```text
-//! RequestLog ─┬─ /api/*          ApiBoundary (body limits, JSON errors) ← OpenAPI operations
+//! RequestLog ─┬─ /api/*          CorsPolicy → ApiBoundary (413, JSON errors) → Guard (401/403/429) → operations
 //!             ├─ /openapi.json   the spec
 //!             ├─ /docs           Swagger UI (assets inlined, no CDN)
 //!             ├─ /metrics        JSON 404 unless enabled
@@ -11,21 +11,72 @@
 
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get, handler};
 
+use std::{sync::Arc, time::Duration};
+
+use secrecy::ExposeSecret;
+
 use crate::{
-    api::{self, AnalyzeApi, ChatApi, MetaApi},
+    api::{self, Ai, AnalyzeApi, ChatApi, MetaApi, SessionApi},
     assets::SpaEndpoint,
     boundary::ApiBoundary,
+    budget::DailyBudget,
     config::Config,
+    cors::CorsPolicy,
     error::ApiError,
     gemini::GeminiClient,
+    guard::{Guard, SecretSet},
+    rate_limit::RateLimits,
     security::SecurityHeaders,
+    session::Sessions,
     telemetry::RequestLog,
 };
 
+/// What the routes are built over.
+#[derive(Clone)]
+pub struct Services {
+    /// The Gemini client.
+    pub gemini: GeminiClient,
+    /// Sessions, tokens, client IPs and rate limits.
+    pub guard: Guard,
+    /// The daily budget.
+    pub budget: Arc<DailyBudget>,
+    /// The access code, when configured.
+    pub access_code: Option<SecretSet>,
+}
+
+impl Services {
+    /// The services of a configuration (a random session secret when none is set).
+    pub fn new(config: &Config, gemini: GeminiClient) -> Self {
+        let secret = config
+            .session_secret
+            .as_ref()
+            .map(|s| s.expose_secret().as_bytes().to_vec())
+            .unwrap_or_else(Sessions::random_secret);
+        let sessions = Sessions::new(
+            secret,
+            Duration::from_secs(config.session_ttl_hours * 3600),
+            config.cookie_secure,
+        );
+        let guard = Guard::new(
+            sessions,
+            SecretSet::new(&config.api_tokens),
+            config.public_url.as_ref(),
+            config.trusted_proxies.clone(),
+            RateLimits::new(config.rate_limit_per_minute, config.rate_limit_burst),
+        );
+        Self {
+            gemini,
+            guard,
+            budget: Arc::new(DailyBudget::new(config.daily_request_budget)),
+            access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
+        }
+    }
+}
+
 /// Builds the whole application endpoint.
-pub fn build(config: &Config, gemini: GeminiClient) -> impl Endpoint + 'static {
-    let spec = api::spec_json(apis(config, gemini.clone()));
-    let service = api::service(apis(config, gemini));
+pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
+    let spec = api::spec_json(apis(config, services));
+    let service = api::service(apis(config, services));
     let swagger = service.swagger_ui();
     let boundary = ApiBoundary {
         analyze_limit: config.max_analyze_body_bytes(),
@@ -33,22 +84,31 @@ pub fn build(config: &Config, gemini: GeminiClient) -> impl Endpoint + 'static {
         spec: std::sync::Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
     };
 
+    let issuer = services.access_code.is_none().then(|| services.guard.clone());
     Route::new()
-        .nest_no_strip("/api", service.with(boundary))
+        .nest_no_strip(
+            "/api",
+            service
+                .with(services.guard.clone())
+                .with(boundary)
+                .with(CorsPolicy::new(&config.allowed_origins)),
+        )
         .at("/openapi.json", get(spec_endpoint(spec)))
         .nest("/docs", swagger)
         .at("/metrics", metrics)
-        .nest_no_strip("/", SpaEndpoint)
+        .nest_no_strip("/", SpaEndpoint::new(issuer))
         .with(SecurityHeaders)
         .with(RequestLog)
 }
 
-/// The API operations over one Gemini client.
-pub fn apis(config: &Config, gemini: GeminiClient) -> api::Api {
+/// The API operations over the services.
+pub fn apis(config: &Config, services: &Services) -> api::Api {
+    let ai = Ai::new(services.gemini.clone(), services.budget.clone());
     (
-        MetaApi::new(gemini.clone()),
-        ChatApi::new(gemini.clone()),
-        AnalyzeApi::new(gemini, config.max_image_bytes),
+        MetaApi::new(services.gemini.clone()),
+        SessionApi::new(services.guard.clone(), services.access_code.clone()),
+        ChatApi::new(ai.clone()),
+        AnalyzeApi::new(ai, config.max_image_bytes),
     )
 }
 
@@ -57,7 +117,7 @@ pub fn spec_json(config: &Config) -> String {
     #[allow(clippy::expect_used)]
     let gemini = GeminiClient::new(crate::app::gemini_settings(config), Default::default())
         .expect("the HTTP client builds");
-    api::spec_json(apis(config, gemini))
+    api::spec_json(apis(config, &Services::new(config, gemini)))
 }
 
 fn spec_endpoint(spec: String) -> impl IntoEndpoint {

@@ -5,7 +5,7 @@ use poem_openapi::{
     ApiRequest, Multipart, Object, OpenApi, param::Header, payload::Json, types::multipart::Upload,
 };
 
-use super::{AnswerLanguage, AnswerReply, ApiTags};
+use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, auth::AiAuth};
 use crate::{
     domain::{
         history::{Role, Turn},
@@ -14,7 +14,7 @@ use crate::{
         prompt,
     },
     error::{ApiError, ErrorResponse},
-    gemini::{GeminiClient, InlineImage, Prompt},
+    gemini::{InlineImage, Prompt},
 };
 
 /// The longest note accepted, in characters.
@@ -22,17 +22,14 @@ pub const MAX_NOTE_CHARS: usize = 1000;
 
 /// Weld photo analysis.
 pub struct AnalyzeApi {
-    gemini: GeminiClient,
+    ai: Ai,
     max_image_bytes: usize,
 }
 
 impl AnalyzeApi {
-    /// The API over the shared Gemini client with the decoded-image limit.
-    pub fn new(gemini: GeminiClient, max_image_bytes: usize) -> Self {
-        Self {
-            gemini,
-            max_image_bytes,
-        }
+    /// The API over the shared Gemini client and budget, with the decoded-image limit.
+    pub fn new(ai: Ai, max_image_bytes: usize) -> Self {
+        Self { ai, max_image_bytes }
     }
 }
 
@@ -92,6 +89,7 @@ impl AnalyzeApi {
     #[oai(path = "/api/analyze", method = "post", operation_id = "analyze")]
     async fn analyze(
         &self,
+        _auth: AiAuth,
         body: AnalyzeRequest,
         /// Used for the report's language when `language` is absent.
         #[oai(name = "Accept-Language")]
@@ -116,7 +114,7 @@ impl AnalyzeApi {
             max_output_tokens: 8192,
         };
         drop(photo.bytes);
-        let answer = self.gemini.generate(&prompt).await?;
+        let answer = self.ai.answer(&prompt).await?;
         Ok(Json(answer.into()))
     }
 }
@@ -129,6 +127,7 @@ impl AnalyzeApi {
         let kind = ImageType::from_mime(&request.mime_type)?;
         let bytes = image::decode_base64("base64Image", &request.base64_image, self.max_image_bytes)?;
         kind.verify(&bytes)?;
+        let bytes = image::strip_metadata(kind, bytes)?;
         Ok(Photo {
             kind,
             bytes,
@@ -176,6 +175,7 @@ impl AnalyzeApi {
             })?,
         };
         kind.verify(&bytes)?;
+        let bytes = image::strip_metadata(kind, bytes)?;
         Ok(Photo {
             kind,
             bytes,

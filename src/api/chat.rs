@@ -2,7 +2,7 @@
 
 use poem_openapi::{Enum, Object, OpenApi, param::Header, payload::Json};
 
-use super::{AnswerLanguage, AnswerReply, ApiTags};
+use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, auth::AiAuth};
 use crate::{
     domain::{
         history::{self, HistoryBudget, Role, Turn},
@@ -10,7 +10,7 @@ use crate::{
         prompt,
     },
     error::{ApiError, ErrorResponse},
-    gemini::{GeminiClient, Prompt},
+    gemini::Prompt,
 };
 
 /// The longest message accepted, in characters.
@@ -18,13 +18,13 @@ pub const MAX_MESSAGE_CHARS: usize = 20_000;
 
 /// The welding expert chat.
 pub struct ChatApi {
-    gemini: GeminiClient,
+    ai: Ai,
 }
 
 impl ChatApi {
-    /// The API over the shared Gemini client.
-    pub fn new(gemini: GeminiClient) -> Self {
-        Self { gemini }
+    /// The API over the shared Gemini client and budget.
+    pub fn new(ai: Ai) -> Self {
+        Self { ai }
     }
 }
 
@@ -99,6 +99,7 @@ impl ChatApi {
     #[oai(path = "/api/chat", method = "post", operation_id = "chat")]
     async fn chat(
         &self,
+        _auth: AiAuth,
         body: Json<ChatRequest>,
         /// Used for the answer's language when `language` is absent.
         #[oai(name = "Accept-Language")]
@@ -106,7 +107,7 @@ impl ChatApi {
     ) -> Result<Json<AnswerReply>, ErrorResponse> {
         let Json(request) = body;
         let prompt = build_prompt(request, accept_language.0.as_deref())?;
-        let answer = self.gemini.generate(&prompt).await?;
+        let answer = self.ai.answer(&prompt).await?;
         Ok(Json(answer.into()))
     }
 }

@@ -2,22 +2,58 @@
 //! Handlers are thin: extract, validate, call the Gemini client, map.
 
 mod analyze;
+mod auth;
 mod chat;
 mod meta;
+mod session;
+
+use std::sync::Arc;
 
 use poem_openapi::{Object, OpenApiService, Tags};
 
 pub use analyze::AnalyzeApi;
 pub use chat::ChatApi;
 pub use meta::MetaApi;
+pub use session::SessionApi;
 
 use crate::{
+    budget::DailyBudget,
     domain::language::Language,
-    gemini::{Answer, Usage},
+    error::{ApiError, ErrorResponse},
+    gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
 };
 
 /// The combined API, as served and as documented.
-pub type Api = (MetaApi, ChatApi, AnalyzeApi);
+pub type Api = (MetaApi, SessionApi, ChatApi, AnalyzeApi);
+
+/// What the AI operations share: the Gemini client and the daily budget.
+#[derive(Clone)]
+pub struct Ai {
+    gemini: GeminiClient,
+    budget: Arc<DailyBudget>,
+}
+
+impl Ai {
+    /// The client and the budget its calls count against.
+    pub fn new(gemini: GeminiClient, budget: Arc<DailyBudget>) -> Self {
+        Self { gemini, budget }
+    }
+
+    /// Asks Gemini, counting the call against the daily budget (reserved first,
+    /// given back when no upstream call happened).
+    pub async fn answer(&self, prompt: &Prompt) -> Result<Answer, ErrorResponse> {
+        if !self.gemini.is_configured() {
+            return Err(GeminiError::NotConfigured.into());
+        }
+        let reservation = self.budget.reserve().map_err(ApiError::budget_exhausted)?;
+        let result = self.gemini.generate(prompt).await;
+        match &result {
+            Err(GeminiError::NotConfigured | GeminiError::Unreachable(_)) => self.budget.release(reservation),
+            _ => self.budget.settle(reservation),
+        }
+        Ok(result?)
+    }
+}
 
 /// The OpenAPI service of the whole API.
 pub fn service(api: Api) -> OpenApiService<Api, ()> {
@@ -45,6 +81,8 @@ enum ApiTags {
     Analyze,
     /// Health and service information.
     Meta,
+    /// The browser session.
+    Session,
 }
 
 /// The language of the answer.

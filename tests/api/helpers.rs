@@ -11,6 +11,10 @@ use crate::fake_gemini::FakeGemini;
 /// The canary key: any response or log that contains it is a leak.
 pub const CANARY_KEY: &str = "AIzaCANARY-key-0123456789-must-never-leak";
 
+/// The canary session secret and access code.
+pub const CANARY_SECRET: &str = "CANARY-session-secret-0123456789abcdef-xyz";
+pub const CANARY_CODE: &str = "CANARY-access-code-4242";
+
 /// A running server and its fake upstream.
 pub struct TestApp {
     pub address: SocketAddr,
@@ -26,9 +30,22 @@ pub fn test_config(fake: &FakeGemini) -> Config {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.gemini_base_url = fake.url.parse().unwrap();
     config.gemini_api_key = Some(CANARY_KEY.into());
+    config.session_secret = Some(CANARY_SECRET.into());
     config.gemini_timeout_seconds = 5;
     config.cookie_secure = false;
+    // Generous limits: tests of the limits set their own.
+    config.rate_limit_per_minute = 6000;
+    config.rate_limit_burst = 1000;
     config
+}
+
+/// A client that keeps cookies, like a browser.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .build()
+        .unwrap()
 }
 
 /// Spawns the server with the test configuration.
@@ -41,19 +58,30 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let fake = FakeGemini::start().await;
     let mut config = test_config(&fake);
     adjust(&mut config);
+    let access_code = config.access_code.is_some();
     let app = App::build(config).await.expect("the app builds");
     let address = app.address();
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    TestApp {
+    let app = TestApp {
         address,
         url: format!("http://{address}"),
-        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+        client: browser(),
         fake,
         _stop: stop,
-    }
+    };
+    // Like a browser that opened the site: the entry page issues the session cookie
+    // (or, with an access code, the test logs in itself).
+    let code = if access_code { CANARY_CODE } else { "" };
+    let _ = app
+        .client
+        .post(format!("{}/api/session", app.url))
+        .json(&serde_json::json!({"accessCode": code}))
+        .send()
+        .await;
+    app
 }
 
 impl TestApp {
@@ -154,3 +182,19 @@ pub fn jpeg_bytes() -> Vec<u8> {
 /// The 1×1 PNG of the request fixture.
 pub const PNG_1X1_BASE64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+
+/// A JPEG whose EXIF APP1 carries a GPS marker (`GPSCANAR`) before the image data.
+pub fn jpeg_with_gps() -> Vec<u8> {
+    let mut exif = b"Exif\0\0MM\0*\0\0\0\x08GPSCANARY-59.93N-30.31E".to_vec();
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    b.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+    b.append(&mut exif);
+    b.extend_from_slice(&[
+        0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
+        0x00,
+    ]);
+    b.extend_from_slice(&[
+        0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 0x3F, 0, 0x12, 0x34, 0x56, 0xFF, 0xD9,
+    ]);
+    b
+}

@@ -39,6 +39,7 @@ impl Server {
             .env("WELD_GEMINI_BASE_URL", &fake.url)
             .env("GEMINI_API_KEY", CANARY_KEY)
             .env("WELD_GEMINI_TIMEOUT_SECONDS", "5")
+            .env("WELD_COOKIE_SECURE", "false")
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -185,7 +186,14 @@ async fn the_server_logs_no_secret_on_any_error_path_and_healthcheck_works() {
             ("WELD_SESSION_SECRET", "canary-session-secret-0123456789abcdef"),
         ],
     );
-    let client = reqwest::Client::new();
+    let client = crate::helpers::browser();
+    let session = client
+        .post(server.url("/api/session"))
+        .json(&json!({"accessCode": "canary-access-code"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), 200);
     for fixture in [
         "error_400_api_key_invalid.json",
         "error_400_location.json",
@@ -250,8 +258,15 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
     fake.always(Reply::ok().delayed(Duration::from_millis(1500)));
     let mut server = Server::start(&fake, &[]);
     let url = server.url("/api/chat");
+    let client = crate::helpers::browser();
+    client
+        .post(server.url("/api/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     let request = tokio::spawn(async move {
-        reqwest::Client::new()
+        client
             .post(url)
             .json(&json!({"message": "долгий вопрос"}))
             .send()
@@ -263,7 +278,14 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
     while fake.received().is_empty() && started.elapsed() < Duration::from_secs(10) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(!fake.received().is_empty());
+    if fake.received().is_empty() {
+        let response = request.await.unwrap();
+        panic!(
+            "the request never reached Gemini: {} {}",
+            response.status(),
+            response.text().await.unwrap()
+        );
+    }
     sigterm(&server.pid());
     let response = request.await.unwrap();
     assert_eq!(response.status(), 200, "the in-flight request completed");

@@ -1,0 +1,327 @@
+//! Who may spend the key: the guard in front of `POST /api/chat*` and
+//! `POST /api/analyze*`. A request passes with a valid `X-Proxy-Token`, or with a
+//! valid session cookie from a same-site page; then the rate limits apply.
+//! 401 `session_required`, 403 `cross_site_request`, 429 `rate_limited`.
+//! Also resolves the client IP for every `/api` request.
+
+use std::{net::IpAddr, sync::Arc};
+
+use ipnet::IpNet;
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{HeaderMap, HeaderValue, Method, StatusCode},
+};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    client_ip::client_ip,
+    error::ApiError,
+    rate_limit::{Decision, RateLimits},
+    session::{Session, Sessions},
+};
+
+/// How a guarded request was let in (a request extension).
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A browser with a valid session cookie.
+    Session(Session),
+    /// A script with a valid `X-Proxy-Token`.
+    Token,
+}
+
+/// The client's address, resolved through trusted proxies (a request extension).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+/// Secrets compared in constant time: the SHA-256 of each is kept, so neither
+/// the length nor the content of a guess leaks through timing.
+#[derive(Clone, Default)]
+pub struct SecretSet {
+    digests: Vec<[u8; 32]>,
+}
+
+impl SecretSet {
+    /// The set of these secrets.
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a SecretString>) -> Self {
+        Self {
+            digests: secrets.into_iter().map(|s| digest(s.expose_secret())).collect(),
+        }
+    }
+
+    /// Whether `candidate` is one of them.
+    pub fn contains(&self, candidate: &str) -> bool {
+        let d = digest(candidate);
+        self.digests
+            .iter()
+            .fold(false, |found, known| found | bool::from(known.ct_eq(&d)))
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.digests.is_empty()
+    }
+}
+
+fn digest(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// The guard's shared state.
+#[derive(Clone)]
+pub struct Guard {
+    inner: Arc<GuardInner>,
+}
+
+struct GuardInner {
+    sessions: Sessions,
+    tokens: SecretSet,
+    site_authority: Option<String>,
+    trusted_proxies: Vec<IpNet>,
+    limits: RateLimits,
+}
+
+impl Guard {
+    /// A guard over these sessions, tokens, site address, proxies and limits.
+    pub fn new(
+        sessions: Sessions,
+        tokens: SecretSet,
+        public_url: Option<&url::Url>,
+        trusted_proxies: Vec<IpNet>,
+        limits: RateLimits,
+    ) -> Self {
+        let site_authority = public_url.and_then(authority_of_url);
+        Self {
+            inner: Arc::new(GuardInner {
+                sessions,
+                tokens,
+                site_authority,
+                trusted_proxies,
+                limits,
+            }),
+        }
+    }
+
+    /// The session issuer.
+    pub fn sessions(&self) -> &Sessions {
+        &self.inner.sessions
+    }
+
+    /// The rate limits.
+    pub fn limits(&self) -> &RateLimits {
+        &self.inner.limits
+    }
+
+    /// The client IP of a request.
+    pub fn client_ip(&self, req: &Request) -> IpAddr {
+        let peer = req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        client_ip(peer, req.headers(), &self.inner.trusted_proxies)
+    }
+
+    /// Whether a request comes from another site (DESIGN.md's rule).
+    pub fn is_cross_site(&self, headers: &HeaderMap) -> bool {
+        let fetch_site = headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if fetch_site.eq_ignore_ascii_case("cross-site") || fetch_site.eq_ignore_ascii_case("same-site") {
+            return true;
+        }
+        let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let site = self.inner.site_authority.clone().or_else(|| {
+            headers
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .map(|h| h.trim().to_ascii_lowercase())
+        });
+        let origin = url::Url::parse(origin).ok().and_then(|u| authority_of_url(&u));
+        match (origin, site) {
+            (Some(origin), Some(site)) => origin != site,
+            // `Origin: null` (sandboxed or privacy-sensitive contexts) or no host to compare.
+            _ => true,
+        }
+    }
+
+    fn admit(&self, req: &Request) -> std::result::Result<Caller, ApiError> {
+        if let Some(token) = req.headers().get("x-proxy-token").and_then(|v| v.to_str().ok()) {
+            if !self.inner.tokens.is_empty() && self.inner.tokens.contains(token) {
+                return Ok(Caller::Token);
+            }
+        }
+        let Some(session) = self.inner.sessions.from_headers(req.headers()) else {
+            return Err(ApiError::session_required());
+        };
+        if self.is_cross_site(req.headers()) {
+            return Err(ApiError::cross_site());
+        }
+        Ok(Caller::Session(session))
+    }
+}
+
+/// `host[:port]` of a URL, with the scheme's default port left out, lower-cased.
+fn authority_of_url(url: &url::Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// The 429 of a refused rate-limit check, with tower-governor's headers.
+pub fn rate_limited(retry_after: u64) -> Response {
+    let mut response = ApiError::rate_limited(retry_after).into_response();
+    if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert("x-ratelimit-after", value);
+    }
+    response
+}
+
+fn is_guarded(req: &Request) -> bool {
+    let path = req.uri().path();
+    req.method() == Method::POST
+        && (path == "/api/chat"
+            || path.starts_with("/api/chat/")
+            || path == "/api/analyze"
+            || path.starts_with("/api/analyze/"))
+}
+
+impl<E: Endpoint> Middleware<E> for Guard {
+    type Output = GuardEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        GuardEndpoint {
+            inner,
+            guard: self.clone(),
+        }
+    }
+}
+
+/// The endpoint wrapped by `Guard`.
+pub struct GuardEndpoint<E> {
+    inner: E,
+    guard: Guard,
+}
+
+impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let ip = self.guard.client_ip(&req);
+        req.extensions_mut().insert(ClientIp(ip));
+        if !is_guarded(&req) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
+        let caller = match self.guard.admit(&req) {
+            Ok(caller) => caller,
+            Err(error) => return Ok(error.into_response()),
+        };
+        let session_id = match &caller {
+            Caller::Session(s) => Some(s.id.as_str()),
+            Caller::Token => None,
+        };
+        let (limit, remaining) = match self.guard.inner.limits.check_ai(ip, session_id) {
+            Decision::Allowed { limit, remaining } => (limit, remaining),
+            Decision::Limited { retry_after } => {
+                tracing::info!(client_ip = %ip, retry_after, "rate limited");
+                return Ok(rate_limited(retry_after));
+            }
+        };
+        req.extensions_mut().insert(caller);
+        // Errors go on to the boundary, which writes them as JSON.
+        let mut response = self.inner.call(req).await?.into_response();
+        if response.status() != StatusCode::TOO_MANY_REQUESTS {
+            let headers = response.headers_mut();
+            headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+        }
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(public_url: Option<&str>) -> Guard {
+        let url = public_url.map(|u| url::Url::parse(u).unwrap());
+        Guard::new(
+            Sessions::new(vec![1; 32], std::time::Duration::from_secs(60), false),
+            SecretSet::default(),
+            url.as_ref(),
+            vec![],
+            RateLimits::new(10, 10),
+        )
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(
+                poem::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn cross_site_follows_sec_fetch_site_and_origin() {
+        let g = guard(None);
+        assert!(!g.is_cross_site(&headers(&[
+            ("host", "weld.example"),
+            ("sec-fetch-site", "same-origin")
+        ])));
+        assert!(!g.is_cross_site(&headers(&[("host", "weld.example")])));
+        assert!(g.is_cross_site(&headers(&[
+            ("host", "weld.example"),
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(g.is_cross_site(&headers(&[
+            ("host", "weld.example"),
+            ("sec-fetch-site", "same-site")
+        ])));
+        assert!(!g.is_cross_site(&headers(&[
+            ("host", "weld.example"),
+            ("origin", "https://weld.example")
+        ])));
+        assert!(g.is_cross_site(&headers(&[
+            ("host", "weld.example"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(g.is_cross_site(&headers(&[
+            ("host", "weld.example:8080"),
+            ("origin", "http://weld.example")
+        ])));
+        assert!(g.is_cross_site(&headers(&[("host", "weld.example"), ("origin", "null")])));
+    }
+
+    #[test]
+    fn the_public_url_is_the_site_when_set() {
+        let g = guard(Some("https://weld.example.org"));
+        assert!(!g.is_cross_site(&headers(&[
+            ("host", "10.0.0.5:8080"),
+            ("origin", "https://weld.example.org")
+        ])));
+        assert!(g.is_cross_site(&headers(&[
+            ("host", "10.0.0.5:8080"),
+            ("origin", "http://10.0.0.5:8080")
+        ])));
+    }
+
+    #[test]
+    fn secrets_compare_by_digest() {
+        let a: SecretString = "token-a".into();
+        let b: SecretString = "token-b".into();
+        let set = SecretSet::new([&a, &b]);
+        assert!(set.contains("token-a") && set.contains("token-b"));
+        assert!(!set.contains("token-") && !set.contains("") && !set.contains("token-ab"));
+        assert!(SecretSet::default().is_empty());
+    }
+}
