@@ -81,8 +81,12 @@ function stopProcess(child) {
   })
 }
 
-/** Starts fake Gemini + server + browser. Returns the handles and helpers. */
-export async function startStack() {
+/**
+ * Starts fake Gemini + server + browser. Returns the handles and helpers.
+ * `serverEnv` adds to (or overrides) the server's environment, e.g.
+ * `{ WELD_ACCESS_CODE: '…' }` for a server that wants an access code.
+ */
+export async function startStack({ serverEnv = {} } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true })
   const stack = { fake: null, server: null, browser: null }
   try {
@@ -109,6 +113,7 @@ export async function startStack() {
         WELD_LOG_FORMAT: 'text',
         RUST_LOG: 'info',
         NO_COLOR: '1',
+        ...serverEnv,
       },
       /weld-assistant listening.*?address=(127\.0\.0\.1:\d+)/,
     )

@@ -1,8 +1,8 @@
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
-import { errorReply, generateReply, MODEL } from '../test/handlers'
+import { errorReply, generateReply, MODEL, SESSION_EXPIRES_AT } from '../test/handlers'
 import { server } from '../test/server'
-import { analyze, ApiError, chat, isAbortError } from './client'
+import { analyze, ApiError, chat, createSession, deleteSession, getSession, isAbortError } from './client'
 
 async function chatError(): Promise<ApiError> {
   try {
@@ -174,5 +174,63 @@ describe('api client', () => {
 
     expect(form?.has('note')).toBe(false)
     expect(form?.get('language')).toBe('en')
+  })
+
+  describe('sessions', () => {
+    it('reads the session state', async () => {
+      server.use(http.get('/api/session', () => HttpResponse.json({ active: false, accessCodeRequired: true })))
+
+      expect(await getSession()).toEqual({ active: false, accessCodeRequired: true })
+    })
+
+    it('posts the access code as JSON, with the cookie policy of the site, and returns the session', async () => {
+      let seen: { body: unknown; credentials: string } | undefined
+      server.use(
+        http.post('/api/session', async ({ request }) => {
+          seen = { body: await request.json(), credentials: request.credentials }
+          return HttpResponse.json({ active: true, accessCodeRequired: true, expiresAt: SESSION_EXPIRES_AT })
+        }),
+      )
+
+      const info = await createSession('svarka')
+
+      expect(info).toEqual({ active: true, accessCodeRequired: true, expiresAt: SESSION_EXPIRES_AT })
+      expect(seen).toEqual({ body: { accessCode: 'svarka' }, credentials: 'same-origin' })
+    })
+
+    it('posts an empty object without a code', async () => {
+      let body: unknown
+      server.use(
+        http.post('/api/session', async ({ request }) => {
+          body = await request.json()
+          return HttpResponse.json({ active: true, accessCodeRequired: false, expiresAt: SESSION_EXPIRES_AT })
+        }),
+      )
+
+      await createSession()
+
+      expect(body).toEqual({})
+    })
+
+    it('turns a wrong code and too many attempts into ApiErrors', async () => {
+      server.use(http.post('/api/session', () => errorReply(401, 'access_code_invalid', 'Wrong code.')))
+      await expect(createSession('x')).rejects.toMatchObject({ status: 401, code: 'access_code_invalid' })
+
+      server.use(http.post('/api/session', () => errorReply(429, 'rate_limited', 'Slow down.', 17)))
+      await expect(createSession('x')).rejects.toMatchObject({ status: 429, code: 'rate_limited', retryAfterSeconds: 17 })
+    })
+
+    it('ends the session with DELETE and accepts the empty 204', async () => {
+      let method: string | undefined
+      server.use(
+        http.delete('/api/session', ({ request }) => {
+          method = request.method
+          return new HttpResponse(null, { status: 204 })
+        }),
+      )
+
+      await expect(deleteSession()).resolves.toBeUndefined()
+      expect(method).toBe('DELETE')
+    })
   })
 })

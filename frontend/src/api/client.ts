@@ -1,7 +1,7 @@
 // The only module that talks HTTP. Same-origin fetch with the session cookie;
 // every failure becomes an ApiError with a machine-readable `code` that the UI
 // turns into a localized message. Knows nothing of React.
-import type { AnalyzeForm, AnalyzeReply, ChatReply, ChatRequest, Language } from './types'
+import type { AnalyzeForm, AnalyzeReply, ChatReply, ChatRequest, Language, SessionInfo, SessionRequest } from './types'
 
 export interface ApiErrorInit {
   status: number
@@ -81,6 +81,20 @@ function isGenerateReply(value: unknown): value is ChatReply {
   )
 }
 
+function isSessionInfo(value: unknown): value is SessionInfo {
+  return (
+    isRecord(value) &&
+    typeof value.active === 'boolean' &&
+    typeof value.accessCodeRequired === 'boolean' &&
+    (value.expiresAt === undefined || value.expiresAt === null || typeof value.expiresAt === 'string')
+  )
+}
+
+/** For answers without a body (204): any successful status will do. */
+function isNoContent(value: unknown): value is undefined {
+  return value === undefined
+}
+
 async function call<T>(path: string, init: RequestInit, isReply: (body: unknown) => body is T): Promise<T> {
   const headers = new Headers(init.headers)
   headers.set('Accept', 'application/json')
@@ -100,10 +114,14 @@ async function call<T>(path: string, init: RequestInit, isReply: (body: unknown)
 
   let body: unknown
   let isJson = true
-  try {
-    body = JSON.parse(raw)
-  } catch {
-    isJson = false
+  if (raw === '' && response.ok) {
+    body = undefined
+  } else {
+    try {
+      body = JSON.parse(raw)
+    } catch {
+      isJson = false
+    }
   }
 
   if (!response.ok) throw errorFromResponse(response, isJson ? body : undefined)
@@ -148,4 +166,32 @@ export function analyze(input: AnalyzeInput, options: CallOptions = {}): Promise
   form.append(part('language'), input.language)
   // No Content-Type header: fetch writes the multipart boundary itself.
   return call('/api/analyze', { method: 'POST', body: form, signal: options.signal ?? null }, isGenerateReply)
+}
+
+/** `GET /api/session`: whether this browser has a session, and whether starting one needs a code. */
+export function getSession(options: CallOptions = {}): Promise<SessionInfo> {
+  return call('/api/session', { method: 'GET', signal: options.signal ?? null }, isSessionInfo)
+}
+
+/**
+ * `POST /api/session`: starts a session; the server sets the HttpOnly cookie. Fails with
+ * `access_code_invalid` (401) when a code is required and missing or wrong, `rate_limited` (429).
+ */
+export function createSession(accessCode?: string, options: CallOptions = {}): Promise<SessionInfo> {
+  const request: SessionRequest = accessCode === undefined ? {} : { accessCode }
+  return call(
+    '/api/session',
+    {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(request),
+      signal: options.signal ?? null,
+    },
+    isSessionInfo,
+  )
+}
+
+/** `DELETE /api/session`: ends the session; the server clears the cookie (204). */
+export async function deleteSession(options: CallOptions = {}): Promise<void> {
+  await call('/api/session', { method: 'DELETE', signal: options.signal ?? null }, isNoContent)
 }

@@ -25,6 +25,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session state
+         * @description Whether this browser has a session and whether an access code is needed to get one.
+         */
+        get: operations["getSession"];
+        put?: never;
+        /**
+         * Create a session
+         * @description Sets the `weld_session` cookie. When the server has an access code, the
+         *     request must carry it (`access_code_invalid` otherwise). Attempts are
+         *     rate-limited per client.
+         */
+        post: operations["createSession"];
+        /**
+         * End the session
+         * @description Clears the `weld_session` cookie (at `Path=/`).
+         */
+        delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat": {
         parameters: {
             query?: never;
@@ -157,6 +187,14 @@ export interface components {
             language?: components["schemas"]["AnswerLanguage"] & unknown;
         };
         /**
+         * CreateSessionRequest
+         * @description A request for a session.
+         */
+        CreateSessionRequest: {
+            /** @description The access code, when the server requires one. */
+            accessCode?: string;
+        };
+        /**
          * ErrorBody
          * @description The JSON body of every error.
          */
@@ -210,6 +248,18 @@ export interface components {
          * @enum {string}
          */
         HistoryRole: "user" | "model";
+        /**
+         * SessionReply
+         * @description The session state.
+         */
+        SessionReply: {
+            /** @description Whether the request carries a valid session cookie. */
+            active: boolean;
+            /** @description Whether creating a session needs an access code. */
+            accessCodeRequired: boolean;
+            /** @description When the session ends (RFC 3339 UTC), when active. */
+            expiresAt?: string;
+        };
         /**
          * UpstreamReply
          * @description What the server knows about Gemini.
@@ -271,6 +321,97 @@ export interface operations {
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["HealthReply"];
                 };
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SessionReply"];
+                };
+            };
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["CreateSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description The session; the cookie is in `Set-Cookie` (HttpOnly, SameSite=Strict, Path=/). */
+            200: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["SessionReply"];
+                };
+            };
+            /** @description `invalid_request`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `access_code_invalid`: the code is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: too many attempts. */
+            429: {
+                headers: {
+                    "RETRY-AFTER"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cookie is cleared at `Path=/`. */
+            204: {
+                headers: {
+                    "SET-COOKIE": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

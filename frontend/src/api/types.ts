@@ -19,3 +19,9 @@ export type AnalyzeForm = AnalyzeOperation['requestBody']['content']['multipart/
 export type HistoryItem = Schemas['HistoryItem'] & { text: string }
 export type ErrorBody = Schemas['ErrorBody']
 export type Language = Schemas['AnswerLanguage']
+
+type SessionPath = paths['/api/session']
+/** `GET /api/session` and `POST /api/session` 200 body. `expiresAt` is RFC 3339 UTC. */
+export type SessionInfo = ContentOf<SessionPath['get']['responses'][200]>
+/** `POST /api/session` request body; `accessCode` only where the server requires one. */
+export type SessionRequest = ContentOf<NonNullable<SessionPath['post']['requestBody']>>

@@ -7,14 +7,17 @@ import { renderWithI18n } from '../test/render'
 import { server } from '../test/server'
 import { App } from './App'
 
-function renderApp(path = '/') {
+/** Renders the app and waits until the session check lets the views show. */
+async function renderApp(path = '/') {
   window.history.replaceState(null, '', path)
-  return renderWithI18n(<App />)
+  const view = renderWithI18n(<App />)
+  await screen.findByRole('tablist')
+  return view
 }
 
 describe('App shell', () => {
-  it('shows the product name and the chat at /', () => {
-    renderApp('/')
+  it('shows the product name and the chat at /', async () => {
+    await renderApp('/')
 
     expect(screen.getByRole('heading', { level: 1, name: 'Weld Assistant' })).toBeInTheDocument()
     expect(screen.getByRole('tab', { name: 'Помощник' })).toHaveAttribute('aria-selected', 'true')
@@ -23,7 +26,7 @@ describe('App shell', () => {
   })
 
   it('switches views by tab and URL, and follows back/forward', async () => {
-    const { user } = renderApp('/chat')
+    const { user } = await renderApp('/chat')
 
     await user.click(screen.getByRole('tab', { name: 'Анализ шва' }))
 
@@ -41,14 +44,14 @@ describe('App shell', () => {
   })
 
   it('opens the analyzer directly at /analyze', async () => {
-    renderApp('/analyze')
+    await renderApp('/analyze')
 
     expect(await screen.findByRole('button', { name: 'Выбрать фото' })).toBeInTheDocument()
     expect(screen.getByRole('tab', { name: 'Анализ шва' })).toHaveAttribute('aria-selected', 'true')
   })
 
   it('moves between tabs with the arrow keys', async () => {
-    const { user } = renderApp('/chat')
+    const { user } = await renderApp('/chat')
     const chatTab = screen.getByRole('tab', { name: 'Помощник' })
     expect(chatTab).toHaveAttribute('tabindex', '0')
     expect(screen.getByRole('tab', { name: 'Анализ шва' })).toHaveAttribute('tabindex', '-1')
@@ -70,7 +73,7 @@ describe('App shell', () => {
         return generateReply('Use ER70S-6.')
       }),
     )
-    const { user, unmount } = renderApp('/')
+    const { user, unmount } = await renderApp('/')
     expect(document.documentElement.lang).toBe('ru')
 
     await user.click(screen.getByRole('button', { name: 'EN' }))
@@ -85,15 +88,15 @@ describe('App shell', () => {
     expect(sentLanguage).toBe('en')
 
     unmount()
-    renderApp('/')
+    await renderApp('/')
     expect(screen.getByRole('tab', { name: 'Assistant' })).toBeInTheDocument()
     expect(document.documentElement.lang).toBe('en')
   })
 
-  it('starts in English when the browser prefers English', () => {
+  it('starts in English when the browser prefers English', async () => {
     vi.spyOn(navigator, 'languages', 'get').mockReturnValue(['en-US', 'ru'])
 
-    renderApp('/')
+    await renderApp('/')
 
     expect(screen.getByRole('tab', { name: 'Assistant' })).toBeInTheDocument()
     expect(document.documentElement.lang).toBe('en')

@@ -1,10 +1,15 @@
 // The shell: header with the product name and language switch, the two view
 // tabs (kept in the URL), and the views. The analyzer is loaded on first use
 // and both views stay mounted afterwards, so a request in flight survives a
-// tab switch.
+// tab switch. While the session is being checked, or an access code is needed,
+// the views are hidden (not unmounted: a request waiting for the code resumes
+// when it has been entered) and the code screen is shown in their place.
+import { LogOut } from 'lucide-react'
 import { lazy, type KeyboardEvent, Suspense, useEffect, useState } from 'react'
 import { useI18n } from '../hooks/useI18n'
 import { useRoute, type View, VIEW_PATHS } from '../hooks/useRoute'
+import { SessionContext, useSession } from '../hooks/useSession'
+import { AccessCodeForm } from './AccessCodeForm'
 import { ChatAssistant } from './ChatAssistant'
 import { LanguageSwitch } from './LanguageSwitch'
 import { Logo } from './Logo'
@@ -24,6 +29,7 @@ function panelId(view: View) {
 
 export function App() {
   const { t } = useI18n()
+  const session = useSession()
   const [view, navigate] = useRoute()
   const [analyzerWanted, setAnalyzerWanted] = useState(view === 'analyze')
   if (view === 'analyze' && !analyzerWanted) setAnalyzerWanted(true)
@@ -45,68 +51,96 @@ export function App() {
     document.getElementById(tabId(next))?.focus()
   }
 
+  const ready = session.phase === 'ready'
+
   return (
-    <div className="app">
-      <header className="app-header">
-        <div className="brand">
-          <Logo />
-          <div className="brand-text">
-            <h1 className="brand-name">{t('app.name')}</h1>
-            <p className="brand-tagline">{t('app.tagline')}</p>
+    <SessionContext value={session}>
+      <div className="app">
+        <header className="app-header">
+          <div className="brand">
+            <Logo />
+            <div className="brand-text">
+              <h1 className="brand-name">{t('app.name')}</h1>
+              <p className="brand-tagline">{t('app.tagline')}</p>
+            </div>
+          </div>
+          <div className="header-actions">
+            {ready && session.accessCodeRequired && (
+              <button
+                type="button"
+                className="button button-ghost sign-out"
+                title={t('access.signOutHint')}
+                onClick={() => void session.signOut()}
+              >
+                <LogOut aria-hidden="true" size={18} />
+                <span className="sign-out-label">{t('access.signOut')}</span>
+              </button>
+            )}
+            <LanguageSwitch />
+          </div>
+        </header>
+
+        {session.phase === 'checking' && (
+          <p className="loading loading-delayed" role="status">
+            {t('common.loading')}
+          </p>
+        )}
+        {session.phase === 'code' && (
+          <main className="app-main app-main-access">
+            <AccessCodeForm onSubmit={session.submitCode} />
+          </main>
+        )}
+
+        <div className="tabs" hidden={!ready}>
+          <div role="tablist" aria-label={t('nav.label')}>
+            {VIEWS.map((option) => (
+              <a
+                key={option}
+                id={tabId(option)}
+                role="tab"
+                href={VIEW_PATHS[option]}
+                aria-selected={view === option}
+                aria-controls={panelId(option)}
+                tabIndex={view === option ? 0 : -1}
+                onKeyDown={onTabKeyDown}
+                onPointerEnter={option === 'analyze' ? () => void loadAnalyzer() : undefined}
+                onClick={(event) => {
+                  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+                  event.preventDefault()
+                  navigate(option)
+                }}
+              >
+                {t(LABEL_KEYS[option])}
+              </a>
+            ))}
           </div>
         </div>
-        <LanguageSwitch />
-      </header>
 
-      <div className="tabs">
-        <div role="tablist" aria-label={t('nav.label')}>
-          {VIEWS.map((option) => (
-            <a
-              key={option}
-              id={tabId(option)}
-              role="tab"
-              href={VIEW_PATHS[option]}
-              aria-selected={view === option}
-              aria-controls={panelId(option)}
-              tabIndex={view === option ? 0 : -1}
-              onKeyDown={onTabKeyDown}
-              onPointerEnter={option === 'analyze' ? () => void loadAnalyzer() : undefined}
-              onClick={(event) => {
-                if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
-                event.preventDefault()
-                navigate(option)
-              }}
-            >
-              {t(LABEL_KEYS[option])}
-            </a>
-          ))}
-        </div>
+        <main className="app-main" hidden={!ready}>
+          <section
+            id={panelId('chat')}
+            role="tabpanel"
+            aria-labelledby={tabId('chat')}
+            className="panel panel-chat"
+            hidden={view !== 'chat'}
+          >
+            <ChatAssistant />
+          </section>
+          <section
+            id={panelId('analyze')}
+            role="tabpanel"
+            aria-labelledby={tabId('analyze')}
+            className="panel panel-analyze"
+            hidden={view !== 'analyze'}
+          >
+            {analyzerWanted && (
+              <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>
+                <WeldAnalyzer active={view === 'analyze'} />
+              </Suspense>
+            )}
+          </section>
+        </main>
       </div>
-
-      <main className="app-main">
-        <section
-          id={panelId('chat')}
-          role="tabpanel"
-          aria-labelledby={tabId('chat')}
-          className="panel panel-chat"
-          hidden={view !== 'chat'}
-        >
-          <ChatAssistant />
-        </section>
-        <section
-          id={panelId('analyze')}
-          role="tabpanel"
-          aria-labelledby={tabId('analyze')}
-          className="panel panel-analyze"
-          hidden={view !== 'analyze'}
-        >
-          {analyzerWanted && (
-            <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>
-              <WeldAnalyzer active={view === 'analyze'} />
-            </Suspense>
-          )}
-        </section>
-      </main>
-    </div>
+    </SessionContext>
   )
 }

@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'react'
 import { analyze, ApiError, asApiError } from '../api/client'
 import type { AnalyzeReply, Language } from '../api/types'
 import { type PreparedImage, prepareImage } from '../image/prepare'
+import { useWithSession } from './useSession'
 
 export interface Photo {
   prepared: PreparedImage
@@ -46,6 +47,7 @@ export function useAnalyzer(language: Language): Analyzer {
   // photo cannot overwrite a newer choice.
   const selection = useRef(0)
   const inFlight = useRef<AbortController | null>(null)
+  const withSession = useWithSession()
 
   useEffect(() => {
     const url = photo?.previewUrl
@@ -81,9 +83,11 @@ export function useAnalyzer(language: Language): Analyzer {
     inFlight.current = controller
     setPhase({ kind: 'analyzing' })
     try {
-      const reply = await analyze(
-        { image: chosen.prepared.blob, filename: chosen.prepared.filename, note, language },
-        { signal: controller.signal },
+      const reply = await withSession(() =>
+        analyze(
+          { image: chosen.prepared.blob, filename: chosen.prepared.filename, note, language },
+          { signal: controller.signal },
+        ),
       )
       if (controller.signal.aborted) return
       setPhase({ kind: 'done', reply })

@@ -11,6 +11,7 @@ import {
   saveConversation,
   trimHistory,
 } from '../chat/conversation'
+import { useWithSession } from './useSession'
 
 interface ChatRequestDraft {
   message: string
@@ -37,6 +38,7 @@ export function useChat(language: Language): Chat {
   const [messages, setMessages] = useState<ChatMessage[]>(loadConversation)
   const [status, setStatus] = useState<ChatStatus>({ kind: 'idle' })
   const inFlight = useRef<AbortController | null>(null)
+  const withSession = useWithSession()
 
   useEffect(() => {
     saveConversation(messages)
@@ -52,7 +54,7 @@ export function useChat(language: Language): Chat {
     inFlight.current = controller
     setStatus({ kind: 'sending', request })
     try {
-      const reply = await chat({ ...request, language }, { signal: controller.signal })
+      const reply = await withSession(() => chat({ ...request, language }, { signal: controller.signal }))
       if (controller.signal.aborted) return
       setMessages((current) => [...current, { id: newMessageId(), role: 'model', text: reply.text }])
       setStatus({ kind: 'idle' })

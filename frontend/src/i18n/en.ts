@@ -53,6 +53,18 @@ export const en: Dictionary = {
   'analyze.resultTitle': 'Analysis result',
   'analyze.another': 'Analyze another photo',
 
+  'access.title': 'Access code required',
+  'access.intro': 'This service is protected by an access code. Ask the person who gave you the link.',
+  'access.label': 'Access code',
+  'access.submit': 'Sign in',
+  'access.checking': 'Checking the code…',
+  'access.empty': 'Enter the access code.',
+  'access.invalid': 'Wrong code. Check it and try again.',
+  'access.rateLimited': 'Too many attempts. Wait a little and try again.',
+  'access.rateLimited.wait': 'Too many attempts. Wait {duration} and try again.',
+  'access.signOut': 'Sign out',
+  'access.signOutHint': 'End the session on this device',
+
   'units.bytes': '{n} B',
   'units.kilobytes': '{n} KB',
   'units.megabytes': '{n} MB',
@@ -73,8 +85,10 @@ export const en: Dictionary = {
     'The AI service refused to answer this request (a safety filter was triggered). Rephrase the question or choose another photo.',
   'error.rate_limited': 'Too many requests in a row. Wait a little and try again.',
   'error.rate_limited.wait': 'Too many requests in a row. Try again in {duration}.',
-  'error.budget_exhausted': 'The service’s daily request limit is used up. Try again later.',
-  'error.budget_exhausted.wait': 'The service’s daily request limit is used up. Try again in {duration}.',
+  'error.budget_exhausted':
+    'The service’s daily request limit is used up. Try again tomorrow: the limit resets at midnight UTC.',
+  'error.budget_exhausted.wait':
+    'The service’s daily request limit is used up. It resets at midnight UTC — try again in {duration}.',
   'error.upstream_error': 'The AI service answered with an error. Try again a little later.',
   'error.upstream_auth': 'The server could not connect to the AI service: its key was refused. Tell the administrator.',
   'error.upstream_region':

@@ -66,7 +66,7 @@ describe('dictionaries', () => {
       'Слишком много запросов подряд. Повторите через 30 с.',
     )
     expect(describeError(translator('en'), { code: 'budget_exhausted', retryAfterSeconds: 7200 })).toBe(
-      'The service’s daily request limit is used up. Try again in 2 h.',
+      'The service’s daily request limit is used up. It resets at midnight UTC — try again in 2 h.',
     )
     expect(describeError(t, { code: 'rate_limited' })).toBe(ru['error.rate_limited'])
   })
