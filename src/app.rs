@@ -1,7 +1,7 @@
 //! Building and running the server: the listener is bound first, so tests (and
 //! the log line operators read) know the real address before anything runs.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use poem::{
     Server,
@@ -11,6 +11,7 @@ use poem::{
 use crate::{
     config::Config,
     gemini::{GeminiClient, GeminiSettings, UpstreamStatus},
+    metrics::Metrics,
     routes,
 };
 
@@ -23,6 +24,7 @@ pub struct App {
     address: SocketAddr,
     config: Config,
     gemini: GeminiClient,
+    metrics: Arc<Metrics>,
 }
 
 /// A start-up failure.
@@ -42,7 +44,12 @@ pub enum StartError {
 impl App {
     /// Binds `config.listen` and prepares the application.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let gemini = GeminiClient::new(gemini_settings(&config), UpstreamStatus::default())?;
+        let metrics = Arc::new(Metrics::new());
+        let gemini = GeminiClient::new(
+            gemini_settings(&config),
+            UpstreamStatus::default(),
+            metrics.clone(),
+        )?;
         let acceptor = TcpListener::bind(config.listen)
             .into_acceptor()
             .await
@@ -60,6 +67,7 @@ impl App {
             address,
             config,
             gemini,
+            metrics,
         })
     }
 
@@ -74,7 +82,9 @@ impl App {
             tracing::warn!("no Gemini API key configured: the AI endpoints answer 503 gemini_not_configured");
         }
         tracing::info!(address = %self.address, model = self.gemini.model(), "weld-assistant listening");
-        let services = routes::Services::new(&self.config, self.gemini);
+        let probe = self.gemini.clone();
+        tokio::spawn(async move { probe.probe().await });
+        let services = routes::Services::new(&self.config, self.gemini, self.metrics);
         services.guard.limits().spawn_eviction();
         let endpoint = routes::build(&self.config, &services);
         Server::new_with_acceptor(self.acceptor)
@@ -89,6 +99,7 @@ pub fn gemini_settings(config: &Config) -> GeminiSettings {
     GeminiSettings {
         keys: config.gemini_keys(),
         model: config.gemini_model.clone(),
+        fallback_models: config.gemini_fallback_models.clone(),
         base_url: config.gemini_base_url.clone(),
         timeout: config.gemini_timeout(),
     }

@@ -108,6 +108,11 @@ pub const SETTINGS: &[Setting] = &[
     ),
     Setting::new("metrics", "WELD_METRICS", "true or false"),
     Setting::new("log_format", "WELD_LOG_FORMAT", "text or json"),
+    Setting::new(
+        "sse_keepalive_seconds",
+        "WELD_SSE_KEEPALIVE_SECONDS",
+        "a whole number of seconds from 1 to 300",
+    ),
 ];
 
 /// The settings whose values are secrets.
@@ -243,6 +248,8 @@ pub struct Config {
     pub metrics: bool,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Seconds between `: keepalive` comments of a quiet stream.
+    pub sse_keepalive_seconds: u64,
 }
 
 /// The built-in defaults, as figment's first layer.
@@ -261,6 +268,7 @@ struct Defaults {
     max_chat_bytes: usize,
     metrics: bool,
     log_format: LogFormat,
+    sse_keepalive_seconds: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -277,6 +285,7 @@ const DEFAULTS: Defaults = Defaults {
     max_chat_bytes: 1024 * 1024,
     metrics: false,
     log_format: LogFormat::Text,
+    sse_keepalive_seconds: 15,
 };
 
 impl Config {
@@ -481,6 +490,7 @@ impl fmt::Display for Redacted<'_> {
             opt(c.daily_request_budget.map(|b| b.to_string())),
         );
         put("metrics", c.metrics.into());
+        put("sse_keepalive_seconds", (c.sse_keepalive_seconds as i64).into());
         put(
             "log_format",
             match c.log_format {

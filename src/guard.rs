@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     client_ip::client_ip,
     error::ApiError,
+    metrics::Metrics,
     rate_limit::{Decision, RateLimits},
     session::{Session, Sessions},
 };
@@ -75,6 +76,7 @@ pub struct Guard {
 }
 
 struct GuardInner {
+    metrics: Option<Arc<Metrics>>,
     sessions: Sessions,
     tokens: SecretSet,
     site_authority: Option<String>,
@@ -94,12 +96,28 @@ impl Guard {
         let site_authority = public_url.and_then(authority_of_url);
         Self {
             inner: Arc::new(GuardInner {
+                metrics: None,
                 sessions,
                 tokens,
                 site_authority,
                 trusted_proxies,
                 limits,
             }),
+        }
+    }
+
+    /// The same guard, counting refusals into `metrics` (call before sharing it).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.metrics = Some(metrics);
+        }
+        self
+    }
+
+    /// Counts a request refused by a rate limit.
+    pub fn count_rate_limited(&self) {
+        if let Some(metrics) = &self.inner.metrics {
+            metrics.observe_rate_limited();
         }
     }
 
@@ -229,6 +247,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let (limit, remaining) = match self.guard.inner.limits.check_ai(ip, session_id) {
             Decision::Allowed { limit, remaining } => (limit, remaining),
             Decision::Limited { retry_after } => {
+                self.guard.count_rate_limited();
                 tracing::info!(client_ip = %ip, retry_after, "rate limited");
                 return Ok(rate_limited(retry_after));
             }

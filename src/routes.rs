@@ -9,7 +9,7 @@
 //! all wrapped in SecurityHeaders
 //! ```
 
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get, handler};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get};
 
 use std::{sync::Arc, time::Duration};
 
@@ -25,6 +25,7 @@ use crate::{
     error::ApiError,
     gemini::GeminiClient,
     guard::{Guard, SecretSet},
+    metrics::Metrics,
     rate_limit::RateLimits,
     security::SecurityHeaders,
     session::Sessions,
@@ -42,11 +43,13 @@ pub struct Services {
     pub budget: Arc<DailyBudget>,
     /// The access code, when configured.
     pub access_code: Option<SecretSet>,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {
     /// The services of a configuration (a random session secret when none is set).
-    pub fn new(config: &Config, gemini: GeminiClient) -> Self {
+    pub fn new(config: &Config, gemini: GeminiClient, metrics: Arc<Metrics>) -> Self {
         let secret = config
             .session_secret
             .as_ref()
@@ -63,12 +66,14 @@ impl Services {
             config.public_url.as_ref(),
             config.trusted_proxies.clone(),
             RateLimits::new(config.rate_limit_per_minute, config.rate_limit_burst),
-        );
+        )
+        .with_metrics(metrics.clone());
         Self {
             gemini,
             guard,
             budget: Arc::new(DailyBudget::new(config.daily_request_budget)),
             access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
+            metrics,
         }
     }
 }
@@ -95,15 +100,23 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         )
         .at("/openapi.json", get(spec_endpoint(spec)))
         .nest("/docs", swagger)
-        .at("/metrics", metrics)
+        .at("/metrics", metrics_endpoint(config.metrics, services))
         .nest_no_strip("/", SpaEndpoint::new(issuer))
         .with(SecurityHeaders)
-        .with(RequestLog)
+        .with(RequestLog::new(
+            services.metrics.clone(),
+            config.trusted_proxies.clone(),
+        ))
 }
 
 /// The API operations over the services.
 pub fn apis(config: &Config, services: &Services) -> api::Api {
-    let ai = Ai::new(services.gemini.clone(), services.budget.clone());
+    let ai = Ai::new(
+        services.gemini.clone(),
+        services.budget.clone(),
+        services.metrics.clone(),
+        Duration::from_secs(config.sse_keepalive_seconds),
+    );
     (
         MetaApi::new(services.gemini.clone()),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
@@ -114,10 +127,15 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
 
 /// The OpenAPI document for a configuration (what `/openapi.json` serves).
 pub fn spec_json(config: &Config) -> String {
+    let metrics = Arc::new(Metrics::new());
     #[allow(clippy::expect_used)]
-    let gemini = GeminiClient::new(crate::app::gemini_settings(config), Default::default())
-        .expect("the HTTP client builds");
-    api::spec_json(apis(config, &Services::new(config, gemini)))
+    let gemini = GeminiClient::new(
+        crate::app::gemini_settings(config),
+        Default::default(),
+        metrics.clone(),
+    )
+    .expect("the HTTP client builds");
+    api::spec_json(apis(config, &Services::new(config, gemini, metrics)))
 }
 
 fn spec_endpoint(spec: String) -> impl IntoEndpoint {
@@ -128,8 +146,19 @@ fn spec_endpoint(spec: String) -> impl IntoEndpoint {
     })
 }
 
-#[handler]
-fn metrics() -> Response {
-    use poem::IntoResponse;
-    ApiError::not_found().into_response()
+/// `/metrics`: Prometheus text when enabled, else the API's JSON 404.
+fn metrics_endpoint(enabled: bool, services: &Services) -> impl Endpoint + 'static {
+    let metrics = services.metrics.clone();
+    let budget = services.budget.clone();
+    let status = services.gemini.status().clone();
+    poem::endpoint::make_sync(move |_| {
+        use poem::IntoResponse;
+        if !enabled {
+            return ApiError::not_found().into_response();
+        }
+        Response::builder()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .header("cache-control", "no-cache")
+            .body(metrics.render(budget.remaining(), status.get().0))
+    })
 }

@@ -1,12 +1,14 @@
 //! Logging: tracing with text or JSON lines, and one line per request.
 //! Never logs bodies, cookies, query strings or keys.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
+
+use ipnet::IpNet;
 
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::config::LogFormat;
+use crate::{client_ip::client_ip, config::LogFormat, metrics::Metrics};
 
 /// Installs the global subscriber (`RUST_LOG` overrides the default `info`).
 pub fn init(format: LogFormat) {
@@ -22,21 +24,57 @@ pub fn init(format: LogFormat) {
     };
 }
 
-/// Logs one line per request: method, path, status, latency, request id, peer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RequestLog;
+/// Logs one line per request (route, method, path, status, latency, request id,
+/// client IP) and counts it in the metrics.
+#[derive(Debug, Clone)]
+pub struct RequestLog {
+    metrics: Arc<Metrics>,
+    trusted_proxies: Arc<Vec<IpNet>>,
+}
+
+impl RequestLog {
+    /// The middleware, counting into `metrics`.
+    pub fn new(metrics: Arc<Metrics>, trusted_proxies: Vec<IpNet>) -> Self {
+        Self {
+            metrics,
+            trusted_proxies: Arc::new(trusted_proxies),
+        }
+    }
+}
 
 impl<E: Endpoint> Middleware<E> for RequestLog {
     type Output = RequestLogEndpoint<E>;
 
     fn transform(&self, inner: E) -> Self::Output {
-        RequestLogEndpoint { inner }
+        RequestLogEndpoint {
+            inner,
+            log: self.clone(),
+        }
     }
 }
 
 /// The endpoint wrapped by `RequestLog`.
 pub struct RequestLogEndpoint<E> {
     inner: E,
+    log: RequestLog,
+}
+
+/// The route a path belongs to: a fixed label, never user input.
+pub fn route_label(path: &str) -> &'static str {
+    match path {
+        "/api/health" => "/api/health",
+        "/api/session" => "/api/session",
+        "/api/chat" => "/api/chat",
+        "/api/chat/stream" => "/api/chat/stream",
+        "/api/analyze" => "/api/analyze",
+        "/api/analyze/stream" => "/api/analyze/stream",
+        "/openapi.json" => "/openapi.json",
+        "/metrics" => "/metrics",
+        p if p == "/docs" || p.starts_with("/docs/") => "/docs",
+        p if p.starts_with("/api/") || p == "/api" => "/api/other",
+        p if p.starts_with("/assets/") => "/assets",
+        _ => "/ (app)",
+    }
 }
 
 impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
@@ -50,8 +88,9 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         let peer = req
             .remote_addr()
             .as_socket_addr()
-            .map(|a| a.ip().to_string())
+            .map(|a| client_ip(a.ip(), req.headers(), &self.log.trusted_proxies).to_string())
             .unwrap_or_default();
+        let route = route_label(&path);
         let result = self.inner.call(req).await;
         let mut response = match result {
             Ok(r) => r.into_response(),
@@ -60,12 +99,17 @@ impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
         if let Ok(value) = request_id.parse() {
             response.headers_mut().insert("x-request-id", value);
         }
+        let latency = started.elapsed();
+        self.log
+            .metrics
+            .observe_request(route, response.status().as_u16(), latency.as_secs_f64());
         tracing::info!(
             target: "weld_assistant::request",
+            route,
             %method,
             path = %truncate(&path, 200),
             status = response.status().as_u16(),
-            latency_ms = started.elapsed().as_millis() as u64,
+            latency_ms = latency.as_millis() as u64,
             request_id,
             client_ip = %peer,
             "request"

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { ARTIFACTS, REPO_ROOT, fakeControl, okReply, requestText, startStack } from './support/harness.mjs'
+import { ARTIFACTS, REPO_ROOT, fakeControl, isGenerateCall, requestText, startStack, streamReply } from './support/harness.mjs'
 import { en, ru } from './support/messages.mjs'
 
 const ACCESS_CODE = 'e2e-svarka-4711'
@@ -93,7 +93,7 @@ describe('a server with an access code', () => {
 
   test('the right code shows the chat; a round trip works; reload keeps the session; sign out asks again', async () => {
     const MARKDOWN = 'Для TIG по нержавейке берите **аргон** 99,99 %.'
-    await fake.script([okReply(MARKDOWN)])
+    await fake.script([streamReply(MARKDOWN)])
     const before = (await fake.received()).length
     await withPage(DESKTOP, async (page, problems, context) => {
       await enterCode(page, ACCESS_CODE)
@@ -113,7 +113,7 @@ describe('a server with an access code', () => {
       await page.locator('.message-model').last().locator('strong', { hasText: 'аргон' }).waitFor({ timeout: ANSWER_TIMEOUT })
       const calls = (await fake.received())
         .slice(before)
-        .filter((r) => r.method === 'POST' && /:generateContent$/.test(r.path))
+        .filter(isGenerateCall)
       assert.equal(calls.length, 1, 'exactly one Gemini call')
       assert.ok(requestText(calls[0].body).includes(question))
 

@@ -15,9 +15,10 @@ import {
   REPO_ROOT,
   fakeControl,
   inlineImages,
-  okReply,
+  isGenerateCall,
   requestText,
   startStack,
+  streamReply,
 } from './support/harness.mjs'
 import { containsExifHeader, exifGpsSegment, hasExifApp1, jpegFrameSize, spliceAfterSoi } from './support/jpeg.mjs'
 
@@ -136,7 +137,13 @@ function lastAnswer(page) {
 
 async function receivedSince(count) {
   const all = await fake.received()
-  return all.slice(count).filter((r) => r.method === 'POST' && /:generateContent$/.test(r.path))
+  return all.slice(count).filter(isGenerateCall)
+}
+
+/** Until no answer is streaming any more and the composer offers Send again. */
+async function answerFinished(page) {
+  await page.waitForFunction(() => document.querySelector('.streaming') === null, null, { timeout: ANSWER_TIMEOUT })
+  await page.getByRole('button', { name: ru['chat.send'] }).waitFor({ timeout: ANSWER_TIMEOUT })
 }
 
 async function openAnalyzer(page) {
@@ -149,46 +156,127 @@ async function analyzePhoto(page, note) {
   await page.locator('figure.preview figcaption').waitFor({ timeout: ANSWER_TIMEOUT })
   await page.getByLabel(ru['analyze.noteLabel']).fill(note)
   await page.getByRole('button', { name: ru['analyze.submit'], exact: true }).click()
-  await page.locator('section.result').waitFor({ timeout: ANSWER_TIMEOUT })
+  // The report streams in; it is complete once it is no longer marked as streaming.
+  await page.locator('section.result:not(.streaming)').waitFor({ timeout: ANSWER_TIMEOUT })
 }
 
 describe('Weld Assistant in Chromium', () => {
   test('chat round trip renders the Markdown answer and sends the question to Gemini', async () => {
     const before = (await fake.received()).length
-    await fake.script([okReply(MARKDOWN_ANSWER)])
+    await fake.script([streamReply(MARKDOWN_ANSWER)])
     await withPage('/', DESKTOP, async (page, problems) => {
       const question = 'Какой электрод выбрать для 09Г2С? (e2e-1)'
       await askChat(page, question)
       await page.locator('.message-user', { hasText: question }).waitFor()
       const answer = lastAnswer(page)
       await answer.locator('strong', { hasText: 'УОНИ-13/55' }).waitFor({ timeout: ANSWER_TIMEOUT })
+      await answerFinished(page)
       assert.equal(await answer.locator('li').count(), 2, 'both list items render as <li>')
       assert.match(await answer.locator('li').first().innerText(), /Прокалите электроды/)
       // Rendered, not shown raw.
       assert.doesNotMatch(await answer.innerText(), /\*\*/)
       const calls = await receivedSince(before)
       assert.equal(calls.length, 1, 'exactly one Gemini call')
+      assert.match(calls[0].path, /:streamGenerateContent$/, 'the app asked for a streamed answer')
+      assert.match(calls[0].query ?? '', /(^|&)alt=sse(&|$)/)
       assert.ok(requestText(calls[0].body).includes(question), 'the question reached Gemini in contents')
       assert.equal(calls[0].hasKey, true, 'the server sent its key')
       assert.deepEqual(problems, [])
     })
   })
 
-  test('an upstream 503 shows the Russian message, and Retry gets the answer', async () => {
+  test('an upstream error that is not retried shows the Russian message, and Retry gets the answer', async () => {
+    // 503s are retried by the server (and fail over to the fallback model); a
+    // location refusal is not: it reaches the browser as 502 upstream_region.
     await fake.script([
-      { status: 503, fixture: 'error_503_overloaded.json' },
-      okReply('После повтора: используйте **аргон** 99,99 %.'),
+      { status: 400, fixture: 'error_400_location.json' },
+      streamReply(['После повтора: используйте ', '**аргон** 99,99 %.']),
     ])
     await withPage('/', DESKTOP, async (page) => {
       await askChat(page, 'Какой газ для TIG? (e2e-2)')
       const alert = page.locator('.error-notice')
       await alert.waitFor({ timeout: ANSWER_TIMEOUT })
-      assert.equal((await alert.locator('p').first().innerText()).trim(), ru['error.upstream_unavailable'])
+      assert.equal((await alert.locator('p').first().innerText()).trim(), ru['error.upstream_region'])
+      // Nothing had arrived: there is no partial answer.
+      assert.equal(await page.locator('.message-model').count(), 1, 'only the greeting')
       await alert.getByRole('button', { name: ru['common.retry'] }).click()
       await lastAnswer(page).locator('strong', { hasText: 'аргон' }).waitFor({ timeout: ANSWER_TIMEOUT })
+      await answerFinished(page)
       assert.equal(await page.locator('.error-notice').count(), 0, 'the error is gone after a successful retry')
       // The question is shown once, not duplicated by the retry.
       assert.equal(await page.locator('.message-user').count(), 1)
+    })
+  })
+
+  test('a streamed answer grows on screen piece by piece and ends complete', async () => {
+    const pieces = ['Первая часть ответа. ', 'Вторая часть. ', 'Третья часть. ', 'Четвёртая — **финал**.']
+    const before = (await fake.received()).length
+    await fake.script([streamReply(pieces, { chunkDelayMs: 400 })])
+    await withPage('/', DESKTOP, async (page, problems) => {
+      await askChat(page, 'Расскажите по частям (e2e-stream)')
+      const answer = page.locator('.message-model', { hasText: 'Первая часть ответа.' })
+      await answer.waitFor({ timeout: ANSWER_TIMEOUT })
+      // The first piece is on screen while the last one has not arrived yet.
+      const early = await answer.innerText()
+      assert.doesNotMatch(early, /Четвёртая/, 'the last piece is not there yet')
+      assert.equal(await page.getByRole('button', { name: ru['common.stop'] }).isVisible(), true, 'Stop while streaming')
+      assert.equal(await page.locator('.thinking').count(), 0, 'no thinking indicator once text arrives')
+
+      // Watch it grow until it is complete.
+      const seen = new Set([early])
+      const deadline = Date.now() + ANSWER_TIMEOUT
+      while (Date.now() < deadline && (await page.locator('.streaming').count()) > 0) {
+        seen.add(await answer.innerText().catch(() => ''))
+        await page.waitForTimeout(100)
+      }
+      await answerFinished(page)
+      const final = await answer.innerText()
+      for (const piece of ['Первая часть ответа.', 'Вторая часть.', 'Третья часть.', 'Четвёртая — финал.']) {
+        assert.ok(final.includes(piece), `the final answer has "${piece}": ${final}`)
+      }
+      await answer.locator('strong', { hasText: 'финал' }).waitFor()
+      assert.doesNotMatch(final, /\*\*/, 'Markdown rendered')
+      const lengths = [...seen].filter((text) => text !== '').map((text) => text.length)
+      assert.ok(new Set(lengths).size >= 3, `the text grew in steps: ${JSON.stringify([...seen])}`)
+      assert.equal(await page.locator('.incomplete-note').count(), 0, 'not marked incomplete')
+      const calls = await receivedSince(before)
+      assert.equal(calls.length, 1, 'exactly one Gemini call')
+      assert.match(calls[0].path, /:streamGenerateContent$/)
+
+      // The finished answer is kept across a reload.
+      await page.reload()
+      await page.locator('.message-model', { hasText: 'Четвёртая — финал.' }).waitFor()
+      assert.deepEqual(problems, [])
+    })
+  })
+
+  test('Stop ends a slow answer, keeps what arrived, and brings Send back', async () => {
+    const pieces = Array.from({ length: 10 }, (_, i) => `Кусок ${i + 1}. `)
+    await fake.script([streamReply(pieces, { chunkDelayMs: 600 })])
+    await withPage('/', DESKTOP, async (page, problems) => {
+      await askChat(page, 'Длинный ответ, пожалуйста (e2e-stop)')
+      const answer = page.locator('.message-model', { hasText: 'Кусок 1.' })
+      await answer.waitFor({ timeout: ANSWER_TIMEOUT })
+      await page.getByRole('button', { name: ru['common.stop'] }).click()
+
+      await page.getByRole('button', { name: ru['chat.send'] }).waitFor({ timeout: 2_000 })
+      assert.equal(await page.getByRole('button', { name: ru['common.stop'] }).count(), 0, 'Stop is gone')
+      const stopped = await answer.innerText()
+      assert.match(stopped, /Кусок 1\./)
+      assert.ok(stopped.includes(ru['answer.stopped']), `marked as stopped: ${stopped}`)
+      assert.equal(await page.locator('.error-notice').count(), 0, 'stopping is not an error')
+
+      // Nothing more arrives after Stop.
+      await page.waitForTimeout(2_000)
+      assert.equal(await answer.innerText(), stopped, 'the text did not change after Stop')
+      assert.doesNotMatch(stopped, /Кусок 10\./)
+      assert.equal(await page.locator('.message-model').count(), 2, 'greeting + the partial answer')
+
+      // The partial answer is kept, marked, across a reload.
+      await page.reload()
+      await page.locator('.message-model', { hasText: 'Кусок 1.' }).waitFor()
+      assert.ok((await page.locator('.message-model').last().innerText()).includes(ru['answer.stopped']))
+      assert.deepEqual(problems, [])
     })
   })
 
@@ -199,7 +287,7 @@ describe('Weld Assistant in Chromium', () => {
     assert.deepEqual(jpegFrameSize(photoBytes), { marker: jpegFrameSize(photoBytes).marker, width: 3000, height: 2000 })
 
     const before = (await fake.received()).length
-    await fake.script([okReply(REPORT)])
+    await fake.script([streamReply(REPORT)])
     await withPage('/analyze', DESKTOP, async (page, problems) => {
       const note = 'MAG, сталь 6 мм, нижнее положение (e2e-3)'
       await analyzePhoto(page, note)
@@ -251,11 +339,12 @@ describe('Weld Assistant in Chromium', () => {
   })
 
   test('a reload keeps the conversation', async () => {
-    await fake.script([okReply('Поры появляются из-за **влаги** и плохой газовой защиты.')])
+    await fake.script([streamReply('Поры появляются из-за **влаги** и плохой газовой защиты.')])
     await withPage('/', DESKTOP, async (page) => {
       const question = 'Почему в шве поры? (e2e-5)'
       await askChat(page, question)
       await lastAnswer(page).locator('strong', { hasText: 'влаги' }).waitFor({ timeout: ANSWER_TIMEOUT })
+      await answerFinished(page)
       await page.reload()
       await page.locator('.message-user', { hasText: question }).waitFor()
       await lastAnswer(page).locator('strong', { hasText: 'влаги' }).waitFor()
@@ -279,7 +368,7 @@ describe('Weld Assistant in Chromium', () => {
   })
 
   test('the page talks only to its own origin, with no console errors or CSP violations', async () => {
-    await fake.script([okReply(MARKDOWN_ANSWER), okReply(REPORT)])
+    await fake.script([streamReply(MARKDOWN_ANSWER), streamReply(REPORT)])
     const context = await stack.browser.newContext({ viewport: DESKTOP, locale: 'ru-RU' })
     const requests = []
     const problems = []
@@ -295,6 +384,7 @@ describe('Weld Assistant in Chromium', () => {
       await page.goto(stack.baseUrl + '/')
       await askChat(page, 'Какой электрод для 09Г2С? (e2e-7)')
       await lastAnswer(page).locator('strong', { hasText: 'УОНИ-13/55' }).waitFor({ timeout: ANSWER_TIMEOUT })
+      await answerFinished(page)
       await openAnalyzer(page)
       await analyzePhoto(page, 'e2e-7')
       await page.locator('figure.preview img').waitFor()
@@ -302,8 +392,8 @@ describe('Weld Assistant in Chromium', () => {
       await page.waitForLoadState('networkidle')
 
       const origin = new URL(stack.baseUrl).origin
-      assert.ok(requests.some((url) => url.endsWith('/api/chat')), 'the chat call was seen')
-      assert.ok(requests.some((url) => url.endsWith('/api/analyze')), 'the analyze call was seen')
+      assert.ok(requests.some((url) => url.endsWith('/api/chat/stream')), 'the streamed chat call was seen')
+      assert.ok(requests.some((url) => url.endsWith('/api/analyze/stream')), 'the streamed analyze call was seen')
       const foreign = requests.filter((url) => {
         if (url.startsWith('data:') || url.startsWith('blob:')) return false
         return new URL(url).origin !== origin
@@ -325,10 +415,11 @@ describe('Weld Assistant in Chromium', () => {
       ['mobile', MOBILE],
       ['desktop', DESKTOP],
     ]) {
-      await fake.script([okReply(MARKDOWN_ANSWER), okReply(REPORT)])
+      await fake.script([streamReply(MARKDOWN_ANSWER), streamReply(REPORT)])
       await withPage('/', viewport, async (page, problems) => {
         await askChat(page, 'Какой электрод выбрать для стали 09Г2С?')
         await lastAnswer(page).locator('li').last().waitFor({ timeout: ANSWER_TIMEOUT })
+        await answerFinished(page)
         await assertNoHorizontalOverflow(page, `chat ${name}`)
         await shoot(page, `chat-${name}`)
 

@@ -5,7 +5,7 @@ use poem_openapi::{
     ApiRequest, Multipart, Object, OpenApi, param::Header, payload::Json, types::multipart::Upload,
 };
 
-use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, auth::AiAuth};
+use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth};
 use crate::{
     domain::{
         history::{Role, Turn},
@@ -95,12 +95,41 @@ impl AnalyzeApi {
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
     ) -> Result<Json<AnswerReply>, ErrorResponse> {
+        let prompt = self.prompt(body, accept_language.0.as_deref()).await?;
+        let answer = self.ai.answer(&prompt).await?;
+        Ok(Json(answer.into()))
+    }
+
+    /// Analyze a weld photo, streamed
+    ///
+    /// The same as `analyze`, but the report arrives as Server-Sent Events while
+    /// Gemini writes it: `delta` events with `{text}`, then `done` with
+    /// `{finishReason, model, usage?}` — or `error` with the error object if the
+    /// stream fails after it started. Anything that fails before the first text is
+    /// a normal JSON error. `: keepalive` comments keep idle proxies from closing
+    /// a slow answer.
+    #[oai(path = "/api/analyze/stream", method = "post", operation_id = "analyzeStream")]
+    async fn analyze_stream(
+        &self,
+        _auth: AiAuth,
+        body: AnalyzeRequest,
+        /// Used for the report's language when `language` is absent.
+        #[oai(name = "Accept-Language")]
+        accept_language: Header<Option<String>>,
+    ) -> Result<SseAnswer, ErrorResponse> {
+        let prompt = self.prompt(body, accept_language.0.as_deref()).await?;
+        self.ai.stream(&prompt).await
+    }
+}
+
+impl AnalyzeApi {
+    async fn prompt(&self, body: AnalyzeRequest, accept_language: Option<&str>) -> Result<Prompt, ApiError> {
         let photo = match body {
             AnalyzeRequest::Json(Json(request)) => self.photo_from_json(request)?,
             AnalyzeRequest::Multipart(form) => self.photo_from_form(form).await?,
         };
-        let language = Language::resolve(photo.language, accept_language.0.as_deref());
-        let prompt = Prompt {
+        let language = Language::resolve(photo.language, accept_language);
+        Ok(Prompt {
             system: prompt::analyze_instruction(language),
             turns: vec![Turn::new(
                 Role::User,
@@ -112,14 +141,9 @@ impl AnalyzeApi {
             }),
             temperature: 0.2,
             max_output_tokens: 8192,
-        };
-        drop(photo.bytes);
-        let answer = self.ai.answer(&prompt).await?;
-        Ok(Json(answer.into()))
+        })
     }
-}
 
-impl AnalyzeApi {
     fn photo_from_json(&self, request: AnalyzeJsonRequest) -> Result<Photo, ApiError> {
         if request.mime_type.trim().is_empty() {
             return Err(ApiError::invalid("mimeType must not be empty"));

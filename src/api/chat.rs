@@ -2,7 +2,7 @@
 
 use poem_openapi::{Enum, Object, OpenApi, param::Header, payload::Json};
 
-use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, auth::AiAuth};
+use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth};
 use crate::{
     domain::{
         history::{self, HistoryBudget, Role, Turn},
@@ -109,6 +109,28 @@ impl ChatApi {
         let prompt = build_prompt(request, accept_language.0.as_deref())?;
         let answer = self.ai.answer(&prompt).await?;
         Ok(Json(answer.into()))
+    }
+
+    /// Ask the welding expert, streamed
+    ///
+    /// The same as `chat`, but the answer arrives as Server-Sent Events while Gemini
+    /// writes it: `delta` events with `{text}`, then `done` with
+    /// `{finishReason, model, usage?}` — or `error` with the error object if the
+    /// stream fails after it started. Anything that fails before the first text is
+    /// a normal JSON error. `: keepalive` comments keep idle proxies from closing
+    /// a slow answer.
+    #[oai(path = "/api/chat/stream", method = "post", operation_id = "chatStream")]
+    async fn chat_stream(
+        &self,
+        _auth: AiAuth,
+        body: Json<ChatRequest>,
+        /// Used for the answer's language when `language` is absent.
+        #[oai(name = "Accept-Language")]
+        accept_language: Header<Option<String>>,
+    ) -> Result<SseAnswer, ErrorResponse> {
+        let Json(request) = body;
+        let prompt = build_prompt(request, accept_language.0.as_deref())?;
+        self.ai.stream(&prompt).await
     }
 }
 

@@ -6,8 +6,9 @@ mod auth;
 mod chat;
 mod meta;
 mod session;
+mod sse;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use poem_openapi::{Object, OpenApiService, Tags};
 
@@ -16,41 +17,77 @@ pub use chat::ChatApi;
 pub use meta::MetaApi;
 pub use session::SessionApi;
 
+pub use sse::{SseAnswer, StreamEventData};
+
 use crate::{
-    budget::DailyBudget,
+    budget::{DailyBudget, Reservation},
     domain::language::Language,
     error::{ApiError, ErrorResponse},
     gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
+    metrics::Metrics,
 };
 
 /// The combined API, as served and as documented.
 pub type Api = (MetaApi, SessionApi, ChatApi, AnalyzeApi);
 
-/// What the AI operations share: the Gemini client and the daily budget.
+/// What the AI operations share: the Gemini client, the daily budget, metrics,
+/// and the keepalive interval of streams.
 #[derive(Clone)]
 pub struct Ai {
     gemini: GeminiClient,
     budget: Arc<DailyBudget>,
+    metrics: Arc<Metrics>,
+    keepalive: Duration,
 }
 
 impl Ai {
     /// The client and the budget its calls count against.
-    pub fn new(gemini: GeminiClient, budget: Arc<DailyBudget>) -> Self {
-        Self { gemini, budget }
+    pub fn new(
+        gemini: GeminiClient,
+        budget: Arc<DailyBudget>,
+        metrics: Arc<Metrics>,
+        keepalive: Duration,
+    ) -> Self {
+        Self {
+            gemini,
+            budget,
+            metrics,
+            keepalive,
+        }
+    }
+
+    fn reserve(&self) -> Result<Reservation, ErrorResponse> {
+        if !self.gemini.is_configured() {
+            return Err(GeminiError::NotConfigured.into());
+        }
+        self.budget.reserve().map_err(|seconds| {
+            self.metrics.observe_budget_refused();
+            ApiError::budget_exhausted(seconds).into()
+        })
+    }
+
+    fn settle<T>(&self, reservation: Reservation, result: &Result<T, GeminiError>) {
+        match result {
+            Err(GeminiError::NotConfigured | GeminiError::Unreachable(_)) => self.budget.release(reservation),
+            _ => self.budget.settle(reservation),
+        }
+    }
+
+    /// Streams an answer, counting the call against the daily budget; fails as a
+    /// normal error until Gemini's first text has arrived.
+    pub async fn stream(&self, prompt: &Prompt) -> Result<SseAnswer, ErrorResponse> {
+        let reservation = self.reserve()?;
+        let result = self.gemini.stream(prompt).await;
+        self.settle(reservation, &result);
+        Ok(SseAnswer::new(result?, self.gemini.clone(), self.keepalive))
     }
 
     /// Asks Gemini, counting the call against the daily budget (reserved first,
     /// given back when no upstream call happened).
     pub async fn answer(&self, prompt: &Prompt) -> Result<Answer, ErrorResponse> {
-        if !self.gemini.is_configured() {
-            return Err(GeminiError::NotConfigured.into());
-        }
-        let reservation = self.budget.reserve().map_err(ApiError::budget_exhausted)?;
+        let reservation = self.reserve()?;
         let result = self.gemini.generate(prompt).await;
-        match &result {
-            Err(GeminiError::NotConfigured | GeminiError::Unreachable(_)) => self.budget.release(reservation),
-            _ => self.budget.settle(reservation),
-        }
+        self.settle(reservation, &result);
         Ok(result?)
     }
 }

@@ -119,6 +119,7 @@ impl SessionApi {
             .map(|c| c.0)
             .unwrap_or(self.guard.client_ip(req));
         if let Decision::Limited { retry_after } = self.guard.limits().check_session_create(ip) {
+            self.guard.count_rate_limited();
             return Err(ApiError::rate_limited(retry_after).into());
         }
         if let Some(codes) = &self.access_code {

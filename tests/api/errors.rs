@@ -91,10 +91,15 @@ async fn every_upstream_fixture_maps_to_its_design_status_and_code() {
             "upstream_error",
         ),
     ];
-    let app = spawn_app().await;
+    // No fallback model and a short timeout: this is about the mapping, not failover.
+    let app = spawn_app_with(|c| {
+        c.gemini_fallback_models = vec![];
+        c.gemini_timeout_seconds = 1;
+    })
+    .await;
     for (reply, status, code) in cases {
         let upstream_body = String::from_utf8(reply.chunks[0].clone()).unwrap();
-        app.fake.script([reply]);
+        app.fake.always(reply);
         let answer = Answer::read(app.post_json("/api/chat", &chat_body()).await).await;
         let json = answer.assert_error(status, code);
         if status >= 500 {

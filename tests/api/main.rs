@@ -13,3 +13,4 @@ mod guard;
 mod meta;
 mod process;
 mod spa;
+mod upstream;

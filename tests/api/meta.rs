@@ -7,17 +7,68 @@ use crate::{
     helpers::{Answer, spawn_app},
 };
 
+/// Waits until the start-up probe has reached the fake and been recorded.
+async fn after_probe(app: &crate::helpers::TestApp) -> serde_json::Value {
+    for _ in 0..100 {
+        let health = Answer::read(app.get("/api/health").await).await.json();
+        if !app.fake.probes().is_empty() && health["upstream"]["state"] != "unknown" {
+            return health;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the start-up probe never finished");
+}
+
 #[tokio::test]
-async fn health_reports_the_version_key_and_unknown_upstream_without_calling_gemini() {
+async fn health_reports_version_key_and_the_probe_without_spending_generation_quota() {
     let app = spawn_app().await;
-    let answer = Answer::read(app.get("/api/health").await).await;
-    assert_eq!(answer.status, 200);
-    let json = answer.json();
-    assert_eq!(json["status"], "ok");
-    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(json["geminiConfigured"], true);
-    assert_eq!(json["upstream"], json!({"state": "unknown"}));
-    assert!(app.fake.received().is_empty(), "health never calls Gemini");
+    let health = after_probe(&app).await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(health["geminiConfigured"], true);
+    assert_eq!(health["upstream"]["state"], "ok");
+    assert!(health["upstream"]["checkedAt"].as_str().unwrap().ends_with('Z'));
+    let probes = app.fake.probes();
+    assert_eq!(probes.len(), 1);
+    assert_eq!(probes[0].path, "/v1beta/models/gemini-flash-latest");
+    assert_eq!(
+        probes[0].header("x-goog-api-key"),
+        Some(crate::helpers::CANARY_KEY)
+    );
+    assert!(app.fake.received().is_empty(), "no generateContent call");
+    for _ in 0..5 {
+        let _ = app.get("/api/health").await;
+    }
+    assert_eq!(app.fake.probes().len(), 1, "health never calls Gemini itself");
+}
+
+#[tokio::test]
+async fn a_probe_rejected_key_shows_auth_failed() {
+    let fake = crate::fake_gemini::FakeGemini::start().await;
+    fake.probe_reply(Reply::json(400, "error_400_api_key_invalid.json"));
+    let mut config = crate::helpers::test_config(&fake);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let app = weld_assistant::App::build(config).await.unwrap();
+    let url = format!("http://{}", app.address());
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let mut state = String::new();
+    for _ in 0..100 {
+        let health: serde_json::Value = reqwest::get(format!("{url}/api/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state = health["upstream"]["state"].as_str().unwrap().to_owned();
+        if state != "unknown" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(state, "auth_failed");
 }
 
 #[tokio::test]

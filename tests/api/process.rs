@@ -53,19 +53,29 @@ impl Server {
         let sink = logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line
-                    .split("address=")
-                    .nth(1)
-                    .filter(|_| line.contains("listening"))
-                {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+                if line.contains("weld-assistant listening") {
+                    // Text: `… address=127.0.0.1:1234 …`; JSON: `{…, "address": "127.0.0.1:1234", …}`.
+                    let address = serde_json::from_str::<serde_json::Value>(&line)
+                        .ok()
+                        .and_then(|v| v["address"].as_str().map(str::to_owned))
+                        .or_else(|| {
+                            line.split("address=")
+                                .nth(1)
+                                .and_then(|r| r.split_whitespace().next())
+                                .map(str::to_owned)
+                        });
+                    if let Some(address) = address {
+                        let _ = tx.send(address);
+                    }
                 }
                 sink.lock().unwrap().push(line);
             }
         });
-        let address = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the server logs its address");
+        let Ok(address) = rx.recv_timeout(Duration::from_secs(20)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server did not log its address");
+        };
         Self { child, address, logs }
     }
 
@@ -294,4 +304,123 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
         .await
         .unwrap();
     assert_eq!(status.and_then(|s| s.code()), Some(0));
+}
+
+#[tokio::test]
+async fn sigterm_mid_stream_lets_the_stream_finish_then_exits_0() {
+    let fake = FakeGemini::start().await;
+    fake.always(Reply::sse_texts(&["один ", "два ", "три"]).paced(Duration::from_millis(500)));
+    let mut server = Server::start(&fake, &[]);
+    let client = crate::helpers::browser();
+    client
+        .post(server.url("/api/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let mut response = client
+        .post(server.url("/api/chat/stream"))
+        .json(&json!({"message": "считай"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = String::new();
+    let first = response.chunk().await.unwrap().unwrap();
+    body.push_str(&String::from_utf8_lossy(&first));
+    assert!(body.contains("event: delta"));
+    sigterm(&server.pid());
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        body.contains("event: done"),
+        "the open stream was drained: {body}"
+    );
+    assert!(body.contains("три"));
+    let status = tokio::task::spawn_blocking(move || server.wait(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(0));
+}
+
+#[tokio::test]
+async fn json_logs_have_one_line_per_request_and_per_upstream_attempt_without_secrets() {
+    let fake = FakeGemini::start().await;
+    fake.script([
+        Reply::json(503, "error_503_overloaded.json"),
+        Reply::ok(),
+        Reply::json(400, "error_400_api_key_invalid.json"),
+        Reply::sse("stream_midstream_error.sse"),
+    ]);
+    let server = Server::start(
+        &fake,
+        &[
+            ("WELD_LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+            ("WELD_SESSION_SECRET", "canary-session-secret-0123456789abcdef"),
+        ],
+    );
+    let client = crate::helpers::browser();
+    client
+        .post(server.url("/api/session"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    for path in ["/api/chat", "/api/chat", "/api/chat/stream"] {
+        let response = client
+            .post(server.url(path))
+            .json(&json!({"message": "hi"}))
+            .send()
+            .await
+            .unwrap();
+        let _ = response.text().await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = server.logs();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| {
+            l["message"] == "request" && l["route"].as_str().is_some_and(|r| r.starts_with("/api/chat"))
+        })
+        .collect();
+    assert_eq!(requests.len(), 3, "{logs}");
+    for r in &requests {
+        for field in [
+            "route",
+            "method",
+            "status",
+            "latency_ms",
+            "request_id",
+            "client_ip",
+        ] {
+            assert!(!r[field].is_null(), "request line lacks {field}: {r}");
+        }
+    }
+    let attempts: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "gemini attempt")
+        .collect();
+    assert_eq!(attempts.len(), 4, "{logs}");
+    for a in &attempts {
+        for field in ["model", "outcome", "attempt", "latency_ms"] {
+            assert!(!a[field].is_null(), "attempt line lacks {field}: {a}");
+        }
+    }
+    assert_eq!(attempts[0]["outcome"], "unavailable");
+    assert_eq!(attempts[1]["outcome"], "ok");
+    assert_eq!(attempts[1]["prompt_tokens"], 87);
+    for canary in [
+        CANARY_KEY,
+        "canary-session-secret",
+        "weld_session=",
+        "\"message\":\"hi\"",
+    ] {
+        assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
+    }
 }

@@ -65,6 +65,52 @@ impl Reply {
         Self::json(200, "generate_response_ok.json")
     }
 
+    /// A streamed answer from an `.sse` fixture, one event per chunk.
+    pub fn sse(fixture_name: &str) -> Self {
+        let bytes = fixture(fixture_name);
+        let text = String::from_utf8(bytes).expect("utf-8 fixture");
+        let mut chunks: Vec<Vec<u8>> = text
+            .split_inclusive("\r\n\r\n")
+            .map(|c| c.as_bytes().to_vec())
+            .collect();
+        if chunks.is_empty() {
+            chunks.push(Vec::new());
+        }
+        Self {
+            chunks,
+            ..Self::raw(200, "text/event-stream", Vec::new())
+        }
+    }
+
+    /// A streamed answer of these texts, `STOP` on the last, CRLF-framed like Google's.
+    pub fn sse_texts(texts: &[&str]) -> Self {
+        let last = texts.len().saturating_sub(1);
+        let chunks = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let finish = if i == last { r#","finishReason": "STOP""# } else { "" };
+                let text = serde_json::to_string(t).unwrap();
+                format!(
+                    "data: {{\"candidates\": [{{\"content\": {{\"parts\": [{{\"text\": {text}}}],\"role\": \"model\"}}{finish},\"index\": 0}}],\"usageMetadata\": {{\"promptTokenCount\": 10,\"candidatesTokenCount\": {n},\"totalTokenCount\": {total}}}}}\r\n\r\n",
+                    n = i + 1,
+                    total = 11 + i
+                )
+                .into_bytes()
+            })
+            .collect();
+        Self {
+            chunks,
+            ..Self::raw(200, "text/event-stream", Vec::new())
+        }
+    }
+
+    /// With a delay between body chunks.
+    pub fn paced(mut self, delay: Duration) -> Self {
+        self.chunk_delay = delay;
+        self
+    }
+
     /// With a delay before the head.
     pub fn delayed(mut self, delay: Duration) -> Self {
         self.delay = delay;
@@ -104,6 +150,10 @@ struct State {
     script: VecDeque<Reply>,
     fallback: Option<Reply>,
     received: Vec<Received>,
+    probes: Vec<Received>,
+    probe_reply: Option<Reply>,
+    /// When streamed bodies were dropped before their last chunk (client gone).
+    dropped: Vec<std::time::Instant>,
 }
 
 /// A handle on a running fake.
@@ -164,6 +214,21 @@ impl FakeGemini {
     pub fn last(&self) -> Received {
         self.received().pop().expect("the fake received a request")
     }
+
+    /// The `GET models/…` requests (start-up probes), kept apart from generation calls.
+    pub fn probes(&self) -> Vec<Received> {
+        self.state.lock().unwrap().probes.clone()
+    }
+
+    /// Sets the answer to `GET models/…` (default: a model description).
+    pub fn probe_reply(&self, reply: Reply) {
+        self.state.lock().unwrap().probe_reply = Some(reply);
+    }
+
+    /// When response bodies were dropped before they were fully sent.
+    pub fn dropped(&self) -> Vec<std::time::Instant> {
+        self.state.lock().unwrap().dropped.clone()
+    }
 }
 
 /// `GET /__fake/received`: what the fake received, for end-to-end tests in other
@@ -195,7 +260,26 @@ fn script_json(state: Data<&Arc<Mutex<State>>>, body: poem::web::Json<Vec<serde_
     for item in body.0 {
         let status = item["status"].as_u64().unwrap_or(200) as u16;
         let mut reply = match (item["fixture"].as_str(), item["body"].as_str()) {
+            (Some(name), _) if name.ends_with(".sse") => Reply {
+                status,
+                ..Reply::sse(name)
+            },
             (Some(name), _) => Reply::json(status, name),
+            (None, None) if item["chunks"].is_array() => Reply {
+                status,
+                content_type: item["contentType"]
+                    .as_str()
+                    .unwrap_or("text/event-stream")
+                    .to_owned(),
+                chunks: item["chunks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.as_str().unwrap_or("").as_bytes().to_vec())
+                    .collect(),
+                delay: Duration::ZERO,
+                chunk_delay: Duration::from_millis(item["chunkDelayMs"].as_u64().unwrap_or(0)),
+            },
             (None, Some(text)) => Reply::raw(
                 status,
                 item["contentType"]
@@ -227,15 +311,39 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
             .query
             .as_deref()
             .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
+    let is_probe = received.method == Method::GET;
     let reply = {
         let mut state = state.lock().unwrap();
-        state.received.push(received);
-        if has_key {
+        if is_probe {
+            state.probes.push(received);
+        } else {
+            state.received.push(received);
+        }
+        if is_probe {
+            state.probe_reply.clone().unwrap_or_else(|| {
+                let list: serde_json::Value = serde_json::from_slice(&fixture("models_list.json")).unwrap();
+                Reply::raw(
+                    200,
+                    "application/json; charset=UTF-8",
+                    list["models"][0].to_string(),
+                )
+            })
+        } else if has_key {
+            let streaming = state
+                .received
+                .last()
+                .is_some_and(|r| r.path.ends_with(":streamGenerateContent"));
             state
                 .script
                 .pop_front()
                 .or_else(|| state.fallback.clone())
-                .unwrap_or_else(Reply::ok)
+                .unwrap_or_else(|| {
+                    if streaming {
+                        Reply::sse("stream_ok.sse")
+                    } else {
+                        Reply::ok()
+                    }
+                })
         } else {
             Reply::json(403, "error_403_no_key.json")
         }
@@ -245,22 +353,60 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
     }
     let chunk_delay = reply.chunk_delay;
     let chunks = reply.chunks;
-    let stream = async_stream(chunks, chunk_delay);
+    let stream = async_stream(
+        chunks,
+        chunk_delay,
+        DropWatch {
+            state: state.clone(),
+            done: false,
+        },
+    );
     Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .content_type(reply.content_type)
         .body(Body::from_bytes_stream(stream))
 }
 
+/// Records when a body is dropped before its last chunk was sent.
+struct DropWatch {
+    state: Arc<Mutex<State>>,
+    done: bool,
+}
+
+impl DropWatch {
+    fn finish(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for DropWatch {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Ok(mut state) = self.state.lock() {
+                state.dropped.push(std::time::Instant::now());
+            }
+        }
+    }
+}
+
 fn async_stream(
     chunks: Vec<Vec<u8>>,
     delay: Duration,
+    watch: DropWatch,
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
-    futures_util::stream::unfold((chunks.into_iter(), true), move |(mut iter, first)| async move {
-        let chunk = iter.next()?;
-        if !first && !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
-        Some((Ok(bytes::Bytes::from(chunk)), (iter, false)))
-    })
+    futures_util::stream::unfold(
+        (chunks.into_iter(), true, watch),
+        move |(mut iter, first, mut watch)| async move {
+            if !first && !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            match iter.next() {
+                Some(chunk) => Some((Ok(bytes::Bytes::from(chunk)), (iter, false, watch))),
+                None => {
+                    watch.finish();
+                    None
+                }
+            }
+        },
+    )
 }

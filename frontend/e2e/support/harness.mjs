@@ -171,6 +171,36 @@ export function okReply(text, delayMs = 0) {
   }
 }
 
+/** One `data:` event of Gemini's `streamGenerateContent?alt=sse`; `last` adds finishReason and usage. */
+export function streamChunk(text, last = false) {
+  const response = {
+    candidates: [{ content: { parts: [{ text }], role: 'model' }, index: 0, ...(last ? { finishReason: 'STOP' } : {}) }],
+    ...(last ? { usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 20, totalTokenCount: 30 } } : {}),
+    modelVersion: 'gemini-flash-latest',
+  }
+  return `data: ${JSON.stringify(response)}\r\n\r\n`
+}
+
+/**
+ * A scripted streamed answer (for the app's `/api/*\/stream` calls): each piece
+ * is one SSE chunk, sent `chunkDelayMs` after the one before it.
+ */
+export function streamReply(pieces, { chunkDelayMs = 0, delayMs = 0 } = {}) {
+  const list = Array.isArray(pieces) ? pieces : [pieces]
+  return {
+    status: 200,
+    contentType: 'text/event-stream',
+    delayMs,
+    chunkDelayMs,
+    chunks: list.map((text, i) => streamChunk(text, i === list.length - 1)),
+  }
+}
+
+/** Whether a request the fake received is a generation call (plain or streamed). */
+export function isGenerateCall(received) {
+  return received.method === 'POST' && /:(generateContent|streamGenerateContent)$/.test(received.path)
+}
+
 /** All text parts of a Gemini request body, joined. */
 export function requestText(body) {
   return (body?.contents ?? [])

@@ -1,8 +1,19 @@
 import { http, HttpResponse } from 'msw'
 import { describe, expect, it } from 'vitest'
-import { errorReply, generateReply, MODEL, SESSION_EXPIRES_AT } from '../test/handlers'
+import { controlledStream, DONE, errorReply, generateReply, MODEL, SESSION_EXPIRES_AT, sseEvent, sseResponse } from '../test/handlers'
 import { server } from '../test/server'
-import { analyze, ApiError, chat, createSession, deleteSession, getSession, isAbortError } from './client'
+import {
+  analyze,
+  analyzeStream,
+  ApiError,
+  chat,
+  chatStream,
+  createSession,
+  deleteSession,
+  getSession,
+  isAbortError,
+  type StreamDone,
+} from './client'
 
 async function chatError(): Promise<ApiError> {
   try {
@@ -234,3 +245,162 @@ describe('api client', () => {
     })
   })
 })
+
+describe('api client, streaming', () => {
+  /** Runs chatStream and returns what happened, in order. */
+  async function streamChat(signal?: AbortSignal) {
+    const log: string[] = []
+    let result: StreamDone | undefined
+    let failure: unknown
+    try {
+      result = await chatStream(
+        { message: 'Вопрос', history: [], language: 'ru' },
+        { onOpen: () => log.push('open'), onDelta: (text) => log.push(`delta ${text}`) },
+        signal ? { signal } : {},
+      )
+    } catch (error) {
+      failure = error
+    }
+    return { log, result, failure }
+  }
+
+  it('posts JSON to /api/chat/stream, hands over the deltas in order and resolves with done', async () => {
+    let seen: { body: unknown; accept: string | null; contentType: string | null } | undefined
+    server.use(
+      http.post('/api/chat/stream', async ({ request }) => {
+        seen = {
+          body: await request.json(),
+          accept: request.headers.get('accept'),
+          contentType: request.headers.get('content-type'),
+        }
+        return sseResponse([
+          ': keepalive\n\n',
+          sseEvent('delta', { text: 'Элек' }),
+          sseEvent('delta', { text: 'трод' }) + 'event: done\r\n',
+          `data: ${JSON.stringify(DONE)}\r\n\r\n`,
+        ])
+      }),
+    )
+
+    const { log, result, failure } = await streamChat()
+
+    expect(failure).toBeUndefined()
+    expect(log).toEqual(['open', 'delta Элек', 'delta трод'])
+    expect(result).toEqual(DONE)
+    expect(seen).toEqual({
+      body: { message: 'Вопрос', history: [], language: 'ru' },
+      accept: expect.stringContaining('text/event-stream') as unknown,
+      contentType: 'application/json',
+    })
+  })
+
+  it('rejects a JSON error before the stream like a plain call, without any callback', async () => {
+    server.use(http.post('/api/chat/stream', () => errorReply(429, 'rate_limited', 'Too many requests', 42)))
+
+    const { log, failure } = await streamChat()
+
+    expect(log).toEqual([])
+    expect(failure).toBeInstanceOf(ApiError)
+    expect(failure).toMatchObject({ status: 429, code: 'rate_limited', retryAfterSeconds: 42 })
+  })
+
+  it('rejects with the code of an error event, after the text that came before it', async () => {
+    server.use(
+      http.post('/api/chat/stream', () =>
+        sseResponse([
+          sseEvent('delta', { text: 'Начало' }),
+          sseEvent('error', { error: 'Gemini went away', code: 'upstream_unavailable' }),
+          sseEvent('delta', { text: 'never' }),
+        ]),
+      ),
+    )
+
+    const { log, failure } = await streamChat()
+
+    expect(log).toEqual(['open', 'delta Начало'])
+    expect(failure).toBeInstanceOf(ApiError)
+    expect(failure).toMatchObject({ code: 'upstream_unavailable', message: 'Gemini went away' })
+  })
+
+  it('treats a stream that ends without done as a network error', async () => {
+    server.use(http.post('/api/chat/stream', () => sseResponse([sseEvent('delta', { text: 'Обры' })])))
+
+    const { log, failure } = await streamChat()
+
+    expect(log).toEqual(['open', 'delta Обры'])
+    expect(failure).toMatchObject({ code: 'network_error' })
+  })
+
+  it('treats a connection dropped mid-stream as a network error', async () => {
+    const stream = controlledStream()
+    server.use(http.post('/api/chat/stream', () => stream.response()))
+    const log: string[] = []
+
+    const pending = chatStream({ message: 'Вопрос', language: 'ru' }, { onDelta: (text) => log.push(text) })
+    stream.delta('часть')
+    await expect.poll(() => log).toEqual(['часть'])
+    stream.fail()
+
+    await expect(pending).rejects.toMatchObject({ code: 'network_error', status: 0 })
+  })
+
+  it('rejects as an abort, not an ApiError, when aborted mid-stream', async () => {
+    const stream = controlledStream()
+    server.use(http.post('/api/chat/stream', () => stream.response()))
+    const controller = new AbortController()
+    const log: string[] = []
+
+    const pending = chatStream(
+      { message: 'Вопрос', language: 'ru' },
+      { onDelta: (text) => log.push(text) },
+      { signal: controller.signal },
+    ).catch((caught: unknown) => caught)
+    stream.delta('часть')
+    await expect.poll(() => log).toEqual(['часть'])
+    controller.abort()
+    stream.delta('ещё')
+
+    const error = await pending
+    expect(isAbortError(error)).toBe(true)
+    expect(error).not.toBeInstanceOf(ApiError)
+    expect(log).toEqual(['часть'])
+  })
+
+  it('takes a whole JSON answer from a server that does not stream as one delta', async () => {
+    server.use(http.post('/api/chat/stream', () => generateReply('Целиком.')))
+
+    const { log, result } = await streamChat()
+
+    expect(log).toEqual(['open', 'delta Целиком.'])
+    expect(result).toMatchObject({ finishReason: 'STOP', model: MODEL })
+  })
+
+  it('posts the photo as multipart to /api/analyze/stream', async () => {
+    let seen: { image: unknown; note: unknown; language: unknown; contentType: string | null } | undefined
+    server.use(
+      http.post('/api/analyze/stream', async ({ request }) => {
+        const form = await request.formData()
+        const image = form.get('image')
+        seen = {
+          image: image instanceof File ? image.name : image,
+          note: form.get('note'),
+          language: form.get('language'),
+          contentType: request.headers.get('content-type'),
+        }
+        return sseResponse([sseEvent('delta', { text: '## Отчёт' }), sseEvent('done', DONE)])
+      }),
+    )
+    const pieces: string[] = []
+
+    const done = await analyzeStream(
+      { image: new Blob([new Uint8Array([0xff, 0xd8])], { type: 'image/jpeg' }), filename: 'weld.jpg', note: ' MIG ', language: 'en' },
+      { onDelta: (text) => pieces.push(text) },
+    )
+
+    expect(pieces).toEqual(['## Отчёт'])
+    expect(done.model).toBe(MODEL)
+    expect(seen).toMatchObject({ image: 'weld.jpg', note: 'MIG', language: 'en' })
+    expect(seen?.contentType).toMatch(/^multipart\/form-data; boundary=/)
+  })
+})
+

@@ -1,6 +1,7 @@
 // The only module that talks HTTP. Same-origin fetch with the session cookie;
 // every failure becomes an ApiError with a machine-readable `code` that the UI
 // turns into a localized message. Knows nothing of React.
+import { readSse } from './sse'
 import type { AnalyzeForm, AnalyzeReply, ChatReply, ChatRequest, Language, SessionInfo, SessionRequest } from './types'
 
 export interface ApiErrorInit {
@@ -10,7 +11,11 @@ export interface ApiErrorInit {
   retryAfterSeconds?: number
 }
 
-/** A failed API call: `status` 0 means no HTTP answer at all (`network_error`). */
+/**
+ * A failed API call: `status` 0 means no HTTP answer at all (`network_error`), or a
+ * streamed answer that broke off after it had started (`event: error` with its own
+ * code, or `network_error` for a dropped connection).
+ */
 export class ApiError extends Error {
   readonly status: number
   readonly code: string
@@ -156,16 +161,20 @@ export interface AnalyzeInput {
   language: Language
 }
 
-/** `POST /api/analyze` as multipart/form-data: part `image`, optional `note` and `language`. */
-export function analyze(input: AnalyzeInput, options: CallOptions = {}): Promise<AnalyzeReply> {
+function analyzeForm(input: AnalyzeInput): FormData {
   const form = new FormData()
   const part = (name: keyof AnalyzeForm) => name
   form.append(part('image'), input.image, input.filename)
   const note = input.note?.trim()
   if (note) form.append(part('note'), note)
   form.append(part('language'), input.language)
+  return form
+}
+
+/** `POST /api/analyze` as multipart/form-data: part `image`, optional `note` and `language`. */
+export function analyze(input: AnalyzeInput, options: CallOptions = {}): Promise<AnalyzeReply> {
   // No Content-Type header: fetch writes the multipart boundary itself.
-  return call('/api/analyze', { method: 'POST', body: form, signal: options.signal ?? null }, isGenerateReply)
+  return call('/api/analyze', { method: 'POST', body: analyzeForm(input), signal: options.signal ?? null }, isGenerateReply)
 }
 
 /** `GET /api/session`: whether this browser has a session, and whether starting one needs a code. */
@@ -194,4 +203,128 @@ export function createSession(accessCode?: string, options: CallOptions = {}): P
 /** `DELETE /api/session`: ends the session; the server clears the cookie (204). */
 export async function deleteSession(options: CallOptions = {}): Promise<void> {
   await call('/api/session', { method: 'DELETE', signal: options.signal ?? null }, isNoContent)
+}
+
+// ---------------------------------------------------------------------------
+// Streaming: `POST /api/chat/stream` and `POST /api/analyze/stream`.
+//
+// Anything that fails before the first text is a normal JSON error (status +
+// code), so it rejects exactly like the calls above, before any callback — which
+// keeps the 401 → new session → one retry of `withSession` working. After that
+// the answer arrives as `delta` events and ends with `done`, or with `error`
+// (or a dropped connection), which rejects with an ApiError after some text.
+
+/** How a streamed answer ended: `done`'s data. */
+export type StreamDone = Omit<ChatReply, 'text'>
+
+export interface StreamHandlers {
+  /** The server accepted the request and the answer starts (before any delta). */
+  onOpen?: () => void
+  /** The next piece of the answer, in order. */
+  onDelta: (text: string) => void
+}
+
+/** The answer of a stream that ended too early, or that was not a stream at all. */
+function streamBroken(message: string): ApiError {
+  return new ApiError({ status: 0, code: 'network_error', message })
+}
+
+/** An `event: error`: the server's error object, after some text arrived. */
+function streamError(data: unknown): ApiError {
+  if (!isRecord(data) || typeof data.code !== 'string' || data.code === '') return streamBroken('Malformed error event')
+  const seconds = data.retryAfterSeconds
+  return new ApiError({
+    status: 0,
+    code: data.code,
+    message: typeof data.error === 'string' ? data.error : data.code,
+    ...(typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0
+      ? { retryAfterSeconds: Math.ceil(seconds) }
+      : {}),
+  })
+}
+
+function isStreamDone(value: unknown): value is StreamDone {
+  return isRecord(value) && typeof value.finishReason === 'string' && typeof value.model === 'string'
+}
+
+function parseJson(data: string): unknown {
+  try {
+    return JSON.parse(data)
+  } catch {
+    return undefined
+  }
+}
+
+async function callStream(path: string, init: RequestInit, handlers: StreamHandlers, signal?: AbortSignal): Promise<StreamDone> {
+  const headers = new Headers(init.headers)
+  headers.set('Accept', 'text/event-stream, application/json')
+  let response: Response
+  try {
+    response = await fetch(path, { ...init, headers, credentials: 'same-origin', signal: signal ?? null })
+  } catch (cause) {
+    if (isAbortError(cause)) throw cause
+    throw streamBroken(cause instanceof Error ? cause.message : 'Network error')
+  }
+
+  const contentType = response.headers.get('Content-Type') ?? ''
+  if (!response.ok || !contentType.toLowerCase().startsWith('text/event-stream') || response.body === null) {
+    // An error, or a server that answered in one piece: handled like a plain call.
+    let raw: string
+    try {
+      raw = await response.text()
+    } catch (cause) {
+      if (isAbortError(cause)) throw cause
+      throw streamBroken(cause instanceof Error ? cause.message : 'Network error')
+    }
+    const body = raw === '' ? undefined : parseJson(raw)
+    if (!response.ok) throw errorFromResponse(response, body)
+    if (!isGenerateReply(body)) {
+      throw new ApiError({ status: response.status, code: `http_${response.status}`, message: `Unexpected reply from ${path}` })
+    }
+    handlers.onOpen?.()
+    if (body.text !== '') handlers.onDelta(body.text)
+    return { finishReason: body.finishReason, model: body.model, ...(body.usage ? { usage: body.usage } : {}) }
+  }
+
+  handlers.onOpen?.()
+  try {
+    for await (const event of readSse(response.body, signal)) {
+      const data = parseJson(event.data)
+      switch (event.event) {
+        case 'delta':
+          if (isRecord(data) && typeof data.text === 'string') {
+            if (data.text !== '') handlers.onDelta(data.text)
+          }
+          break
+        case 'done':
+          if (!isStreamDone(data)) throw streamBroken('Malformed done event')
+          return data
+        case 'error':
+          throw streamError(data)
+        default:
+          // Events this client does not know are skipped.
+          break
+      }
+    }
+  } catch (cause) {
+    if (cause instanceof ApiError) throw cause
+    if (signal?.aborted || isAbortError(cause)) throw cause
+    throw streamBroken(cause instanceof Error ? cause.message : 'Network error')
+  }
+  throw streamBroken('The stream ended before the answer was complete')
+}
+
+/** `POST /api/chat/stream`: like `chat`, but the answer arrives in pieces through `onDelta`. */
+export function chatStream(request: ChatRequest, handlers: StreamHandlers, options: CallOptions = {}): Promise<StreamDone> {
+  return callStream(
+    '/api/chat/stream',
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) },
+    handlers,
+    options.signal,
+  )
+}
+
+/** `POST /api/analyze/stream`: like `analyze`, but the report arrives in pieces through `onDelta`. */
+export function analyzeStream(input: AnalyzeInput, handlers: StreamHandlers, options: CallOptions = {}): Promise<StreamDone> {
+  return callStream('/api/analyze/stream', { method: 'POST', body: analyzeForm(input) }, handlers, options.signal)
 }

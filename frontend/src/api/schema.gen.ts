@@ -77,6 +77,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the welding expert, streamed
+         * @description The same as `chat`, but the answer arrives as Server-Sent Events while Gemini
+         *     writes it: `delta` events with `{text}`, then `done` with
+         *     `{finishReason, model, usage?}` — or `error` with the error object if the
+         *     stream fails after it started. Anything that fails before the first text is
+         *     a normal JSON error. `: keepalive` comments keep idle proxies from closing
+         *     a slow answer.
+         */
+        post: operations["chatStream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analyze": {
         parameters: {
             query?: never;
@@ -94,6 +119,31 @@ export interface paths {
          *     does not show a weld or is too poor to judge.
          */
         post: operations["analyze"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analyze/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Analyze a weld photo, streamed
+         * @description The same as `analyze`, but the report arrives as Server-Sent Events while
+         *     Gemini writes it: `delta` events with `{text}`, then `done` with
+         *     `{finishReason, model, usage?}` — or `error` with the error object if the
+         *     stream fails after it started. Anything that fails before the first text is
+         *     a normal JSON error. `: keepalive` comments keep idle proxies from closing
+         *     a slow answer.
+         */
+        post: operations["analyzeStream"];
         delete?: never;
         options?: never;
         head?: never;
@@ -259,6 +309,34 @@ export interface components {
             accessCodeRequired: boolean;
             /** @description When the session ends (RFC 3339 UTC), when active. */
             expiresAt?: string;
+        };
+        /**
+         * StreamEventData
+         * @description The data of one stream event (which fields appear depends on the event).
+         *
+         *     - `event: delta` — `{text}`: more of the answer, to append;
+         *     - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
+         *     - `event: error` — `{error, code, retryAfterSeconds?}`: the stream failed after
+         *     it had started; it ends here.
+         */
+        StreamEventData: {
+            /** @description `delta`: the next piece of the answer (Markdown). */
+            text?: string;
+            /** @description `done`: Gemini's finish reason. */
+            finishReason?: string;
+            /** @description `done`: the model id that answered. */
+            model?: string;
+            /** @description `done`: token counts. */
+            usage?: components["schemas"]["UsageReply"] & unknown;
+            /** @description `error`: a human-readable message. */
+            error?: string;
+            /** @description `error`: the error code. */
+            code?: string;
+            /**
+             * Format: uint64
+             * @description `error`: seconds to wait before retrying.
+             */
+            retryAfterSeconds?: number;
         };
         /**
          * UpstreamReply
@@ -548,6 +626,140 @@ export interface operations {
             };
         };
     };
+    chatStream: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Used for the answer's language when `language` is absent. */
+                "Accept-Language"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["ChatRequest"];
+            };
+        };
+        responses: {
+            /** @description Server-Sent Events: `delta` events, then `done` (or `error`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["StreamEventData"];
+                };
+            };
+            /**
+             * @description `invalid_request`: malformed JSON, a missing or empty field, bad base64, an
+             *     unknown role or language.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `session_required` or `access_code_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `cross_site_request`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body or the image is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description `unsupported_media_type`: the image type is not allowed, or the bytes are
+             *     not the claimed type, or the body's `Content-Type` is not supported.
+             */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` or `budget_exhausted`. */
+            429: {
+                headers: {
+                    "RETRY-AFTER"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal_error`: a bug in this server. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_error`, `upstream_auth` or `upstream_region`. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gemini_not_configured`, `upstream_unavailable` or `upstream_quota`. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout`. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     analyze: {
         parameters: {
             query?: never;
@@ -582,6 +794,152 @@ export interface operations {
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["AnswerReply"];
+                };
+            };
+            /**
+             * @description `invalid_request`: malformed JSON, a missing or empty field, bad base64, an
+             *     unknown role or language.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `session_required` or `access_code_invalid`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `cross_site_request`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body or the image is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /**
+             * @description `unsupported_media_type`: the image type is not allowed, or the bytes are
+             *     not the claimed type, or the body's `Content-Type` is not supported.
+             */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited` or `budget_exhausted`. */
+            429: {
+                headers: {
+                    "RETRY-AFTER"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal_error`: a bug in this server. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_error`, `upstream_auth` or `upstream_region`. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gemini_not_configured`, `upstream_unavailable` or `upstream_quota`. */
+            503: {
+                headers: {
+                    "RETRY-AFTER"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout`. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    analyzeStream: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Used for the report's language when `language` is absent. */
+                "Accept-Language"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The photo, in either encoding. */
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["AnalyzeJsonRequest"];
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description The photo file (PNG, JPEG, WebP, HEIC or HEIF).
+                     */
+                    image: string;
+                    /** @description An optional note from the welder (at most 1,000 characters). */
+                    note?: string;
+                    /** @description `ru` or `en`. */
+                    language?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Server-Sent Events: `delta` events, then `done` (or `error`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["StreamEventData"];
                 };
             };
             /**

@@ -2,10 +2,15 @@
 // remembered in localStorage, and which of them are sent back as history.
 import type { HistoryItem } from '../api/types'
 
+/** Why an answer is only partly there: the user stopped it, or the stream broke off. */
+export type Incomplete = 'stopped' | 'failed'
+
 export interface ChatMessage {
   id: string
   role: HistoryItem['role']
   text: string
+  /** Set on a model answer that did not arrive in full (kept, and sent as history, as it is). */
+  incomplete?: Incomplete
 }
 
 export interface HistoryLimits {
@@ -41,8 +46,13 @@ const MAX_STORED_MESSAGES = 200
 
 function isChatMessage(value: unknown): value is ChatMessage {
   if (typeof value !== 'object' || value === null) return false
-  const { id, role, text } = value as Record<string, unknown>
-  return typeof id === 'string' && (role === 'user' || role === 'model') && typeof text === 'string'
+  const { id, role, text, incomplete } = value as Record<string, unknown>
+  return (
+    typeof id === 'string' &&
+    (role === 'user' || role === 'model') &&
+    typeof text === 'string' &&
+    (incomplete === undefined || incomplete === 'stopped' || incomplete === 'failed')
+  )
 }
 
 export function loadConversation(storage?: Storage): ChatMessage[] {

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react'
 import { describe, expect, it } from 'vitest'
 import { LANGUAGE_STORAGE_KEY } from '../i18n/language'
-import { errorReply, generateReply } from '../test/handlers'
+import { errorReply, streamReply } from '../test/handlers'
 import { renderWithI18n } from '../test/render'
 import { sessionServer } from '../test/session'
 import { App } from './App'
@@ -90,7 +90,7 @@ describe('sessions and the access code', () => {
 
     await user.type(chatInput, 'Какой газ?{Enter}')
     expect(await within(screen.getByRole('log')).findByText('Ответ после входа.')).toBeInTheDocument()
-    expect(calls).toEqual(['GET /api/session', `POST /api/session ${CODE}`, 'POST /api/chat'])
+    expect(calls).toEqual(['GET /api/session', `POST /api/session ${CODE}`, 'POST /api/chat/stream'])
   })
 
   it('starts a session silently when no code is required', async () => {
@@ -114,7 +114,7 @@ describe('sessions and the access code', () => {
 
     expect(await within(screen.getByRole('log')).findByText('Ответ после входа.')).toBeInTheDocument()
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
-    expect(server.calls).toEqual(['GET /api/session', 'POST /api/chat', 'POST /api/session', 'POST /api/chat'])
+    expect(server.calls).toEqual(['GET /api/session', 'POST /api/chat/stream', 'POST /api/session', 'POST /api/chat/stream'])
     expect(within(screen.getByRole('log')).getAllByText('Почему поры?')).toHaveLength(1)
   })
 
@@ -128,12 +128,12 @@ describe('sessions and the access code', () => {
     await user.type(await findChatInput(), 'Вопрос{Enter}')
 
     expect(await screen.findByRole('alert')).toHaveTextContent('Сессия не начата или истекла')
-    expect(server.calls.filter((call) => call === 'POST /api/chat')).toHaveLength(2)
+    expect(server.calls.filter((call) => call === 'POST /api/chat/stream')).toHaveLength(2)
     expect(server.calls.filter((call) => call === 'POST /api/session')).toHaveLength(1)
   })
 
   it('on 401 with a code required asks for the code, then sends the waiting question', async () => {
-    const server = sessionServer({ accessCode: CODE, active: true, chatReply: () => generateReply('Аргон.') })
+    const server = sessionServer({ accessCode: CODE, active: true, chatReply: () => streamReply('Арг', 'он.') })
     const { user } = renderApp()
     const input = await findChatInput()
     server.active = false
@@ -144,9 +144,9 @@ describe('sessions and the access code', () => {
     expect(await within(screen.getByRole('log')).findByText('Аргон.')).toBeVisible()
     expect(server.calls).toEqual([
       'GET /api/session',
-      'POST /api/chat',
+      'POST /api/chat/stream',
       `POST /api/session ${CODE}`,
-      'POST /api/chat',
+      'POST /api/chat/stream',
     ])
   })
 

@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { describe, expect, it, vi } from 'vitest'
 import { LANGUAGE_STORAGE_KEY } from '../i18n/language'
-import { generateReply } from '../test/handlers'
+import { streamReply } from '../test/handlers'
 import { renderWithI18n } from '../test/render'
 import { server } from '../test/server'
 import { App } from './App'
@@ -68,9 +68,9 @@ describe('App shell', () => {
   it('switches the language: texts, <html lang>, the stored choice and the language sent', async () => {
     let sentLanguage: unknown
     server.use(
-      http.post('/api/chat', async ({ request }) => {
+      http.post('/api/chat/stream', async ({ request }) => {
         sentLanguage = ((await request.json()) as { language?: unknown }).language
-        return generateReply('Use ER70S-6.')
+        return streamReply('Use ', 'ER70S-6.')
       }),
     )
     const { user, unmount } = await renderApp('/')

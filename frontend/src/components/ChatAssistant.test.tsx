@@ -3,7 +3,7 @@ import { http } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { CHAT_STORAGE_KEY, type ChatMessage } from '../chat/conversation'
 import { deferred, renderWithI18n } from '../test/render'
-import { errorReply, generateReply } from '../test/handlers'
+import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
 import { server } from '../test/server'
 import { ChatAssistant } from './ChatAssistant'
 
@@ -13,18 +13,21 @@ interface SentChat {
   language: string
 }
 
-/** Answers /api/chat with the given replies in turn and records every request body. */
+/** Answers /api/chat/stream with the given replies in turn and records every request body. */
 function recordChat(...replies: (() => Response)[]) {
   const sent: SentChat[] = []
   server.use(
-    http.post('/api/chat', async ({ request }) => {
+    http.post('/api/chat/stream', async ({ request }) => {
       sent.push((await request.json()) as SentChat)
       const reply = replies[Math.min(sent.length, replies.length) - 1]
-      return reply ? reply() : generateReply('ok')
+      return reply ? reply() : streamReply('ok')
     }),
   )
   return sent
 }
+
+/** Text as one streamed piece. */
+const generateReply = (text: string) => streamReply(text)
 
 function renderChat() {
   const view = renderWithI18n(<ChatAssistant />)
@@ -79,10 +82,10 @@ describe('ChatAssistant', () => {
     expect(sent[0]?.message).toBe('Первая строка\nвторая')
   })
 
-  it('shows the thinking state while waiting for the answer', async () => {
+  it('shows the thinking state and Stop instead of Send while waiting for the answer', async () => {
     const gate = deferred()
     server.use(
-      http.post('/api/chat', async () => {
+      http.post('/api/chat/stream', async () => {
         await gate.promise
         return generateReply('Готово.')
       }),
@@ -92,12 +95,15 @@ describe('ChatAssistant', () => {
     await user.type(input, 'Вопрос{Enter}')
 
     expect(await screen.findByRole('status')).toHaveTextContent('Помощник думает…')
-    expect(screen.getByRole('button', { name: 'Отправить' })).toBeDisabled()
+    expect(screen.queryByRole('button', { name: 'Отправить' })).not.toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Остановить' })).toBeEnabled()
 
     gate.resolve()
 
     expect(await within(log).findByText('Готово.')).toBeInTheDocument()
     expect(screen.getByRole('status')).toHaveTextContent('')
+    expect(screen.getByRole('button', { name: 'Отправить' })).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Остановить' })).not.toBeInTheDocument()
   })
 
   it('sends earlier turns as {role, text} history, trimmed to the newest turns', async () => {
@@ -162,7 +168,7 @@ describe('ChatAssistant', () => {
   })
 
   it('explains a network failure', async () => {
-    server.use(http.post('/api/chat', () => Response.error()))
+    server.use(http.post('/api/chat/stream', () => Response.error()))
     const { user, input } = renderChat()
 
     await user.type(input, 'Вопрос{Enter}')
@@ -238,5 +244,158 @@ describe('ChatAssistant', () => {
     expect(link).toHaveAttribute('rel', 'noopener noreferrer nofollow')
     expect(log.querySelector('img')).toBeNull()
     expect(within(log).getByRole('link', { name: 'схема' })).toHaveAttribute('href', 'https://example.org/a.png')
+  })
+
+  describe('streaming', () => {
+    /** Answers the next chat request with a stream the test writes; records the bodies. */
+    function streamChat() {
+      const streams: ReturnType<typeof controlledStream>[] = []
+      const sent: SentChat[] = []
+      const signals: AbortSignal[] = []
+      server.use(
+        http.post('/api/chat/stream', async ({ request }) => {
+          signals.push(request.signal)
+          sent.push((await request.json()) as SentChat)
+          const stream = controlledStream()
+          streams.push(stream)
+          return stream.response()
+        }),
+      )
+      const current = async (n = 1) => {
+        await waitFor(() => expect(streams).toHaveLength(n))
+        const stream = streams[n - 1]
+        if (!stream) throw new Error('no stream')
+        return stream
+      }
+      return { sent, current, signals }
+    }
+
+    it('renders the answer as it arrives, before the stream is done, and keeps the Markdown', async () => {
+      const { current } = streamChat()
+      const { user, input, log } = renderChat()
+      await user.type(input, 'Какой электрод?{Enter}')
+      const stream = await current()
+
+      stream.delta('Берите **УОНИ')
+      expect(await within(log).findByText(/Берите/)).toBeInTheDocument()
+      expect(screen.getByRole('status')).toHaveTextContent('')
+      expect(screen.getByRole('button', { name: 'Остановить' })).toBeInTheDocument()
+      expect(within(log).queryByText(/ОК 46/)).not.toBeInTheDocument()
+
+      stream.delta('-13/55** или ОК 46.00.')
+      expect(await within(log).findByText('УОНИ-13/55', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+      expect(within(log).getByText(/ОК 46\.00/)).toBeInTheDocument()
+      expect(screen.getByRole('button', { name: 'Остановить' })).toBeInTheDocument()
+
+      stream.done()
+      expect(await screen.findByRole('button', { name: 'Отправить' })).toBeInTheDocument()
+      expect(within(log).getAllByText(/УОНИ-13\/55/)).toHaveLength(1)
+      const stored = JSON.parse(localStorage.getItem(CHAT_STORAGE_KEY) ?? '{}') as { messages: ChatMessage[] }
+      expect(stored.messages.at(-1)).toMatchObject({ role: 'model', text: 'Берите **УОНИ-13/55** или ОК 46.00.' })
+      expect(stored.messages.at(-1)?.incomplete).toBeUndefined()
+    })
+
+    it('Stop aborts the stream, keeps what arrived and brings Send back', async () => {
+      const { current, signals } = streamChat()
+      const { user, input, log } = renderChat()
+      await user.type(input, 'Режимы TIG?{Enter}')
+      const stream = await current()
+      stream.delta('Ток 80–100 А')
+      await within(log).findByText(/Ток 80–100 А/)
+      expect(signals[0]?.aborted).toBe(false)
+
+      await user.click(screen.getByRole('button', { name: 'Остановить' }))
+
+      await waitFor(() => expect(signals[0]?.aborted).toBe(true))
+      expect(await screen.findByRole('button', { name: 'Отправить' })).toBeInTheDocument()
+      // Whatever the server still sends is not shown.
+      try {
+        stream.delta(', напряжение 12 В')
+      } catch {
+        // the body was cancelled: nothing more can arrive anyway
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(within(log).queryByText(/напряжение/)).not.toBeInTheDocument()
+      expect(within(log).getByText(/Ток 80–100 А/)).toBeInTheDocument()
+      expect(within(log).getByText('Ответ остановлен — показано то, что успело прийти.')).toBeInTheDocument()
+      expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+      expect(screen.getByRole('status')).toHaveTextContent('')
+      const stored = JSON.parse(localStorage.getItem(CHAT_STORAGE_KEY) ?? '{}') as { messages: ChatMessage[] }
+      expect(stored.messages.at(-1)).toMatchObject({ role: 'model', text: 'Ток 80–100 А', incomplete: 'stopped' })
+    })
+
+    it('an error event after some text keeps it, marks it incomplete, and Retry replaces it', async () => {
+      const { current, sent } = streamChat()
+      const { user, input, log } = renderChat()
+      await user.type(input, 'Почему поры?{Enter}')
+      const first = await current()
+      first.delta('Поры бывают из-за влаги')
+      await within(log).findByText(/из-за влаги/)
+      first.send(sseEvent('error', { error: 'Gemini is overloaded', code: 'upstream_unavailable' }))
+      first.close()
+
+      const alert = await screen.findByRole('alert')
+      expect(alert).toHaveTextContent('Сервис ИИ сейчас перегружен.')
+      expect(within(log).getByText(/из-за влаги/)).toBeInTheDocument()
+      expect(within(log).getByText('Ответ оборвался — показано то, что успело прийти.')).toBeInTheDocument()
+      const stored = JSON.parse(localStorage.getItem(CHAT_STORAGE_KEY) ?? '{}') as { messages: ChatMessage[] }
+      expect(stored.messages.at(-1)).toMatchObject({ text: 'Поры бывают из-за влаги', incomplete: 'failed' })
+
+      await user.click(within(alert).getByRole('button', { name: 'Повторить' }))
+      const second = await current(2)
+      expect(sent[1]).toEqual(sent[0])
+      expect(within(log).queryByText(/из-за влаги/)).not.toBeInTheDocument()
+      second.delta('Главная причина — **влага** в электродах.')
+      second.done()
+
+      expect(await within(log).findByText('влага', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+      await waitFor(() => expect(screen.queryByRole('alert')).not.toBeInTheDocument())
+      expect(within(log).queryByText(/Ответ оборвался/)).not.toBeInTheDocument()
+      expect(within(log).getAllByText('Почему поры?')).toHaveLength(1)
+      expect(log.querySelectorAll('.message-model')).toHaveLength(2)
+    })
+
+    it('a connection dropped mid-stream keeps the text and shows the network error with Retry', async () => {
+      const { current } = streamChat()
+      const { user, input, log } = renderChat()
+      await user.type(input, 'Вопрос{Enter}')
+      const stream = await current()
+      stream.delta('Начало ответа')
+      await within(log).findByText(/Начало ответа/)
+
+      stream.fail()
+
+      const alert = await screen.findByRole('alert')
+      expect(alert).toHaveTextContent('Нет связи с сервером.')
+      expect(within(alert).getByRole('button', { name: 'Повторить' })).toBeInTheDocument()
+      expect(within(log).getByText(/Начало ответа/)).toBeInTheDocument()
+      expect(within(log).getByText(/Ответ оборвался/)).toBeInTheDocument()
+    })
+
+    it('a JSON error before the stream (429) is shown as before, with no partial answer', async () => {
+      recordChat(() => errorReply(429, 'rate_limited', 'Too many requests', 12))
+      const { user, input, log } = renderChat()
+
+      await user.type(input, 'Вопрос{Enter}')
+
+      expect(await screen.findByRole('alert')).toHaveTextContent('Слишком много запросов подряд. Повторите через 12 с.')
+      expect(log.querySelectorAll('.message-model')).toHaveLength(1)
+      expect(within(log).queryByText(/Ответ оборвался/)).not.toBeInTheDocument()
+    })
+
+    it('shows the English texts for Stop and an incomplete answer', async () => {
+      localStorage.setItem('weld-assistant.language', 'en')
+      const { current } = streamChat()
+      const { user } = renderWithI18n(<ChatAssistant />)
+      await user.type(screen.getByRole('textbox', { name: 'Your question' }), 'Gas?{Enter}')
+      const stream = await current()
+      stream.delta('Argon')
+      await screen.findByText(/Argon/)
+
+      await user.click(screen.getByRole('button', { name: 'Stop' }))
+
+      expect(await screen.findByText('Answer stopped — showing what had arrived.')).toBeInTheDocument()
+      expect(screen.getByRole('button', { name: 'Send' })).toBeInTheDocument()
+    })
   })
 })

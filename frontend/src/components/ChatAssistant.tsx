@@ -1,6 +1,7 @@
-// The chat view: greeting, conversation, example questions, thinking state,
-// errors with Retry, and the composer pinned to the bottom of the screen.
-import { Send, Trash2 } from 'lucide-react'
+// The chat view: greeting, conversation, example questions, thinking state, the
+// answer growing as it streams in (with Stop), errors with Retry, and the
+// composer pinned to the bottom of the screen.
+import { Send, Square, Trash2 } from 'lucide-react'
 import { type KeyboardEvent, type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
 import type { ChatMessage } from '../chat/conversation'
 import { useChat } from '../hooks/useChat'
@@ -15,30 +16,47 @@ const MESSAGE_MAX_LENGTH = 20_000
 
 const EXAMPLES: readonly MessageKey[] = ['chat.example1', 'chat.example2', 'chat.example3', 'chat.example4']
 
-function Message({ role, text, speaker }: { role: ChatMessage['role']; text: string; speaker: string }) {
+interface MessageProps {
+  role: ChatMessage['role']
+  text: string
+  speaker: string
+  incomplete?: ChatMessage['incomplete']
+  streaming?: boolean
+}
+
+function Message({ role, text, speaker, incomplete, streaming = false }: MessageProps) {
+  const { t } = useI18n()
+  const classes = ['message', `message-${role}`]
+  if (incomplete) classes.push('message-incomplete')
+  if (streaming) classes.push('streaming')
   return (
-    <div className={`message message-${role}`}>
+    <div className={classes.join(' ')} aria-busy={streaming || undefined}>
       <span className="visually-hidden">{speaker}: </span>
       {role === 'model' ? <RichText text={text} /> : <p className="message-plain">{text}</p>}
+      {incomplete && (
+        <p className="incomplete-note">{incomplete === 'stopped' ? t('answer.stopped') : t('answer.incomplete')}</p>
+      )}
     </div>
   )
 }
 
 export function ChatAssistant() {
   const { t, language } = useI18n()
-  const { messages, status, send, retry, clear } = useChat(language)
+  const { messages, status, send, retry, stop, clear } = useChat(language)
   const [draft, setDraft] = useState('')
   const inputRef = useRef<HTMLTextAreaElement>(null)
   const endRef = useRef<HTMLDivElement>(null)
   const inputId = useId()
   const hintId = useId()
   const sending = status.kind === 'sending'
+  /** The answer arriving right now ('' before its first piece). */
+  const live = status.kind === 'sending' ? status.text : ''
 
   useEffect(preloadMarkdown, [])
 
   useEffect(() => {
     endRef.current?.scrollIntoView({ block: 'end' })
-  }, [messages.length, status.kind])
+  }, [messages.length, status.kind, live.length])
 
   function submit() {
     if (send(draft)) setDraft('')
@@ -57,6 +75,11 @@ export function ChatAssistant() {
 
   function ask(question: string) {
     send(question)
+    inputRef.current?.focus()
+  }
+
+  function onStop() {
+    stop()
     inputRef.current?.focus()
   }
 
@@ -85,8 +108,10 @@ export function ChatAssistant() {
               role={message.role}
               text={message.text}
               speaker={message.role === 'user' ? t('chat.you') : t('chat.assistant')}
+              {...(message.incomplete ? { incomplete: message.incomplete } : {})}
             />
           ))}
+          {live !== '' && <Message role="model" text={live} speaker={t('chat.assistant')} streaming />}
         </div>
 
         {messages.length === 0 && status.kind === 'idle' && (
@@ -101,7 +126,7 @@ export function ChatAssistant() {
           </ul>
         )}
 
-        <Thinking active={sending} label={t('chat.thinking')} />
+        <Thinking active={sending && live === ''} label={t('chat.thinking')} />
         {status.kind === 'failed' && <ErrorNotice error={status.error} onRetry={retry} />}
         <div ref={endRef} />
       </div>
@@ -123,10 +148,17 @@ export function ChatAssistant() {
           onChange={(event) => setDraft(event.target.value)}
           onKeyDown={onKeyDown}
         />
-        <button type="submit" className="send-button" disabled={sending || draft.trim() === ''}>
-          <Send aria-hidden="true" size={22} />
-          <span className="visually-hidden">{t('chat.send')}</span>
-        </button>
+        {sending ? (
+          <button type="button" className="send-button stop-button" onClick={onStop}>
+            <Square aria-hidden="true" size={18} fill="currentColor" />
+            <span className="visually-hidden">{t('common.stop')}</span>
+          </button>
+        ) : (
+          <button type="submit" className="send-button" disabled={draft.trim() === ''}>
+            <Send aria-hidden="true" size={22} />
+            <span className="visually-hidden">{t('chat.send')}</span>
+          </button>
+        )}
         <p id={hintId} className="composer-hint">
           {t('chat.hint')}
         </p>

@@ -2,7 +2,7 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { deferred, renderWithI18n } from '../test/render'
-import { errorReply, generateReply } from '../test/handlers'
+import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
 import { server } from '../test/server'
 import WeldAnalyzer from './WeldAnalyzer'
 
@@ -17,7 +17,7 @@ interface SentAnalysis {
 function recordAnalyze(...replies: (() => Response)[]) {
   const sent: SentAnalysis[] = []
   server.use(
-    http.post('/api/analyze', async ({ request }) => {
+    http.post('/api/analyze/stream', async ({ request }) => {
       const contentType = request.headers.get('content-type')
       const form = await request.formData()
       const image = form.get('image')
@@ -30,11 +30,14 @@ function recordAnalyze(...replies: (() => Response)[]) {
         contentType,
       })
       const reply = replies[Math.min(sent.length, replies.length) - 1]
-      return reply ? reply() : generateReply('## Отчёт\n\n- Подрезов нет.')
+      return reply ? reply() : streamReply('## Отчёт\n\n', '- Подрезов нет.')
     }),
   )
   return sent
 }
+
+/** Text as one streamed piece. */
+const generateReply = (text: string) => streamReply(text)
 
 function weldPhoto(name = 'weld.jpg', type = 'image/jpeg') {
   return new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], name, { type })
@@ -83,10 +86,10 @@ describe('WeldAnalyzer', () => {
     expect(sent[0]?.language).toBe('ru')
   })
 
-  it('shows the thinking state while the photo is analyzed', async () => {
+  it('shows the thinking state and Stop while the photo is analyzed', async () => {
     const gate = deferred()
     server.use(
-      http.post('/api/analyze', async () => {
+      http.post('/api/analyze/stream', async () => {
         await gate.promise
         return generateReply('Готово.')
       }),
@@ -97,9 +100,73 @@ describe('WeldAnalyzer', () => {
     await user.click(screen.getByRole('button', { name: 'Анализировать' }))
 
     expect(await screen.findByRole('status')).toHaveTextContent('Анализирую фото…')
-    expect(screen.getByRole('button', { name: 'Анализировать' })).toBeDisabled()
+    expect(screen.queryByRole('button', { name: 'Анализировать' })).not.toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Остановить' })).toBeEnabled()
     gate.resolve()
     expect(await screen.findByText('Готово.')).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Остановить' })).not.toBeInTheDocument()
+  })
+
+  it('renders the report as it streams in, and Stop keeps what arrived', async () => {
+    const stream = controlledStream()
+    const signals: AbortSignal[] = []
+    server.use(
+      http.post('/api/analyze/stream', ({ request }) => {
+        signals.push(request.signal)
+        return stream.response()
+      }),
+    )
+    const { user } = renderAnalyzer()
+    await choosePhoto(user)
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+    await waitFor(() => expect(signals).toHaveLength(1))
+
+    stream.delta('## Оценка\n\nШов **ровный**')
+    const report = await screen.findByRole('region', { name: 'Результат анализа' })
+    expect(await within(report).findByText('ровный', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+    expect(screen.getByRole('status')).toHaveTextContent('')
+    expect(screen.getByRole('button', { name: 'Остановить' })).toBeInTheDocument()
+
+    await user.click(screen.getByRole('button', { name: 'Остановить' }))
+
+    await waitFor(() => expect(signals[0]?.aborted).toBe(true))
+    expect(within(report).getByText('ровный', { selector: 'strong' })).toBeInTheDocument()
+    expect(within(report).getByText('Ответ остановлен — показано то, что успело прийти.')).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Остановить' })).not.toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Анализировать другое фото' })).toBeInTheDocument()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
+
+  it('an error event mid-report keeps the text, and Retry replaces it with the full report', async () => {
+    const first = controlledStream()
+    const sent = recordAnalyze(
+      () => first.response(),
+      () => streamReply('## Отчёт\n\n', '**Подрез** 0,5 мм.'),
+    )
+    const { user } = renderAnalyzer()
+    await choosePhoto(user)
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+    await waitFor(() => expect(sent).toHaveLength(1))
+
+    first.delta('Шов с **подрезом**')
+    const report = await screen.findByRole('region', { name: 'Результат анализа' })
+    await within(report).findByText('подрезом', { selector: 'strong' }, { timeout: 3000 })
+    first.send(sseEvent('error', { error: 'timeout', code: 'upstream_timeout' }))
+    first.close()
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Сервис ИИ не успел ответить.')
+    expect(within(report).getByText('подрезом', { selector: 'strong' })).toBeInTheDocument()
+    expect(within(report).getByText('Ответ оборвался — показано то, что успело прийти.')).toBeInTheDocument()
+
+    await user.click(within(alert).getByRole('button', { name: 'Повторить' }))
+
+    expect(await screen.findByText('Подрез', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+    expect(screen.queryByText('подрезом', { selector: 'strong' })).not.toBeInTheDocument()
+    expect(screen.queryByText(/Ответ оборвался/)).not.toBeInTheDocument()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+    expect(sent).toHaveLength(2)
+    expect(sent[1]?.bytes).toEqual(sent[0]?.bytes)
   })
 
   it('shows an error by its code and Retry sends the photo again', async () => {
@@ -117,7 +184,7 @@ describe('WeldAnalyzer', () => {
 
     await user.click(within(alert).getByRole('button', { name: 'Повторить' }))
 
-    expect(await screen.findByText('Непровар', { selector: 'strong' })).toBeInTheDocument()
+    expect(await screen.findByText('Непровар', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
     expect(sent).toHaveLength(2)
     expect(sent[1]?.bytes).toEqual(sent[0]?.bytes)

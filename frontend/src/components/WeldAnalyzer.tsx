@@ -1,7 +1,8 @@
 // The weld-analysis view: choose a photo (button, camera, drag-and-drop or
-// paste), see it with its before/after size, add a note, get a Markdown report.
+// paste), see it with its before/after size, add a note, get a Markdown report
+// that grows as it streams in (with Stop, and Retry when it breaks off).
 // Loaded lazily: the first paint of the chat does not need it.
-import { Camera, ImagePlus, RotateCcw, ScanSearch } from 'lucide-react'
+import { Camera, ImagePlus, RotateCcw, ScanSearch, Square } from 'lucide-react'
 import {
   type ChangeEvent,
   type DragEvent,
@@ -27,7 +28,7 @@ function hasFiles(event: DragEvent): boolean {
 
 export default function WeldAnalyzer({ active }: { active: boolean }) {
   const { t, language } = useI18n()
-  const { photo, preparing, fileError, note, phase, selectFile, setNote, submit, reset } = useAnalyzer(language)
+  const { photo, preparing, fileError, note, phase, selectFile, setNote, submit, stop, reset } = useAnalyzer(language)
   const fileInput = useRef<HTMLInputElement>(null)
   const cameraInput = useRef<HTMLInputElement>(null)
   const chooseButton = useRef<HTMLButtonElement>(null)
@@ -38,6 +39,10 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
   const resultTitleId = useId()
   const analyzing = phase.kind === 'analyzing'
   const done = phase.kind === 'done'
+  /** The report so far: streaming, finished, stopped or broken off. */
+  const report = phase.kind === 'idle' ? '' : phase.text
+  const incomplete =
+    phase.kind === 'failed' ? 'answer.incomplete' : phase.kind === 'done' && phase.stopped ? 'answer.stopped' : null
 
   const onPaste = useEffectEvent((event: ClipboardEvent) => {
     const image = Array.from(event.clipboardData?.files ?? []).find((file) => file.type.startsWith('image/'))
@@ -200,10 +205,17 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
             onChange={(event) => setNote(event.target.value)}
           />
           <div className="form-actions">
-            <button type="submit" className="button button-primary" disabled={!photo || analyzing}>
-              <ScanSearch aria-hidden="true" size={20} />
-              {t('analyze.submit')}
-            </button>
+            {analyzing ? (
+              <button type="button" className="button button-secondary" onClick={stop}>
+                <Square aria-hidden="true" size={18} fill="currentColor" />
+                {t('common.stop')}
+              </button>
+            ) : (
+              <button type="submit" className="button button-primary" disabled={!photo}>
+                <ScanSearch aria-hidden="true" size={20} />
+                {t('analyze.submit')}
+              </button>
+            )}
             {photo && !analyzing && (
               <button type="button" className="button button-secondary" onClick={() => fileInput.current?.click()}>
                 <ImagePlus aria-hidden="true" size={20} />
@@ -214,17 +226,21 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
         </form>
       )}
 
-      <Thinking active={preparing || analyzing} label={preparing ? t('analyze.preparing') : t('analyze.thinking')} />
-      {phase.kind === 'failed' && <ErrorNotice error={phase.error} onRetry={submit} />}
+      <Thinking
+        active={preparing || (analyzing && report === '')}
+        label={preparing ? t('analyze.preparing') : t('analyze.thinking')}
+      />
 
-      <div aria-live="polite">
-        {phase.kind === 'done' && (
-          <section className="result" aria-labelledby={resultTitleId}>
+      <div aria-live="polite" aria-busy={analyzing || undefined}>
+        {(done || report !== '') && (
+          <section className={`result${analyzing ? ' streaming' : ''}`} aria-labelledby={resultTitleId}>
             <h3 id={resultTitleId}>{t('analyze.resultTitle')}</h3>
-            <RichText text={phase.reply.text} />
+            <RichText text={report} />
+            {incomplete && <p className="incomplete-note">{t(incomplete)}</p>}
           </section>
         )}
       </div>
+      {phase.kind === 'failed' && <ErrorNotice error={phase.error} onRetry={submit} />}
 
       {(photo || done) && (
         <button type="button" className="button button-secondary" onClick={onReset}>

@@ -1,9 +1,11 @@
 // Weld-analyzer state: the chosen photo (prepared for upload, with a preview
-// URL), the note, and the analysis request with its result or failure.
+// URL), the note, and the analysis request with its report streaming in, its
+// result or failure.
 import { useEffect, useRef, useState } from 'react'
-import { analyze, ApiError, asApiError } from '../api/client'
-import type { AnalyzeReply, Language } from '../api/types'
+import { analyzeStream, ApiError, asApiError } from '../api/client'
+import type { Language } from '../api/types'
 import { type PreparedImage, prepareImage } from '../image/prepare'
+import { frameScheduler } from './frame'
 import { useWithSession } from './useSession'
 
 export interface Photo {
@@ -14,9 +16,12 @@ export interface Photo {
 
 export type AnalysisPhase =
   | { kind: 'idle' }
-  | { kind: 'analyzing' }
-  | { kind: 'done'; reply: AnalyzeReply }
-  | { kind: 'failed'; error: ApiError }
+  /** Waiting for the report (`text` is '' until its first piece) or receiving it. */
+  | { kind: 'analyzing'; text: string }
+  /** The report; `stopped` when the user stopped it part-way. */
+  | { kind: 'done'; text: string; stopped?: boolean }
+  /** Failed; `text` is what arrived before the stream broke off ('' when nothing did). */
+  | { kind: 'failed'; error: ApiError; text: string }
 
 export interface Analyzer {
   photo: Photo | null
@@ -29,6 +34,8 @@ export interface Analyzer {
   setNote: (note: string) => void
   /** Sends the photo (again, after a failure). */
   submit: () => void
+  /** Stops the report being received; what arrived is kept. */
+  stop: () => void
   /** Back to an empty form for another photo. */
   reset: () => void
 }
@@ -47,6 +54,8 @@ export function useAnalyzer(language: Language): Analyzer {
   // photo cannot overwrite a newer choice.
   const selection = useRef(0)
   const inFlight = useRef<AbortController | null>(null)
+  /** The request the user stopped (as opposed to one dropped by a new photo or reset). */
+  const stopping = useRef<AbortController | null>(null)
   const withSession = useWithSession()
 
   useEffect(() => {
@@ -81,21 +90,40 @@ export function useAnalyzer(language: Language): Analyzer {
     inFlight.current?.abort()
     const controller = new AbortController()
     inFlight.current = controller
-    setPhase({ kind: 'analyzing' })
+    let text = ''
+    const render = frameScheduler(() => {
+      if (!controller.signal.aborted) setPhase({ kind: 'analyzing', text })
+    })
+    setPhase({ kind: 'analyzing', text })
     try {
-      const reply = await withSession(() =>
-        analyze(
+      await withSession(() =>
+        analyzeStream(
           { image: chosen.prepared.blob, filename: chosen.prepared.filename, note, language },
+          {
+            onOpen: () => {
+              text = ''
+            },
+            onDelta: (piece) => {
+              text += piece
+              render.schedule()
+            },
+          },
           { signal: controller.signal },
         ),
       )
+      render.cancel()
       if (controller.signal.aborted) return
-      setPhase({ kind: 'done', reply })
+      setPhase({ kind: 'done', text })
     } catch (error) {
-      if (controller.signal.aborted) return
-      setPhase({ kind: 'failed', error: asApiError(error) })
+      render.cancel()
+      if (controller.signal.aborted) {
+        if (stopping.current === controller) setPhase(text === '' ? { kind: 'idle' } : { kind: 'done', text, stopped: true })
+        return
+      }
+      setPhase({ kind: 'failed', error: asApiError(error), text })
     } finally {
       if (inFlight.current === controller) inFlight.current = null
+      if (stopping.current === controller) stopping.current = null
     }
   }
 
@@ -106,6 +134,13 @@ export function useAnalyzer(language: Language): Analyzer {
 
   function submit() {
     if (photo && phase.kind !== 'analyzing') void submitAsync(photo)
+  }
+
+  function stop() {
+    const controller = inFlight.current
+    if (!controller) return
+    stopping.current = controller
+    controller.abort()
   }
 
   function reset() {
@@ -119,5 +154,5 @@ export function useAnalyzer(language: Language): Analyzer {
     setPhase({ kind: 'idle' })
   }
 
-  return { photo, preparing, fileError, note, phase, selectFile, setNote, submit, reset }
+  return { photo, preparing, fileError, note, phase, selectFile, setNote, submit, stop, reset }
 }

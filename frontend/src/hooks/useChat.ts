@@ -1,8 +1,8 @@
-// Chat state: the conversation (remembered in localStorage), the request in
-// flight and the last failure, which can be retried with the same message and
-// history. Talks to the server only through api/client.
+// Chat state: the conversation (remembered in localStorage), the answer being
+// streamed in, and the last failure, which can be retried with the same message
+// and history. Talks to the server only through api/client.
 import { useEffect, useRef, useState } from 'react'
-import { type ApiError, asApiError, chat } from '../api/client'
+import { type ApiError, asApiError, chatStream } from '../api/client'
 import type { HistoryItem, Language } from '../api/types'
 import {
   type ChatMessage,
@@ -11,6 +11,7 @@ import {
   saveConversation,
   trimHistory,
 } from '../chat/conversation'
+import { frameScheduler } from './frame'
 import { useWithSession } from './useSession'
 
 interface ChatRequestDraft {
@@ -19,17 +20,22 @@ interface ChatRequestDraft {
 }
 
 export type ChatStatus =
+  /** Nothing in flight. */
   | { kind: 'idle' }
-  | { kind: 'sending'; request: ChatRequestDraft }
-  | { kind: 'failed'; request: ChatRequestDraft; error: ApiError }
+  /** Waiting for the answer (`text` is '' until the first piece) or receiving it. */
+  | { kind: 'sending'; request: ChatRequestDraft; text: string }
+  /** Failed; `partialId` names the incomplete answer kept in the conversation, if any text arrived. */
+  | { kind: 'failed'; request: ChatRequestDraft; error: ApiError; partialId?: string }
 
 export interface Chat {
   messages: ChatMessage[]
   status: ChatStatus
   /** Sends a question; false (and nothing sent) when it is empty or a request is in flight. */
   send: (text: string) => boolean
-  /** Resends the question that failed, with the history it had. */
+  /** Resends the question that failed, with the history it had, replacing a partial answer. */
   retry: () => void
+  /** Stops the answer being received; what arrived is kept, marked as stopped. */
+  stop: () => void
   /** Forgets the conversation and drops any request in flight. */
   clear: () => void
 }
@@ -38,6 +44,8 @@ export function useChat(language: Language): Chat {
   const [messages, setMessages] = useState<ChatMessage[]>(loadConversation)
   const [status, setStatus] = useState<ChatStatus>({ kind: 'idle' })
   const inFlight = useRef<AbortController | null>(null)
+  /** The request the user stopped (as opposed to one dropped by clear or unmount). */
+  const stopping = useRef<AbortController | null>(null)
   const withSession = useWithSession()
 
   useEffect(() => {
@@ -52,17 +60,52 @@ export function useChat(language: Language): Chat {
     inFlight.current?.abort()
     const controller = new AbortController()
     inFlight.current = controller
-    setStatus({ kind: 'sending', request })
+    let text = ''
+    const render = frameScheduler(() => {
+      if (!controller.signal.aborted) setStatus({ kind: 'sending', request, text })
+    })
+    setStatus({ kind: 'sending', request, text })
+    const keep = (incomplete?: ChatMessage['incomplete']): string | undefined => {
+      if (incomplete !== undefined && text === '') return undefined
+      const id = newMessageId()
+      const answer: ChatMessage = { id, role: 'model', text, ...(incomplete ? { incomplete } : {}) }
+      setMessages((current) => [...current, answer])
+      return id
+    }
     try {
-      const reply = await withSession(() => chat({ ...request, language }, { signal: controller.signal }))
+      await withSession(() =>
+        chatStream(
+          { ...request, language },
+          {
+            onOpen: () => {
+              text = ''
+            },
+            onDelta: (piece) => {
+              text += piece
+              render.schedule()
+            },
+          },
+          { signal: controller.signal },
+        ),
+      )
+      render.cancel()
       if (controller.signal.aborted) return
-      setMessages((current) => [...current, { id: newMessageId(), role: 'model', text: reply.text }])
+      keep()
       setStatus({ kind: 'idle' })
     } catch (error) {
-      if (controller.signal.aborted) return
-      setStatus({ kind: 'failed', request, error: asApiError(error) })
+      render.cancel()
+      if (controller.signal.aborted) {
+        if (stopping.current === controller) {
+          keep('stopped')
+          setStatus({ kind: 'idle' })
+        }
+        return
+      }
+      const partialId = keep('failed')
+      setStatus({ kind: 'failed', request, error: asApiError(error), ...(partialId ? { partialId } : {}) })
     } finally {
       if (inFlight.current === controller) inFlight.current = null
+      if (stopping.current === controller) stopping.current = null
     }
   }
 
@@ -76,7 +119,17 @@ export function useChat(language: Language): Chat {
   }
 
   function retry() {
-    if (status.kind === 'failed') void run(status.request)
+    if (status.kind !== 'failed') return
+    const { partialId } = status
+    if (partialId !== undefined) setMessages((current) => current.filter((message) => message.id !== partialId))
+    void run(status.request)
+  }
+
+  function stop() {
+    const controller = inFlight.current
+    if (!controller) return
+    stopping.current = controller
+    controller.abort()
   }
 
   function clear() {
@@ -86,5 +139,5 @@ export function useChat(language: Language): Chat {
     setStatus({ kind: 'idle' })
   }
 
-  return { messages, status, send, retry, clear }
+  return { messages, status, send, retry, stop, clear }
 }

@@ -16,6 +16,9 @@ export const en: Dictionary = {
 
   'common.retry': 'Retry',
   'common.loading': 'Loading…',
+  'common.stop': 'Stop',
+  'answer.stopped': 'Answer stopped — showing what had arrived.',
+  'answer.incomplete': 'The answer broke off — showing what had arrived.',
 
   'chat.greeting':
     'Hello! I am a welding assistant. Ask me about welding parameters and technique, electrodes and wire, shielding gases or weld defects.',

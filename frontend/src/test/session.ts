@@ -3,7 +3,7 @@
 // `session_required` without a session, as the Rust server does. Records every
 // call in order, e.g. ['GET /api/session', 'POST /api/session wrong', 'POST /api/chat'].
 import { http, HttpResponse } from 'msw'
-import { errorReply, generateReply, sessionReply } from './handlers'
+import { errorReply, generateReply, sessionReply, streamReply } from './handlers'
 import { server } from './server'
 
 export interface SessionServerOptions {
@@ -11,7 +11,7 @@ export interface SessionServerOptions {
   accessCode?: string
   /** Whether the browser starts with a valid session. */
   active?: boolean
-  /** Answers for a chat request made with a session (default: a fixed text). */
+  /** Answers for a chat request (plain or streamed) made with a session (default: a fixed text). */
   chatReply?: () => Response
   /** 429 every `POST /api/session` with this wait. */
   rateLimitSeconds?: number
@@ -48,6 +48,8 @@ export function sessionServer({ accessCode, active = false, chatReply, rateLimit
     }),
     http.post('/api/chat', needsSession('/api/chat', chatReply ?? (() => generateReply('Ответ после входа.')))),
     http.post('/api/analyze', needsSession('/api/analyze', () => generateReply('## Отчёт'))),
+    http.post('/api/chat/stream', needsSession('/api/chat/stream', chatReply ?? (() => streamReply('Ответ ', 'после входа.')))),
+    http.post('/api/analyze/stream', needsSession('/api/analyze/stream', () => streamReply('## Отчёт'))),
   )
   return state
 }

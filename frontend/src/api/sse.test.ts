@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest'
+import { readSse, SseParser, type SseEvent } from './sse'
+
+/** Feeds the pieces one by one and collects every event. */
+function parse(...pieces: string[]): SseEvent[] {
+  const parser = new SseParser()
+  return [...pieces.flatMap((piece) => parser.push(piece)), ...parser.end()]
+}
+
+function body(...pieces: (string | Uint8Array)[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder()
+  return new ReadableStream({
+    start(controller) {
+      for (const piece of pieces) controller.enqueue(typeof piece === 'string' ? encoder.encode(piece) : piece)
+      controller.close()
+    },
+  })
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): Promise<SseEvent[]> {
+  const events: SseEvent[] = []
+  for await (const event of readSse(stream, signal)) events.push(event)
+  return events
+}
+
+const STREAM = 'event: delta\ndata: {"text":"Привет"}\n\nevent: done\ndata: {"finishReason":"STOP"}\n\n'
+
+describe('SseParser', () => {
+  it('parses named events with their data', () => {
+    expect(parse(STREAM)).toEqual([
+      { event: 'delta', data: '{"text":"Привет"}' },
+      { event: 'done', data: '{"finishReason":"STOP"}' },
+    ])
+  })
+
+  it('gives the same events however the text is split, even inside a line', () => {
+    const whole = parse(STREAM)
+    for (let size = 1; size <= 7; size++) {
+      const pieces = STREAM.match(new RegExp(`[\\s\\S]{1,${size}}`, 'g')) ?? []
+      expect(parse(...pieces)).toEqual(whole)
+    }
+    expect(parse('event: del', 'ta\ndata: {"te', 'xt":"Привет"}\n', '\nevent: done\ndata: {"finishReason":"STOP"}\n\n')).toEqual(
+      whole,
+    )
+  })
+
+  it('accepts CRLF and bare CR line ends, also when a CRLF is split between pieces', () => {
+    const crlf = STREAM.replaceAll('\n', '\r\n')
+    expect(parse(crlf)).toEqual(parse(STREAM))
+    expect(parse(STREAM.replaceAll('\n', '\r'))).toEqual(parse(STREAM))
+    // "\r" ends one piece and "\n" starts the next: one line end, not two.
+    expect(parse('data: a\r', '\ndata: b\r', '\n\r', '\n')).toEqual([{ event: 'message', data: 'a\nb' }])
+  })
+
+  it('ignores comment lines such as keepalives, and unknown fields', () => {
+    expect(
+      parse(': keepalive\n\n', 'event: delta\n: keepalive\nretry: 100\nfoo: bar\ndata: {"text":"x"}\n\n', ':\n\n'),
+    ).toEqual([{ event: 'delta', data: '{"text":"x"}' }])
+  })
+
+  it('joins multi-line data with newlines and strips only one leading space', () => {
+    expect(parse('data: first\ndata:second\ndata:  third\ndata\n\n')).toEqual([
+      { event: 'message', data: 'first\nsecond\n third\n' },
+    ])
+  })
+
+  it('needs the blank line: an event cut off at the end of the stream is dropped', () => {
+    expect(parse('event: delta\ndata: {"text":"a"}\n\nevent: delta\ndata: {"text":"b"}\n')).toEqual([
+      { event: 'delta', data: '{"text":"a"}' },
+    ])
+  })
+
+  it('does not carry the event name over to the next event', () => {
+    expect(parse('event: delta\ndata: 1\n\ndata: 2\n\n')).toEqual([
+      { event: 'delta', data: '1' },
+      { event: 'message', data: '2' },
+    ])
+  })
+})
+
+describe('readSse', () => {
+  it('decodes UTF-8 split between network reads', async () => {
+    const bytes = new TextEncoder().encode('event: delta\r\ndata: {"text":"Шов"}\r\n\r\n')
+    const cut = bytes.indexOf(0xa8) // inside the two bytes of "Ш"
+    expect(cut).toBeGreaterThan(0)
+    const events = await collect(body(bytes.slice(0, cut), bytes.slice(cut)))
+    expect(events).toEqual([{ event: 'delta', data: '{"text":"Шов"}' }])
+  })
+
+  it('yields each event as soon as its chunk arrives', async () => {
+    const encoder = new TextEncoder()
+    let push: (text: string) => void = () => undefined
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (text) => {
+          controller.enqueue(encoder.encode(text))
+        }
+      },
+    })
+    const iterator = readSse(stream)
+    push('data: one\n\n')
+    expect((await iterator.next()).value).toEqual({ event: 'message', data: 'one' })
+    push('data: two\n\n')
+    expect((await iterator.next()).value).toEqual({ event: 'message', data: 'two' })
+    await iterator.return(undefined)
+  })
+
+  it('rejects with an AbortError when the signal fires while waiting, and cancels the body', async () => {
+    let cancelled = false
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('data: first\n\n'))
+      },
+      cancel() {
+        cancelled = true
+      },
+    })
+    const controller = new AbortController()
+    const events: SseEvent[] = []
+    const reading = (async () => {
+      for await (const event of readSse(stream, controller.signal)) {
+        events.push(event)
+        setTimeout(() => controller.abort(), 10)
+      }
+    })()
+
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' })
+    expect(events).toEqual([{ event: 'message', data: 'first' }])
+    expect(cancelled).toBe(true)
+  })
+
+  it('passes on a network failure mid-stream after the events before it', async () => {
+    let fail: () => void = () => undefined
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('data: before\n\n'))
+        fail = () => {
+          controller.error(new TypeError('connection reset'))
+        }
+      },
+    })
+    const events: SseEvent[] = []
+    const reading = (async () => {
+      for await (const event of readSse(stream)) {
+        events.push(event)
+        fail()
+      }
+    })()
+    await expect(reading).rejects.toThrow('connection reset')
+    expect(events).toEqual([{ event: 'message', data: 'before' }])
+  })
+})

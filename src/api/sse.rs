@@ -1,0 +1,173 @@
+//! The `text/event-stream` answer of the `*/stream` operations: `event: delta`
+//! with `{text}`, then `event: done` with `{finishReason, model, usage?}`, or
+//! `event: error` with the error object, then the end; `: keepalive` comments
+//! while Gemini is quiet. Each event is flushed as it is produced.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use poem::{Body, IntoResponse, Response};
+use poem_openapi::{
+    ApiResponse, Object,
+    payload::Payload,
+    registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchemaRef, Registry},
+    types::Type,
+};
+
+use super::UsageReply;
+use crate::{
+    error::ApiError,
+    gemini::{AnswerStream, GeminiClient, StreamEvent},
+};
+
+/// The data of one stream event (which fields appear depends on the event).
+///
+/// - `event: delta` — `{text}`: more of the answer, to append;
+/// - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
+/// - `event: error` — `{error, code, retryAfterSeconds?}`: the stream failed after
+///   it had started; it ends here.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct StreamEventData {
+    /// `delta`: the next piece of the answer (Markdown).
+    pub text: Option<String>,
+    /// `done`: Gemini's finish reason.
+    pub finish_reason: Option<String>,
+    /// `done`: the model id that answered.
+    pub model: Option<String>,
+    /// `done`: token counts.
+    pub usage: Option<UsageReply>,
+    /// `error`: a human-readable message.
+    pub error: Option<String>,
+    /// `error`: the error code.
+    pub code: Option<String>,
+    /// `error`: seconds to wait before retrying.
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// A streamed answer as an HTTP response.
+pub struct SseAnswer {
+    stream: AnswerStream,
+    gemini: GeminiClient,
+    keepalive: Duration,
+}
+
+impl SseAnswer {
+    /// The response for an opened stream.
+    pub fn new(stream: AnswerStream, gemini: GeminiClient, keepalive: Duration) -> Self {
+        Self {
+            stream,
+            gemini,
+            keepalive,
+        }
+    }
+}
+
+impl Payload for SseAnswer {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
+    fn schema_ref() -> MetaSchemaRef {
+        StreamEventData::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        StreamEventData::register(registry);
+    }
+}
+
+impl ApiResponse for SseAnswer {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Server-Sent Events: `delta` events, then `done` (or `error`).",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: Self::CONTENT_TYPE,
+                    schema: Self::schema_ref(),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        StreamEventData::register(registry);
+    }
+}
+
+/// One SSE event in our format.
+fn event(name: &str, data: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+fn usage_json(usage: &crate::gemini::Usage) -> serde_json::Value {
+    serde_json::json!({
+        "promptTokens": usage.prompt_tokens,
+        "responseTokens": usage.response_tokens,
+        "totalTokens": usage.total_tokens,
+    })
+}
+
+struct State {
+    stream: AnswerStream,
+    gemini: GeminiClient,
+    keepalive: tokio::time::Interval,
+    over: bool,
+}
+
+impl IntoResponse for SseAnswer {
+    fn into_response(self) -> Response {
+        let mut keepalive = tokio::time::interval(self.keepalive);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        keepalive.reset();
+        let state = State {
+            stream: self.stream,
+            gemini: self.gemini,
+            keepalive,
+            over: false,
+        };
+        let body = futures_util::stream::unfold(state, |mut state| async move {
+            if state.over {
+                return None;
+            }
+            let bytes = tokio::select! {
+                biased;
+                next = state.stream.next() => {
+                    state.keepalive.reset();
+                    match next {
+                        Some(Ok(StreamEvent::Delta(text))) => event("delta", &serde_json::json!({"text": text})),
+                        Some(Ok(StreamEvent::Done(done))) => {
+                            state.over = true;
+                            state.gemini.record_stream_usage(done.usage);
+                            let mut data = serde_json::json!({"finishReason": done.finish_reason, "model": done.model});
+                            if let Some(usage) = &done.usage {
+                                data["usage"] = usage_json(usage);
+                            }
+                            event("done", &data)
+                        }
+                        Some(Err(error)) => {
+                            state.over = true;
+                            tracing::warn!(error = %error, "gemini stream failed after it started");
+                            let api = ApiError::from(error);
+                            let mut data = serde_json::json!({"error": api.message, "code": api.code});
+                            if let Some(seconds) = api.retry_after {
+                                data["retryAfterSeconds"] = seconds.into();
+                            }
+                            event("error", &data)
+                        }
+                        None => return None,
+                    }
+                }
+                _ = state.keepalive.tick() => Bytes::from_static(b": keepalive\n\n"),
+            };
+            Some((Ok::<_, std::io::Error>(bytes), state))
+        });
+        Response::builder()
+            .content_type("text/event-stream")
+            .header("cache-control", "no-cache")
+            .header("x-accel-buffering", "no")
+            .body(Body::from_bytes_stream(body.boxed()))
+    }
+}

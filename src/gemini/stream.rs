@@ -1,0 +1,184 @@
+//! A streamed answer: Gemini's SSE chunks turned into text deltas and a final
+//! `Done`, or an error. Opened only once the first text has arrived. Dropping it
+//! drops the upstream connection.
+
+use std::{collections::VecDeque, pin::Pin, time::Duration};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use super::{
+    client::{Usage, read_chunk, transport_error},
+    error::GeminiError,
+    sse::{SseItem, SseParser},
+    wire,
+};
+
+/// One step of a streamed answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// More text (Markdown), to append.
+    Delta(String),
+    /// The answer is complete.
+    Done(StreamDone),
+}
+
+/// The end of a streamed answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamDone {
+    /// Gemini's finish reason.
+    pub finish_reason: String,
+    /// The configured model id that answered.
+    pub model: String,
+    /// The last (cumulative) token counts.
+    pub usage: Option<Usage>,
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// A streamed answer in progress.
+pub struct AnswerStream {
+    body: ByteStream,
+    parser: SseParser,
+    pending: VecDeque<SseItem>,
+    model: String,
+    timeout: Duration,
+    usage: Option<Usage>,
+    finish_reason: Option<String>,
+    first: Option<String>,
+    ended: bool,
+    finished: bool,
+}
+
+impl std::fmt::Debug for AnswerStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerStream")
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AnswerStream {
+    /// Reads a 200 stream until its first text.
+    pub(super) async fn open(
+        response: reqwest::Response,
+        model: &str,
+        timeout: Duration,
+    ) -> Result<Self, GeminiError> {
+        let mut stream = Self {
+            body: Box::pin(response.bytes_stream()),
+            parser: SseParser::default(),
+            pending: VecDeque::new(),
+            model: model.to_owned(),
+            timeout,
+            usage: None,
+            finish_reason: None,
+            first: None,
+            ended: false,
+            finished: false,
+        };
+        match stream.next_text().await? {
+            Some(text) => {
+                stream.first = Some(text);
+                Ok(stream)
+            }
+            None => Err(GeminiError::NoText {
+                finish_reason: stream
+                    .finish_reason
+                    .unwrap_or_else(|| "FINISH_REASON_UNSPECIFIED".to_owned()),
+            }),
+        }
+    }
+
+    /// The model id that answered.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The next event; `None` after `Done` or an error.
+    pub async fn next(&mut self) -> Option<Result<StreamEvent, GeminiError>> {
+        if let Some(first) = self.first.take() {
+            return Some(Ok(StreamEvent::Delta(first)));
+        }
+        if self.finished {
+            return None;
+        }
+        match self.next_text().await {
+            Ok(Some(text)) => Some(Ok(StreamEvent::Delta(text))),
+            Ok(None) => {
+                self.finished = true;
+                Some(Ok(StreamEvent::Done(StreamDone {
+                    finish_reason: self.finish_reason.clone().unwrap_or_else(|| "STOP".to_owned()),
+                    model: self.model.clone(),
+                    usage: self.usage,
+                })))
+            }
+            Err(error) => {
+                self.finished = true;
+                Some(Err(error))
+            }
+        }
+    }
+
+    /// The next non-empty text, or `None` when Gemini finished.
+    async fn next_text(&mut self) -> Result<Option<String>, GeminiError> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                match item {
+                    SseItem::Data(data) => {
+                        let response: wire::GenerateResponse = serde_json::from_str(&data).map_err(|e| {
+                            GeminiError::Malformed(format!("a stream chunk is not JSON: {e}"))
+                        })?;
+                        let chunk = read_chunk(response)?;
+                        if chunk.usage.is_some() {
+                            self.usage = chunk.usage;
+                        }
+                        if chunk.finish_reason.is_some() {
+                            self.finish_reason = chunk.finish_reason;
+                        }
+                        if !chunk.text.is_empty() {
+                            return Ok(Some(chunk.text));
+                        }
+                    }
+                    SseItem::Raw(raw) => return Err(raw_error(&raw, &self.model)),
+                }
+                continue;
+            }
+            if self.ended {
+                return match self.finish_reason {
+                    Some(_) => Ok(None),
+                    None => Err(GeminiError::Malformed(
+                        "the stream ended before Gemini finished".into(),
+                    )),
+                };
+            }
+            match tokio::time::timeout(self.timeout, self.body.next()).await {
+                Err(_) => return Err(GeminiError::Timeout),
+                Ok(None) => {
+                    self.ended = true;
+                    self.pending.extend(self.parser.finish());
+                }
+                Ok(Some(Err(error))) => return Err(transport_error(error)),
+                Ok(Some(Ok(bytes))) => {
+                    let items = self
+                        .parser
+                        .feed(&bytes)
+                        .map_err(|_| GeminiError::Malformed("a stream event is too large".into()))?;
+                    self.pending.extend(items);
+                }
+            }
+        }
+    }
+}
+
+/// A bare JSON error object inside the stream (WIRE.md §4.4).
+fn raw_error(raw: &str, model: &str) -> GeminiError {
+    let code = serde_json::from_str::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_u64())
+        .and_then(|c| u16::try_from(c).ok());
+    match code {
+        Some(code) => GeminiError::from_response(code, raw.as_bytes(), model),
+        None => GeminiError::Malformed("text in the stream that is neither an event nor an error".into()),
+    }
+}

@@ -1,0 +1,211 @@
+//! Prometheus metrics (prometheus-client, one registry per server): requests by
+//! route and status, latency, upstream calls by model and outcome, retries,
+//! tokens, rate-limited and budget-refused requests, budget left, upstream state.
+//! Labels come only from fixed sets (route templates, configured model ids,
+//! outcome words), never from user input.
+
+use std::sync::atomic::AtomicI64;
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+
+use crate::gemini::UpstreamState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    model: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<HttpLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    upstream_calls: Family<UpstreamLabels, Counter>,
+    retries: Counter,
+    tokens: Family<TokenLabels, Counter>,
+    rate_limited: Counter,
+    budget_refused: Counter,
+    budget_remaining: Gauge<i64, AtomicI64>,
+    upstream_state: Family<StateLabels, Gauge>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("weld");
+        let requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+            ])
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        let upstream_calls = Family::<UpstreamLabels, Counter>::default();
+        registry.register(
+            "upstream_calls",
+            "Gemini attempts by model and outcome",
+            upstream_calls.clone(),
+        );
+        let retries = Counter::default();
+        registry.register(
+            "upstream_retries",
+            "Gemini attempts after the first of a request",
+            retries.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register(
+            "tokens",
+            "Gemini tokens used, by kind (prompt, response)",
+            tokens.clone(),
+        );
+        let rate_limited = Counter::default();
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit",
+            rate_limited.clone(),
+        );
+        let budget_refused = Counter::default();
+        registry.register(
+            "budget_refused",
+            "Requests refused by the daily budget",
+            budget_refused.clone(),
+        );
+        let budget_remaining = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "budget_remaining",
+            "Gemini calls left today (-1: no budget set)",
+            budget_remaining.clone(),
+        );
+        let upstream_state = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "upstream_state",
+            "1 for the upstream state last observed",
+            upstream_state.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            upstream_calls,
+            retries,
+            tokens,
+            rate_limited,
+            budget_refused,
+            budget_remaining,
+            upstream_state,
+        }
+    }
+
+    /// One finished HTTP request.
+    pub fn observe_request(&self, route: &'static str, status: u16, seconds: f64) {
+        self.requests.get_or_create(&HttpLabels { route, status }).inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
+            .observe(seconds);
+    }
+
+    /// One Gemini attempt.
+    pub fn observe_upstream(&self, model: &str, outcome: &'static str) {
+        self.upstream_calls
+            .get_or_create(&UpstreamLabels {
+                model: model.to_owned(),
+                outcome,
+            })
+            .inc();
+    }
+
+    /// One retry (any attempt after the first of a request).
+    pub fn observe_retry(&self) {
+        self.retries.inc();
+    }
+
+    /// Tokens of an answer.
+    pub fn observe_tokens(&self, prompt: u32, response: u32) {
+        self.tokens
+            .get_or_create(&TokenLabels { kind: "prompt" })
+            .inc_by(u64::from(prompt));
+        self.tokens
+            .get_or_create(&TokenLabels { kind: "response" })
+            .inc_by(u64::from(response));
+    }
+
+    /// A request refused by a rate limit.
+    pub fn observe_rate_limited(&self) {
+        self.rate_limited.inc();
+    }
+
+    /// A request refused by the budget.
+    pub fn observe_budget_refused(&self) {
+        self.budget_refused.inc();
+    }
+
+    /// The Prometheus text, with the gauges read now.
+    pub fn render(&self, budget_remaining: Option<u64>, state: UpstreamState) -> String {
+        self.budget_remaining
+            .set(budget_remaining.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)));
+        for s in [
+            UpstreamState::Ok,
+            UpstreamState::RegionBlocked,
+            UpstreamState::AuthFailed,
+            UpstreamState::Quota,
+            UpstreamState::Unreachable,
+            UpstreamState::Unknown,
+        ] {
+            self.upstream_state
+                .get_or_create(&StateLabels { state: s.as_str() })
+                .set(i64::from(s == state));
+        }
+        let mut text = String::new();
+        if encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}

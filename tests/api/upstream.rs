@@ -1,0 +1,445 @@
+//! Gemini's bad days and streamed answers: retries, key and model failover,
+//! time bounds, SSE relay, disconnects, keepalive and metrics.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::{
+    fake_gemini::Reply,
+    helpers::{Answer, TestApp, spawn_app_with},
+};
+
+fn chat() -> serde_json::Value {
+    json!({"message": "Какой газ для MAG?"})
+}
+
+/// One SSE event of our stream.
+#[derive(Debug)]
+struct Event {
+    name: String,
+    data: serde_json::Value,
+    at: Instant,
+}
+
+/// A stream read whole: events with arrival times, comments, status and headers.
+struct Streamed {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    events: Vec<Event>,
+    comments: usize,
+    body: String,
+}
+
+async fn stream(app: &TestApp, path: &str, body: &serde_json::Value) -> Streamed {
+    let mut response = app
+        .client
+        .post(format!("{}{path}", app.url))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let mut comments = 0;
+    let mut body_text = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(20), response.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        let text = String::from_utf8(chunk.to_vec()).unwrap();
+        body_text.push_str(&text);
+        buffer.push_str(&text);
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if block.starts_with(':') {
+                comments += 1;
+                continue;
+            }
+            let mut name = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event: ") {
+                    name = v.to_owned();
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data = v.to_owned();
+                }
+            }
+            let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data));
+            events.push(Event {
+                name,
+                data,
+                at: Instant::now(),
+            });
+        }
+    }
+    crate::helpers::assert_no_leak(&headers, &body_text);
+    Streamed {
+        status,
+        headers,
+        events,
+        comments,
+        body: body_text,
+    }
+}
+
+fn texts(events: &[Event]) -> String {
+    events
+        .iter()
+        .filter(|e| e.name == "delta")
+        .map(|e| e.data["text"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn two_overloads_then_success_is_a_200_after_three_attempts() {
+    let app = spawn_app_with(|c| c.gemini_timeout_seconds = 2).await;
+    app.fake.script([
+        Reply::json(503, "error_503_overloaded.json"),
+        Reply::json(503, "error_503_overloaded.json"),
+        Reply::ok(),
+    ]);
+    let answer = Answer::read(app.post_json("/api/chat", &chat()).await).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["model"], "gemini-flash-latest");
+    let calls = app.fake.received();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.path.ends_with("gemini-flash-latest:generateContent"))
+    );
+}
+
+#[tokio::test]
+async fn a_quota_error_on_key_a_moves_to_key_b() {
+    let app = spawn_app_with(|c| {
+        c.gemini_api_key = Some("key-A".into());
+        c.gemini_api_keys = vec!["key-B".into()];
+    })
+    .await;
+    app.fake.script([Reply::json(429, "error_429_quota.json")]);
+    let answer = Answer::read(app.post_json("/api/chat", &chat()).await).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let keys: Vec<String> = app
+        .fake
+        .received()
+        .iter()
+        .map(|c| c.header("x-goog-api-key").unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, vec!["key-A", "key-B"]);
+    // Key A rests: the next request starts with key B.
+    let _ = app.post_json("/api/chat", &chat()).await;
+    assert_eq!(app.fake.last().header("x-goog-api-key"), Some("key-B"));
+}
+
+#[tokio::test]
+async fn a_missing_model_fails_over_to_the_fallback_which_is_named() {
+    let app = spawn_app_with(|c| c.gemini_fallback_models = vec!["gemini-backup".into()]).await;
+    app.fake.script([Reply::json(404, "error_404_model.json")]);
+    let answer = Answer::read(app.post_json("/api/chat", &chat()).await).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["model"], "gemini-backup");
+    let paths: Vec<String> = app.fake.received().iter().map(|c| c.path.clone()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "/v1beta/models/gemini-flash-latest:generateContent",
+            "/v1beta/models/gemini-backup:generateContent"
+        ]
+    );
+
+    app.fake.script([Reply::json(404, "error_404_model.json")]);
+    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    let done = streamed.events.iter().find(|e| e.name == "done").expect("done");
+    assert_eq!(done.data["model"], "gemini-backup");
+}
+
+#[tokio::test]
+async fn when_everything_fails_the_mapped_error_comes_within_twice_the_timeout() {
+    let app = spawn_app_with(|c| {
+        c.gemini_timeout_seconds = 1;
+        c.gemini_fallback_models = vec!["gemini-backup".into()];
+    })
+    .await;
+    app.fake.always(Reply::json(503, "error_503_overloaded.json"));
+    let started = Instant::now();
+    Answer::read(app.post_json("/api/chat", &chat()).await)
+        .await
+        .assert_error(503, "upstream_unavailable");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    let attempts = app.fake.received().len();
+    assert!((3..=6).contains(&attempts), "{attempts}");
+
+    app.fake.always(Reply::ok().delayed(Duration::from_secs(10)));
+    let started = Instant::now();
+    Answer::read(app.post_json("/api/chat", &chat()).await)
+        .await
+        .assert_error(504, "upstream_timeout");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn four_hundreds_are_never_retried() {
+    let app = spawn_app_with(|c| c.gemini_fallback_models = vec!["gemini-backup".into()]).await;
+    app.fake.always(Reply::json(400, "error_400_location.json"));
+    Answer::read(app.post_json("/api/chat", &chat()).await)
+        .await
+        .assert_error(502, "upstream_region");
+    assert_eq!(app.fake.received().len(), 1);
+}
+
+#[tokio::test]
+async fn the_stream_relays_deltas_as_gemini_writes_them() {
+    let app = spawn_app_with(|_| {}).await;
+    app.fake.script([
+        Reply::sse_texts(&["Для стали ", "09Г2С берите ", "УОНИ-13/55", "."])
+            .paced(Duration::from_millis(300)),
+    ]);
+    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    assert_eq!(streamed.status, 200, "{}", streamed.body);
+    assert_eq!(streamed.headers["content-type"], "text/event-stream");
+    assert_eq!(streamed.headers["cache-control"], "no-cache");
+    assert_eq!(streamed.headers["x-accel-buffering"], "no");
+    let deltas: Vec<&Event> = streamed.events.iter().filter(|e| e.name == "delta").collect();
+    assert_eq!(deltas.len(), 4, "{:?}", streamed.events);
+    assert_eq!(texts(&streamed.events), "Для стали 09Г2С берите УОНИ-13/55.");
+    let done = streamed.events.last().unwrap();
+    assert_eq!(done.name, "done");
+    assert_eq!(done.data["finishReason"], "STOP");
+    assert_eq!(done.data["model"], "gemini-flash-latest");
+    assert_eq!(
+        done.data["usage"],
+        json!({"promptTokens": 10, "responseTokens": 4, "totalTokens": 14})
+    );
+    // The first delta arrived well before the fake sent its last chunk (900 ms later).
+    let spread = done.at - deltas[0].at;
+    assert!(
+        spread >= Duration::from_millis(700),
+        "first delta only {spread:?} before the end"
+    );
+    let sent = app.fake.last();
+    assert_eq!(
+        sent.path,
+        "/v1beta/models/gemini-flash-latest:streamGenerateContent"
+    );
+    assert_eq!(sent.query.as_deref(), Some("alt=sse"));
+}
+
+#[tokio::test]
+async fn the_recorded_stream_fixture_and_the_analyzer_stream_work() {
+    let app = spawn_app_with(|_| {}).await;
+    app.fake.script([Reply::sse("stream_ok.sse")]);
+    let body = json!({"base64Image": crate::helpers::PNG_1X1_BASE64, "mimeType": "image/png"});
+    let streamed = stream(&app, "/api/analyze/stream", &body).await;
+    assert_eq!(streamed.status, 200, "{}", streamed.body);
+    assert!(texts(&streamed.events).starts_with("Для стенки 6 мм"));
+    let done = streamed.events.last().unwrap();
+    assert_eq!(
+        (done.name.as_str(), done.data["usage"]["totalTokens"].as_u64()),
+        ("done", Some(316))
+    );
+    assert!(app.fake.last().json()["contents"][0]["parts"][0]["inlineData"].is_object());
+}
+
+#[tokio::test]
+async fn thought_parts_never_appear_in_a_stream() {
+    let app = spawn_app_with(|_| {}).await;
+    let thought = "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"SECRET-THOUGHT\",\"thought\": true}],\"role\": \"model\"},\"index\": 0}]}\r\n\r\n";
+    let mut reply = Reply::sse_texts(&["Ответ."]);
+    reply.chunks.insert(0, thought.as_bytes().to_vec());
+    app.fake.script([reply]);
+    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    assert_eq!(texts(&streamed.events), "Ответ.");
+    assert!(!streamed.body.contains("SECRET-THOUGHT"));
+}
+
+#[tokio::test]
+async fn a_mid_stream_error_is_an_error_event_then_the_end() {
+    let app = spawn_app_with(|_| {}).await;
+    app.fake.script([Reply::sse("stream_midstream_error.sse")]);
+    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    assert_eq!(streamed.status, 200);
+    let names: Vec<&str> = streamed.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, vec!["delta", "delta", "error"]);
+    let error = &streamed.events[2].data;
+    assert_eq!(error["code"], "upstream_unavailable");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|m| !m.contains("developers.generativeai"))
+    );
+}
+
+#[tokio::test]
+async fn failures_before_the_first_text_are_normal_json_errors() {
+    let app = spawn_app_with(|c| {
+        c.gemini_fallback_models = vec![];
+        c.gemini_timeout_seconds = 1;
+    })
+    .await;
+    app.fake.script([Reply::sse("stream_prompt_blocked.sse")]);
+    let response = app
+        .client
+        .post(format!("{}/api/chat/stream", app.url))
+        .json(&chat())
+        .send()
+        .await
+        .unwrap();
+    Answer::read(response).await.assert_error(422, "content_blocked");
+
+    let mut overloaded = Reply::json(503, "error_503_overloaded.json");
+    overloaded.content_type = "text/event-stream".into();
+    app.fake.always(overloaded);
+    let response = app
+        .client
+        .post(format!("{}/api/chat/stream", app.url))
+        .json(&chat())
+        .send()
+        .await
+        .unwrap();
+    Answer::read(response)
+        .await
+        .assert_error(503, "upstream_unavailable");
+
+    let response = crate::helpers::browser()
+        .post(format!("{}/api/chat/stream", app.url))
+        .json(&chat())
+        .send()
+        .await
+        .unwrap();
+    Answer::read(response).await.assert_error(401, "session_required");
+}
+
+#[tokio::test]
+async fn an_overloaded_stream_is_retried_before_anything_is_sent() {
+    let app = spawn_app_with(|c| c.gemini_timeout_seconds = 2).await;
+    let mut overloaded = Reply::json(503, "error_503_overloaded.json");
+    overloaded.content_type = "text/event-stream".into();
+    app.fake.script([overloaded, Reply::sse_texts(&["ok"])]);
+    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    assert_eq!(streamed.status, 200);
+    assert_eq!(texts(&streamed.events), "ok");
+    assert_eq!(app.fake.received().len(), 2);
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_drops_the_upstream_request() {
+    let app = spawn_app_with(|_| {}).await;
+    let pieces: Vec<String> = (0..30).map(|i| format!("piece {i} ")).collect();
+    let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    app.fake
+        .script([Reply::sse_texts(&refs).paced(Duration::from_millis(200))]);
+    let mut response = app
+        .client
+        .post(format!("{}/api/chat/stream", app.url))
+        .json(&chat())
+        .send()
+        .await
+        .unwrap();
+    let first = response.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: delta"));
+    let gone = Instant::now();
+    drop(response);
+    let mut seen = None;
+    while gone.elapsed() < Duration::from_secs(3) {
+        if let Some(at) = app.fake.dropped().first() {
+            seen = Some(at.duration_since(gone));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = seen.expect("the fake saw its stream dropped");
+    assert!(seen < Duration::from_secs(1), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_slow_stream_carries_keepalive_comments() {
+    let app = spawn_app_with(|c| c.sse_keepalive_seconds = 1).await;
+    app.fake
+        .script([Reply::sse_texts(&["first ", "second"]).paced(Duration::from_millis(2600))]);
+    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    assert_eq!(texts(&streamed.events), "first second");
+    assert!(
+        streamed.comments >= 2,
+        "{} keepalives in {}",
+        streamed.comments,
+        streamed.body
+    );
+    assert!(streamed.body.contains(": keepalive\n\n"));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_upstream_calls_tokens_and_refusals() {
+    let app = spawn_app_with(|c| {
+        c.metrics = true;
+        c.daily_request_budget = Some(2);
+    })
+    .await;
+    app.fake.script([Reply::json(503, "error_503_overloaded.json")]);
+    assert_eq!(app.post_json("/api/chat", &chat()).await.status(), 200);
+    assert_eq!(app.post_json("/api/chat", &chat()).await.status(), 200);
+    assert_eq!(app.post_json("/api/chat", &chat()).await.status(), 429);
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    for line in [
+        "weld_http_requests_total{route=\"/api/chat\",status=\"200\"} 2",
+        "weld_http_requests_total{route=\"/api/chat\",status=\"429\"} 1",
+        "weld_upstream_calls_total{model=\"gemini-flash-latest\",outcome=\"ok\"} 2",
+        "weld_upstream_calls_total{model=\"gemini-flash-latest\",outcome=\"unavailable\"} 1",
+        "weld_upstream_retries_total 1",
+        "weld_tokens_total{kind=\"prompt\"} 174",
+        "weld_tokens_total{kind=\"response\"} 82",
+        "weld_budget_refused_total 1",
+        "weld_budget_remaining 0",
+        "weld_upstream_state{state=\"ok\"} 1",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+    assert!(
+        text.contains("weld_http_request_duration_seconds_bucket{le="),
+        "{text}"
+    );
+    assert!(!text.contains("Какой газ"), "no user input in labels");
+}
+
+#[tokio::test]
+async fn rate_limited_requests_are_counted() {
+    let app = spawn_app_with(|c| {
+        c.metrics = true;
+        c.rate_limit_burst = 1;
+        c.rate_limit_per_minute = 1;
+        c.api_tokens = vec!["t".into()];
+    })
+    .await;
+    let client = reqwest::Client::new();
+    for _ in 0..2 {
+        let _ = client
+            .post(format!("{}/api/chat", app.url))
+            .header("x-proxy-token", "t")
+            .json(&chat())
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(text.contains("weld_rate_limited_total 1"), "{text}");
+}
