@@ -5,12 +5,13 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use poem::{
     Server,
-    listener::{Acceptor, Listener, TcpAcceptor, TcpListener},
+    listener::{Acceptor, Listener, TcpListener},
 };
 
 use crate::{
     config::Config,
     gemini::{GeminiClient, GeminiSettings, UpstreamStatus},
+    listener::HeadDeadlineAcceptor,
     metrics::Metrics,
     routes,
 };
@@ -20,7 +21,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A bound, ready-to-run server.
 pub struct App {
-    acceptor: TcpAcceptor,
+    acceptor: HeadDeadlineAcceptor,
     address: SocketAddr,
     config: Config,
     gemini: GeminiClient,
@@ -50,13 +51,14 @@ impl App {
             UpstreamStatus::default(),
             metrics.clone(),
         )?;
-        let acceptor = TcpListener::bind(config.listen)
+        let tcp = TcpListener::bind(config.listen)
             .into_acceptor()
             .await
             .map_err(|source| StartError::Bind {
                 address: config.listen,
                 source,
             })?;
+        let acceptor = HeadDeadlineAcceptor::new(tcp, Duration::from_secs(config.request_timeout_seconds));
         let address = acceptor
             .local_addr()
             .first()
@@ -87,8 +89,13 @@ impl App {
         let services = routes::Services::new(&self.config, self.gemini, self.metrics);
         services.guard.limits().spawn_eviction();
         let endpoint = routes::build(&self.config, &services);
+        // A connection with no traffic at all is closed; a request may legitimately
+        // wait twice the Gemini timeout for its answer, so the bound is above that.
+        let idle = Duration::from_secs(self.config.request_timeout_seconds)
+            .max(self.config.gemini_timeout() * 2 + Duration::from_secs(5));
         Server::new_with_acceptor(self.acceptor)
             .name("weld-assistant")
+            .idle_timeout(idle)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
             .await
     }

@@ -29,6 +29,8 @@ pub struct ApiBoundary {
     pub other_limit: usize,
     /// The OpenAPI document, for field diagnosis.
     pub spec: Arc<serde_json::Value>,
+    /// Bound on receiving a body.
+    pub read_timeout: std::time::Duration,
 }
 
 impl ApiBoundary {
@@ -81,22 +83,27 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
                     .to_ascii_lowercase()
                     .starts_with("application/json")
             });
-        // JSON bodies are kept (a cheap shared copy) to explain a parse failure;
-        // unsized bodies are read here so the limit holds for chunked uploads too.
+        // The body is read here, whole and bounded in size and time, so a client
+        // that trickles it is cut off and chunked uploads obey the limit too; JSON
+        // bodies are kept (a cheap shared copy) to explain a parse failure.
         let mut kept: Option<Bytes> = None;
-        if is_json || declared.is_none() {
-            match req.take_body().into_bytes_limit(limit).await {
-                Ok(bytes) => {
-                    if is_json {
-                        kept = Some(bytes.clone());
-                    }
-                    req.set_body(bytes);
+        // Bounded by the request timeout plus time for the size at 16 KiB/s, so a
+        // slow phone uploading a large photo gets through and a trickle does not.
+        let size = declared.map_or(limit as u64, |len| len.min(limit as u64));
+        let allowance = self.boundary.read_timeout + std::time::Duration::from_secs(size / (16 * 1024));
+        let read = tokio::time::timeout(allowance, req.take_body().into_bytes_limit(limit)).await;
+        match read {
+            Ok(Ok(bytes)) => {
+                if is_json {
+                    kept = Some(bytes.clone());
                 }
-                Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-                    return Ok(ApiError::payload_too_large(limit).into_response());
-                }
-                Err(_) => return Ok(ApiError::invalid("the request body could not be read").into_response()),
+                req.set_body(bytes);
             }
+            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => {
+                return Ok(ApiError::payload_too_large(limit).into_response());
+            }
+            Ok(Err(_)) => return Ok(ApiError::invalid("the request body could not be read").into_response()),
+            Err(_) => return Ok(ApiError::request_timeout().into_response()),
         }
         match self.inner.call(req).await {
             Ok(response) => Ok(response.into_response()),

@@ -128,4 +128,31 @@ mod tests {
         let all_trusted = headers(&[("x-forwarded-for", "10.0.0.5, 10.0.0.6")]);
         assert_eq!(client_ip(ip("10.0.0.1"), &all_trusted, &trusted), ip("10.0.0.1"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_forwarded_header_never_panics_and_untrusted_peers_win(
+                xff in "[ -~]{0,120}",
+                forwarded in "[ -~]{0,120}",
+                peer in any::<[u8; 4]>(),
+            ) {
+                let mut h = HeaderMap::new();
+                if let Ok(v) = xff.parse() {
+                    h.insert("x-forwarded-for", v);
+                }
+                if let Ok(v) = forwarded.parse() {
+                    h.insert("forwarded", v);
+                }
+                let peer = IpAddr::from(peer);
+                let _ = forwarded_for(&h);
+                let trusted: Vec<IpNet> = vec!["0.0.0.0/0".parse().unwrap()];
+                let _ = client_ip(peer, &h, &trusted);
+                prop_assert_eq!(client_ip(peer, &h, &[]), peer);
+            }
+        }
+    }
 }

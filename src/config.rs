@@ -250,6 +250,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Seconds between `: keepalive` comments of a quiet stream.
     pub sse_keepalive_seconds: u64,
+    /// Bound on receiving a request body, and on a connection with no traffic.
+    pub request_timeout_seconds: u64,
 }
 
 /// The built-in defaults, as figment's first layer.
@@ -269,6 +271,7 @@ struct Defaults {
     metrics: bool,
     log_format: LogFormat,
     sse_keepalive_seconds: u64,
+    request_timeout_seconds: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -286,6 +289,7 @@ const DEFAULTS: Defaults = Defaults {
     metrics: false,
     log_format: LogFormat::Text,
     sse_keepalive_seconds: 15,
+    request_timeout_seconds: 30,
 };
 
 impl Config {
@@ -491,6 +495,10 @@ impl fmt::Display for Redacted<'_> {
         );
         put("metrics", c.metrics.into());
         put("sse_keepalive_seconds", (c.sse_keepalive_seconds as i64).into());
+        put(
+            "request_timeout_seconds",
+            (c.request_timeout_seconds as i64).into(),
+        );
         put(
             "log_format",
             match c.log_format {

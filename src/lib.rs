@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod gemini;
 pub mod guard;
+pub mod listener;
 pub mod metrics;
 pub mod rate_limit;
 pub mod routes;

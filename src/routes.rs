@@ -87,6 +87,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         analyze_limit: config.max_analyze_body_bytes(),
         other_limit: config.max_chat_bytes,
         spec: std::sync::Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
+        read_timeout: Duration::from_secs(config.request_timeout_seconds),
     };
 
     let issuer = services.access_code.is_none().then(|| services.guard.clone());

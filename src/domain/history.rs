@@ -179,4 +179,35 @@ mod tests {
         let out = normalise(vec![t(Role::User, "old")], "a long message", budget);
         assert_eq!(out, vec![t(Role::User, "old\n\na long message")]);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn turn() -> impl Strategy<Value = Turn> {
+            (any::<bool>(), ".{0,40}")
+                .prop_map(|(user, text)| Turn::new(if user { Role::User } else { Role::Model }, text))
+        }
+
+        proptest! {
+            #[test]
+            fn normalised_history_is_valid_for_any_input(
+                history in prop::collection::vec(turn(), 0..60),
+                message in ".{1,50}".prop_filter("not blank", |m| !m.trim().is_empty()),
+                max_chars in 1usize..500,
+                max_turns in 1usize..20,
+            ) {
+                let out = normalise(history, &message, HistoryBudget { max_chars, max_turns });
+                prop_assert!(!out.is_empty());
+                prop_assert_eq!(out[0].role, Role::User);
+                prop_assert_eq!(out.last().unwrap().role, Role::User);
+                prop_assert!(out.last().unwrap().text.ends_with(message.trim()));
+                for pair in out.windows(2) {
+                    prop_assert_ne!(pair[0].role, pair[1].role);
+                }
+                prop_assert!(out.iter().all(|t| !t.text.trim().is_empty()));
+                prop_assert!(out.len() <= max_turns.max(1) + 1);
+            }
+        }
+    }
 }

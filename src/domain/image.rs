@@ -418,4 +418,43 @@ mod tests {
         );
         assert_eq!(decode_base64("x", &big, 300).unwrap().len(), 300);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn sniffing_and_stripping_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+                let kind = ImageType::sniff(&bytes);
+                for claimed in ImageType::ALL {
+                    let verified = claimed.verify(&bytes);
+                    if verified.is_ok() {
+                        prop_assert!(kind.is_some());
+                        let _ = strip_metadata(claimed, bytes.clone());
+                    }
+                }
+            }
+
+            #[test]
+            fn base64_round_trips_and_garbage_is_an_error(
+                bytes in prop::collection::vec(any::<u8>(), 1..300),
+                garbage in "[^A-Za-z0-9+/=\\s]{1,20}",
+            ) {
+                let text = encode_base64(&bytes);
+                prop_assert_eq!(decode_base64("f", &text, 1 << 20).unwrap(), bytes.clone());
+                let broken = format!("{}{}", &text[..text.len() / 2], garbage);
+                prop_assert!(decode_base64("f", &broken, 1 << 20).is_err());
+                let too_large = matches!(decode_base64("f", &text, bytes.len() - 1), Err(ImageError::TooLarge { .. }));
+                prop_assert!(too_large);
+            }
+
+            #[test]
+            fn base64_decoding_never_panics(text in ".{0,200}") {
+                let _ = decode_base64("f", &text, 1000);
+                let _ = data_url_mime(&text);
+                let _ = ImageType::from_mime(&text);
+            }
+        }
+    }
 }

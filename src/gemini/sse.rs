@@ -215,4 +215,33 @@ mod tests {
         }
         assert_eq!(result, Err(SseOverflow));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_bytes_in_any_pieces_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2000), piece in 1usize..64) {
+                let mut parser = SseParser::default();
+                for chunk in bytes.chunks(piece) {
+                    let _ = parser.feed(chunk);
+                }
+                let _ = parser.finish();
+            }
+
+            #[test]
+            fn events_survive_any_split(
+                datas in prop::collection::vec("[a-zA-Z0-9 {}\":,]{1,40}", 1..8),
+                crlf in any::<bool>(),
+                piece in 1usize..32,
+            ) {
+                let end = if crlf { "\r\n" } else { "\n" };
+                let text: String = datas.iter().map(|d| format!("data: {d}{end}{end}")).collect();
+                let items = parse_in_pieces(text.as_bytes(), piece);
+                let expected: Vec<SseItem> = datas.iter().map(|d| SseItem::Data(d.clone())).collect();
+                prop_assert_eq!(items, expected);
+            }
+        }
+    }
 }

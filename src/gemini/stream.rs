@@ -2,7 +2,11 @@
 //! `Done`, or an error. Opened only once the first text has arrived. Dropping it
 //! drops the upstream connection.
 
-use std::{collections::VecDeque, pin::Pin, time::Duration};
+use std::{
+    collections::VecDeque,
+    pin::Pin,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -48,7 +52,14 @@ pub struct AnswerStream {
     first: Option<String>,
     ended: bool,
     finished: bool,
+    opened: Instant,
+    relayed: usize,
 }
+
+/// The most text a sane answer has (65k tokens are ~260 KB).
+const MAX_STREAM_TEXT: usize = 2 * 1024 * 1024;
+/// A stream may last this many attempt timeouts in all.
+const MAX_STREAM_TIMEOUTS: u32 = 5;
 
 impl std::fmt::Debug for AnswerStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,6 +87,8 @@ impl AnswerStream {
             first: None,
             ended: false,
             finished: false,
+            opened: Instant::now(),
+            relayed: 0,
         };
         match stream.next_text().await? {
             Some(text) => {
@@ -120,8 +133,25 @@ impl AnswerStream {
         }
     }
 
-    /// The next non-empty text, or `None` when Gemini finished.
+    /// The next non-empty text, or `None` when Gemini finished. A stream that
+    /// never ends (or sends megabytes) is cut off as an error.
     async fn next_text(&mut self) -> Result<Option<String>, GeminiError> {
+        let text = self.next_text_unbounded().await?;
+        if let Some(text) = &text {
+            self.relayed += text.len();
+            if self.relayed > MAX_STREAM_TEXT {
+                return Err(GeminiError::Malformed(
+                    "the streamed answer is far too long".into(),
+                ));
+            }
+            if self.opened.elapsed() > self.timeout * MAX_STREAM_TIMEOUTS {
+                return Err(GeminiError::Timeout);
+            }
+        }
+        Ok(text)
+    }
+
+    async fn next_text_unbounded(&mut self) -> Result<Option<String>, GeminiError> {
         loop {
             if let Some(item) = self.pending.pop_front() {
                 match item {

@@ -9,6 +9,7 @@ mod helpers;
 mod analyze;
 mod chat;
 mod errors;
+mod faults;
 mod guard;
 mod meta;
 mod process;
