@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the Rust unit and integration tests, and the
 # web app's typecheck, lint and component tests, and the end-to-end tests in
-# headless Chromium. Needs Rust, Node 20+ and Debian's chromium.
+# headless Chromium, the schemathesis fuzzing and the load/soak run. Needs Rust,
+# Node 20+, Python 3 with venv, and Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== Rust: unit and integration tests"
+echo "== Rust: unit, property and integration tests"
 cargo test --locked --all-targets
 
 if [ -f frontend/package.json ]; then
@@ -22,3 +23,9 @@ if [ -d frontend/e2e ]; then
   cargo build --locked --bin weld-assistant --example fake_gemini
   (cd frontend && npm run e2e)
 fi
+
+echo "== Hostile input: schemathesis against every operation (>= 1000 cases)"
+bash scripts/fuzz-api.sh 200
+
+echo "== Load and soak: 1000 connections for 60 s (two rounds)"
+bash scripts/soak.sh 1000 60

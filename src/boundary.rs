@@ -94,6 +94,16 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
         let read = tokio::time::timeout(allowance, req.take_body().into_bytes_limit(limit)).await;
         match read {
             Ok(Ok(bytes)) => {
+                // A POST with no body and no type (`curl -X POST …/api/session`) is
+                // taken as an empty JSON body: optional bodies work, required ones
+                // get a 400 naming what is missing.
+                if bytes.is_empty() && !req.headers().contains_key(CONTENT_TYPE) {
+                    req.headers_mut().insert(
+                        CONTENT_TYPE,
+                        poem::http::HeaderValue::from_static("application/json"),
+                    );
+                    kept = Some(bytes.clone());
+                }
                 if is_json {
                     kept = Some(bytes.clone());
                 }

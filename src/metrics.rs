@@ -53,6 +53,7 @@ pub struct Metrics {
     budget_refused: Counter,
     budget_remaining: Gauge<i64, AtomicI64>,
     upstream_state: Family<StateLabels, Gauge>,
+    alive_tasks: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -129,6 +130,12 @@ impl Metrics {
             "1 for the upstream state last observed",
             upstream_state.clone(),
         );
+        let alive_tasks = Gauge::default();
+        registry.register(
+            "tokio_alive_tasks",
+            "Tasks alive in the async runtime",
+            alive_tasks.clone(),
+        );
         Self {
             registry,
             requests,
@@ -140,6 +147,7 @@ impl Metrics {
             budget_refused,
             budget_remaining,
             upstream_state,
+            alive_tasks,
         }
     }
 
@@ -201,6 +209,10 @@ impl Metrics {
             self.upstream_state
                 .get_or_create(&StateLabels { state: s.as_str() })
                 .set(i64::from(s == state));
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            self.alive_tasks
+                .set(i64::try_from(handle.metrics().num_alive_tasks()).unwrap_or(i64::MAX));
         }
         let mut text = String::new();
         if encode(&mut text, &self.registry).is_err() {

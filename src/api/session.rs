@@ -72,6 +72,9 @@ pub enum CreateSessionError {
     /// `access_code_invalid`: the code is missing or wrong.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
+    /// `unsupported_media_type`: the body is not JSON.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// `rate_limited`: too many attempts.
     #[oai(status = 429)]
     TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
@@ -81,6 +84,7 @@ impl From<ApiError> for CreateSessionError {
     fn from(error: ApiError) -> Self {
         match error.status.as_u16() {
             401 => Self::Unauthorized(Json(error.body())),
+            415 => Self::UnsupportedMediaType(Json(error.body())),
             429 => Self::TooManyRequests(Json(error.body()), error.retry_after),
             _ => Self::BadRequest(Json(error.body())),
         }

@@ -142,7 +142,10 @@ impl GeminiClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("weld-assistant/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(60))
+            // Few, short-lived idle connections: Google speaks HTTP/2 (one
+            // connection carries many calls), and idle sockets are held memory.
+            .pool_idle_timeout(Duration::from_secs(15))
+            .pool_max_idle_per_host(16)
             .no_proxy()
             .build()?;
         let mut models = vec![settings.model];

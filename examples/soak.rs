@@ -1,0 +1,262 @@
+//! Load and soak: N concurrent connections for D seconds across chat, stream and
+//! static routes against the real binary and an in-process fake Gemini, all on
+//! 127.0.0.1. Passes when nothing failed but the expected 429s, and the server's
+//! RSS, open file descriptors and live tasks come back to their start level.
+//!
+//! ```text
+//! cargo run --release --example soak -- target/release/weld-assistant [connections] [seconds]
+//! ```
+//! (scripts/soak.sh raises the file-descriptor limit and runs it.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/support/fake_gemini.rs"]
+mod fake_gemini;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use fake_gemini::FakeGemini;
+
+#[derive(Default)]
+struct Counts {
+    ok: AtomicU64,
+    limited: AtomicU64,
+    failed: AtomicU64,
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+async fn tasks(client: &reqwest::Client, base: &str) -> i64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("weld_tokio_alive_tasks "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1)
+}
+
+/// One connection's loop until the deadline, cycling chat, stream, page and asset.
+async fn load(n: usize, base: &str, asset: Option<&str>, deadline: Instant, counts: &Counts) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let mut i = n;
+    while Instant::now() < deadline {
+        i += 1;
+        let result = match i % 4 {
+            0 => {
+                client
+                    .post(format!("{base}/api/chat"))
+                    .header("x-proxy-token", "soak-token")
+                    .json(&serde_json::json!({"message": "Какой электрод?"}))
+                    .send()
+                    .await
+            }
+            1 => {
+                client
+                    .post(format!("{base}/api/chat/stream"))
+                    .header("x-proxy-token", "soak-token")
+                    .json(&serde_json::json!({"message": "Какой газ?"}))
+                    .send()
+                    .await
+            }
+            2 => client.get(format!("{base}/")).send().await,
+            _ => {
+                client
+                    .get(format!("{base}{}", asset.unwrap_or("/api/health")))
+                    .send()
+                    .await
+            }
+        };
+        match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.bytes().await;
+                match (status, body) {
+                    (200, Ok(_)) => counts.ok.fetch_add(1, Ordering::Relaxed),
+                    (429, _) => counts.limited.fetch_add(1, Ordering::Relaxed),
+                    _ => counts.failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+            Err(_) => {
+                counts.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let binary = args
+        .next()
+        .unwrap_or_else(|| "target/release/weld-assistant".into());
+    let connections: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let seconds: u64 = args.next().and_then(|v| v.parse().ok()).unwrap_or(60);
+
+    // Unscripted, the fake answers generateContent and streamGenerateContent with
+    // the recorded fixtures.
+    let fake = FakeGemini::start().await;
+    let mut child = Command::new(&binary)
+        .env_clear()
+        .env("WELD_LISTEN", "127.0.0.1:0")
+        .env("GEMINI_API_KEY", "AIzaSOAKCANARY-key")
+        .env("WELD_GEMINI_BASE_URL", &fake.url)
+        .env("WELD_API_TOKENS", "soak-token")
+        .env("WELD_RATE_LIMIT_PER_MINUTE", "100000")
+        .env("WELD_RATE_LIMIT_BURST", "20000")
+        .env("WELD_METRICS", "true")
+        .env("RUST_LOG", "warn,weld_assistant::app=info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let pid = child.id();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line
+                .split("address=")
+                .nth(1)
+                .filter(|_| line.contains("listening"))
+            {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+            }
+            if line.contains("AIzaSOAKCANARY") {
+                eprintln!("soak: the key canary reached a log line");
+                std::process::exit(1);
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the server logs its address");
+    let base = format!("http://{address}");
+    let probe = reqwest::Client::new();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asset = {
+        let html = probe
+            .get(format!("{base}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        html.split('"')
+            .find(|s| s.starts_with("/assets/") && s.ends_with(".js"))
+            .map(str::to_owned)
+    };
+    let (rss0, fds0, tasks0) = (rss_kib(pid), fds(pid), tasks(&probe, &base).await);
+    println!(
+        "soak: start: rss {rss0} KiB, fds {fds0}, tasks {tasks0}; {connections} connections for {seconds} s"
+    );
+
+    // Two rounds: resources must return to their start level after each, and the
+    // second round must not end higher than the first (a leak grows per round;
+    // an allocator that keeps freed pages does not).
+    let mut problems = Vec::new();
+    let mut after_rounds = Vec::new();
+    for round in 1..=2 {
+        let counts = Arc::new(Counts::default());
+        let deadline = Instant::now() + Duration::from_secs(seconds.div_ceil(2));
+        let mut workers = Vec::with_capacity(connections);
+        for n in 0..connections {
+            let counts = counts.clone();
+            let base = base.clone();
+            let asset = asset.clone();
+            workers.push(tokio::spawn(async move {
+                load(n, &base, asset.as_deref(), deadline, &counts).await
+            }));
+        }
+        let mut peak_rss = 0;
+        let mut peak_fds = 0;
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            peak_rss = peak_rss.max(rss_kib(pid));
+            peak_fds = peak_fds.max(fds(pid));
+        }
+        for worker in workers {
+            let _ = worker.await;
+        }
+        // Idle keep-alive connections (ours and the upstream pool's, 15 s) close.
+        let settle = Instant::now();
+        let (mut rss1, mut fds1, mut tasks1) = (rss_kib(pid), fds(pid), tasks(&probe, &base).await);
+        while (fds1 > fds0 + 2 || tasks1 > tasks0 + 2) && settle.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            (rss1, fds1, tasks1) = (rss_kib(pid), fds(pid), tasks(&probe, &base).await);
+        }
+        let (ok, limited, failed) = (
+            counts.ok.load(Ordering::Relaxed),
+            counts.limited.load(Ordering::Relaxed),
+            counts.failed.load(Ordering::Relaxed),
+        );
+        println!("soak: round {round}: {ok} ok, {limited} rate-limited, {failed} failed");
+        println!("soak: round {round}: peak rss {peak_rss} KiB, peak fds {peak_fds}");
+        println!(
+            "soak: round {round}: settled in {:.0?}: rss {rss1} KiB, fds {fds1}, tasks {tasks1}",
+            settle.elapsed()
+        );
+        if failed > 0 {
+            problems.push(format!("round {round}: {failed} requests failed"));
+        }
+        if ok == 0 {
+            problems.push(format!("round {round}: nothing succeeded"));
+        }
+        if fds1 > fds0 + 2 {
+            problems.push(format!("round {round}: open fds {fds0} -> {fds1}"));
+        }
+        if tasks1 > tasks0 + 2 {
+            problems.push(format!("round {round}: live tasks {tasks0} -> {tasks1}"));
+        }
+        after_rounds.push(rss1);
+    }
+    if let [first, second] = after_rounds[..] {
+        if second > first + first / 8 + 4096 {
+            problems.push(format!(
+                "rss grew from round 1 to round 2: {first} KiB -> {second} KiB"
+            ));
+        }
+    }
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = child.wait();
+
+    let checks = 9;
+    println!(
+        "soak: {} passed, {} failed",
+        checks - problems.len(),
+        problems.len()
+    );
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("soak: {p}");
+        }
+        std::process::exit(1);
+    }
+}
