@@ -31,6 +31,9 @@ pub struct ApiBoundary {
     pub spec: Arc<serde_json::Value>,
     /// Bound on receiving a body.
     pub read_timeout: std::time::Duration,
+    /// Analyze requests read and processed at once; the rest wait their turn, so
+    /// a burst of large photos cannot take the memory of a small VPS.
+    pub image_work: Arc<tokio::sync::Semaphore>,
 }
 
 impl ApiBoundary {
@@ -66,6 +69,11 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
         let limit = self.boundary.limit_for(&path);
+        let _turn = if path.starts_with("/api/analyze") && req.method() == poem::http::Method::POST {
+            self.boundary.image_work.clone().acquire_owned().await.ok()
+        } else {
+            None
+        };
         let declared = req
             .headers()
             .get(CONTENT_LENGTH)

@@ -32,6 +32,10 @@ use crate::{
     telemetry::RequestLog,
 };
 
+/// Analyze requests handled at once (each may hold a 10 MiB photo several times:
+/// body, decoded bytes, base64 for Gemini).
+pub const IMAGE_WORK_PERMITS: usize = 4;
+
 /// What the routes are built over.
 #[derive(Clone)]
 pub struct Services {
@@ -88,6 +92,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         other_limit: config.max_chat_bytes,
         spec: std::sync::Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
         read_timeout: Duration::from_secs(config.request_timeout_seconds),
+        image_work: Arc::new(tokio::sync::Semaphore::new(IMAGE_WORK_PERMITS)),
     };
 
     let issuer = services.access_code.is_none().then(|| services.guard.clone());

@@ -179,7 +179,16 @@ pub fn decode_base64(field: &'static str, text: &str, limit: usize) -> Result<Ve
         Some(rest) => rest.split_once(',').map(|(_, data)| data).unwrap_or(""),
         None => text,
     };
-    let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Copy only when there is white space to drop (photos are megabytes).
+    let compact: std::borrow::Cow<'_, str> = if payload.bytes().any(|b| b.is_ascii_whitespace()) {
+        payload
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect::<String>()
+            .into()
+    } else {
+        payload.into()
+    };
     let stripped = compact.trim_end_matches('=');
     if stripped.is_empty() {
         return Err(ImageError::Empty { field });

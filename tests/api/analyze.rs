@@ -263,3 +263,31 @@ async fn a_blocked_image_prompt_is_422() {
         .assert_error(422, "content_blocked");
     assert!(json["error"].as_str().unwrap().contains("PROHIBITED_CONTENT"));
 }
+
+#[tokio::test]
+async fn at_most_four_photos_are_worked_on_at_once() {
+    let app = spawn_app().await;
+    app.fake
+        .always(Reply::ok().delayed(std::time::Duration::from_millis(400)));
+    let body = json!({"base64Image": PNG_1X1_BASE64, "mimeType": "image/png"});
+    let started = std::time::Instant::now();
+    let requests = (0..8).map(|_| app.post_json("/api/analyze", &body));
+    let responses = futures_util::future::join_all(requests).await;
+    assert!(responses.iter().all(|r| r.status() == 200));
+    // Eight requests, four at a time, 400 ms each: two waves.
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(780),
+        "{took:?}: more than four at once"
+    );
+    // Chat is not held up by the photo queue.
+    app.fake.always(Reply::ok());
+    let chat = std::time::Instant::now();
+    assert_eq!(
+        app.post_json("/api/chat", &json!({"message": "x"}))
+            .await
+            .status(),
+        200
+    );
+    assert!(chat.elapsed() < std::time::Duration::from_millis(400));
+}
