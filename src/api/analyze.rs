@@ -1,8 +1,15 @@
 //! `POST /api/analyze`: a weld photo in, a Markdown defect report out. Accepts JSON
 //! with base64 (what the original app sends) or multipart with the file.
 
+use std::borrow::Cow;
+
+use poem::web::Field as PoemField;
 use poem_openapi::{
-    ApiRequest, Multipart, Object, OpenApi, param::Header, payload::Json, types::multipart::Upload,
+    ApiRequest, Multipart, Object, OpenApi,
+    param::Header,
+    payload::Json,
+    registry::{MetaSchema, MetaSchemaRef},
+    types::{ParseError, ParseFromMultipartField, ParseResult, Type},
 };
 
 use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth};
@@ -50,11 +57,57 @@ pub struct AnalyzeJsonRequest {
     pub language: Option<AnswerLanguage>,
 }
 
+/// A file part read into memory (poem-openapi's `Upload` spools to a temporary
+/// file, which fails on a read-only root file system and costs a disk write; the
+/// body is already bounded and in memory).
+#[derive(Debug)]
+pub struct MemoryUpload {
+    bytes: Vec<u8>,
+    content_type: Option<String>,
+    file_name: Option<String>,
+}
+
+impl Type for MemoryUpload {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_binary".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "binary")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromMultipartField for MemoryUpload {
+    async fn parse_from_multipart(field: Option<PoemField>) -> ParseResult<Self> {
+        let field = field.ok_or_else(ParseError::expected_input)?;
+        let content_type = field.content_type().map(str::to_owned);
+        let file_name = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(ParseError::custom)?;
+        Ok(Self {
+            bytes,
+            content_type,
+            file_name,
+        })
+    }
+}
+
 /// A weld photo as a multipart upload.
 #[derive(Debug, Multipart)]
 pub struct AnalyzeForm {
     /// The photo file (PNG, JPEG, WebP, HEIC or HEIF).
-    pub image: Upload,
+    pub image: MemoryUpload,
     /// An optional note from the welder (at most 1,000 characters).
     pub note: Option<String>,
     /// `ru` or `en`.
@@ -167,22 +220,19 @@ impl AnalyzeApi {
             Some("en") => Some(Language::En),
             Some(_) => return Err(ApiError::invalid("language must be `ru` or `en`")),
         };
-        let claimed = form
-            .image
-            .content_type()
+        let MemoryUpload {
+            bytes,
+            content_type,
+            file_name,
+        } = form.image;
+        let claimed = content_type
             .filter(|t| !t.is_empty() && !t.starts_with("application/octet-stream"))
-            .map(str::to_owned)
             .or_else(|| {
-                form.image
-                    .file_name()
+                file_name
+                    .as_deref()
                     .and_then(|name| mime_guess::from_path(name).first())
                     .map(|m| m.essence_str().to_owned())
             });
-        let bytes = form
-            .image
-            .into_vec()
-            .await
-            .map_err(|_| ApiError::invalid("image could not be read"))?;
         if bytes.is_empty() {
             return Err(ApiError::invalid("image is empty"));
         }
