@@ -180,7 +180,12 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
         }
         return response;
     }
-    builder.body(Body::from_vec(body.data.into_owned()))
+    // Embedded files are static in a release build: serve them without a copy.
+    let bytes = match body.data {
+        std::borrow::Cow::Borrowed(data) => bytes::Bytes::from_static(data),
+        std::borrow::Cow::Owned(data) => bytes::Bytes::from(data),
+    };
+    builder.body(Body::from_bytes(bytes))
 }
 
 /// Whether `Accept-Encoding` accepts a coding (q=0 refuses it).

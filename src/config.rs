@@ -79,12 +79,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting::new(
         "rate_limit_per_minute",
         "WELD_RATE_LIMIT_PER_MINUTE",
-        "a whole number from 1 to 100000",
+        "a whole number from 1 to 10000000",
     ),
     Setting::new(
         "rate_limit_burst",
         "WELD_RATE_LIMIT_BURST",
-        "a whole number from 1 to 100000",
+        "a whole number from 1 to 10000000",
     ),
     Setting::new(
         "trusted_proxies",
@@ -397,9 +397,9 @@ impl Config {
             "rate_limit_per_minute",
             self.rate_limit_per_minute.into(),
             1,
-            100_000,
+            10_000_000,
         )?;
-        check_range("rate_limit_burst", self.rate_limit_burst.into(), 1, 100_000)?;
+        check_range("rate_limit_burst", self.rate_limit_burst.into(), 1, 10_000_000)?;
         check_range(
             "max_image_bytes",
             self.max_image_bytes as u64,

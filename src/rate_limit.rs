@@ -52,7 +52,9 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
                 remaining: state.remaining_burst_capacity(),
             },
             Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                // The limiter's own clock: building a new one per refusal costs a
+                // CPUID (a VM exit) each time.
+                let wait = not_until.wait_time_from(self.limiter.clock().now());
                 Decision::Limited {
                     retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
                 }

@@ -142,10 +142,11 @@ impl GeminiClient {
         let http = reqwest::Client::builder()
             .user_agent(concat!("weld-assistant/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            // Few, short-lived idle connections: Google speaks HTTP/2 (one
-            // connection carries many calls), and idle sockets are held memory.
+            // Idle connections are kept briefly: enough for a burst over HTTP/1.1
+            // (Google speaks HTTP/2, where one connection carries many calls),
+            // released 15 s after the burst.
             .pool_idle_timeout(Duration::from_secs(15))
-            .pool_max_idle_per_host(16)
+            .pool_max_idle_per_host(256)
             .no_proxy()
             .build()?;
         let mut models = vec![settings.model];
