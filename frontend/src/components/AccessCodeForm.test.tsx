@@ -26,7 +26,8 @@ describe('sessions and the access code', () => {
     const input = await screen.findByLabelText('Код доступа')
     expect(input).toHaveAttribute('type', 'password')
     expect(input).toHaveAttribute('autocomplete', 'current-password')
-    expect(input).toHaveFocus()
+    // Focus moves in an effect after the screen renders: wait for it.
+    await waitFor(() => expect(input).toHaveFocus())
     expect(screen.getByRole('heading', { name: 'Вход по коду доступа' })).toBeInTheDocument()
     expect(screen.getByText(/Спросите код у того, кто дал вам ссылку/)).toBeInTheDocument()
     expect(screen.queryByRole('tab')).not.toBeInTheDocument()
@@ -49,7 +50,7 @@ describe('sessions and the access code', () => {
     const input = screen.getByLabelText('Код доступа')
     expect(input).toHaveAttribute('aria-invalid', 'true')
     expect(input).toHaveValue('')
-    expect(input).toHaveFocus()
+    await waitFor(() => expect(input).toHaveFocus())
     expect(screen.queryByRole('tab')).not.toBeInTheDocument()
     expect(calls).toEqual(['GET /api/session', 'POST /api/session неверный'])
   })
@@ -157,7 +158,8 @@ describe('sessions and the access code', () => {
 
     await user.click(screen.getByRole('button', { name: 'Выйти' }))
 
-    expect(await screen.findByLabelText('Код доступа')).toHaveFocus()
+    const field = await screen.findByLabelText('Код доступа')
+    await waitFor(() => expect(field).toHaveFocus())
     expect(server.calls).toEqual(['GET /api/session', 'DELETE /api/session'])
     expect(server.active).toBe(false)
     expect(screen.queryByRole('tab')).not.toBeInTheDocument()

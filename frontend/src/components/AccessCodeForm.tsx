@@ -36,9 +36,11 @@ export function AccessCodeForm({ onSubmit }: AccessCodeFormProps) {
   const introId = useId()
   const titleId = useId()
 
+  // Focus the field on open and after every refusal — once it is enabled again
+  // (a disabled input cannot take focus while the attempt is under way).
   useEffect(() => {
-    inputRef.current?.focus()
-  }, [])
+    if (!busy) inputRef.current?.focus()
+  }, [busy, problem])
 
   async function submit() {
     const entered = code.trim()
@@ -55,7 +57,6 @@ export function AccessCodeForm({ onSubmit }: AccessCodeFormProps) {
     setBusy(false)
     setProblem({ kind: 'failed', error })
     if (error.code === 'access_code_invalid') setCode('')
-    inputRef.current?.focus()
   }
 
   function onFormSubmit(event: SubmitEvent<HTMLFormElement>) {
