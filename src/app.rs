@@ -9,11 +9,8 @@ use poem::{
 };
 
 use crate::{
-    config::Config,
-    gemini::{GeminiClient, GeminiSettings, UpstreamStatus},
-    listener::HeadDeadlineAcceptor,
-    metrics::Metrics,
-    routes,
+    config::Config, gemini::GeminiClient, http::listener::HeadDeadlineAcceptor, metrics::Metrics, routes,
+    upstream::UpstreamStatus,
 };
 
 /// How long shutdown waits for in-flight requests.
@@ -47,7 +44,7 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::new());
         let gemini = GeminiClient::new(
-            gemini_settings(&config),
+            routes::gemini_settings(&config),
             UpstreamStatus::default(),
             metrics.clone(),
         )?;
@@ -98,17 +95,6 @@ impl App {
             .idle_timeout(idle)
             .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
             .await
-    }
-}
-
-/// The Gemini client's settings from the configuration.
-pub fn gemini_settings(config: &Config) -> GeminiSettings {
-    GeminiSettings {
-        keys: config.gemini_keys(),
-        model: config.gemini_model.clone(),
-        fallback_models: config.gemini_fallback_models.clone(),
-        base_url: config.gemini_base_url.clone(),
-        timeout: config.gemini_timeout(),
     }
 }
 

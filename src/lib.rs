@@ -1,29 +1,32 @@
 //! Weld Assistant: one binary that serves the welding-assistant web app and its
 //! `/api`, calling Google Gemini on the server so the key never leaves it.
+//!
+//! Layout, by role (data walks one way: request → guard → handler → upstream
+//! client → mapper):
+//! - `app`, `routes`, `cli`, `config`, `telemetry`, `metrics`: start-up and wiring;
+//! - `http`: the edge (listener, boundary, CORS, security headers, static files);
+//! - `guard`: who may spend the key (session, token, client address, limits, budget);
+//! - `api`: the operations, thin over `domain` and `gemini`;
+//! - `domain`: the assistant's own rules (history, prompts, photos, language);
+//! - `gemini`: the upstream client, owning Gemini's wire format;
+//! - `upstream`: what the server last learned about Gemini (health, metrics);
+//! - `error`: the one error type at the API boundary.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod api;
+pub(crate) mod api;
 pub mod app;
-pub mod assets;
-pub mod boundary;
-pub mod budget;
 pub mod cli;
-pub mod client_ip;
 pub mod config;
-pub mod cors;
-pub mod domain;
-pub mod error;
-pub mod gemini;
+pub(crate) mod domain;
+pub(crate) mod error;
+pub(crate) mod gemini;
 pub mod guard;
-pub mod listener;
-pub mod metrics;
-pub mod rate_limit;
+pub(crate) mod http;
+pub(crate) mod metrics;
 pub mod routes;
-pub mod schema_check;
-pub mod security;
-pub mod session;
 pub mod telemetry;
+pub(crate) mod upstream;
 
 pub use app::App;
 pub use config::Config;

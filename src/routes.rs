@@ -17,18 +17,15 @@ use secrecy::ExposeSecret;
 
 use crate::{
     api::{self, Ai, AnalyzeApi, ChatApi, MetaApi, SessionApi},
-    assets::SpaEndpoint,
-    boundary::ApiBoundary,
-    budget::DailyBudget,
     config::Config,
-    cors::CorsPolicy,
     error::ApiError,
-    gemini::GeminiClient,
+    gemini::{GeminiClient, GeminiSettings},
+    guard::budget::DailyBudget,
+    guard::rate_limit::RateLimits,
+    guard::session::Sessions,
     guard::{Guard, SecretSet},
+    http::{assets::SpaEndpoint, boundary::ApiBoundary, cors::CorsPolicy, security::SecurityHeaders},
     metrics::Metrics,
-    rate_limit::RateLimits,
-    security::SecurityHeaders,
-    session::Sessions,
     telemetry::RequestLog,
 };
 
@@ -135,13 +132,20 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
 pub fn spec_json(config: &Config) -> String {
     let metrics = Arc::new(Metrics::new());
     #[allow(clippy::expect_used)]
-    let gemini = GeminiClient::new(
-        crate::app::gemini_settings(config),
-        Default::default(),
-        metrics.clone(),
-    )
-    .expect("the HTTP client builds");
+    let gemini = GeminiClient::new(gemini_settings(config), Default::default(), metrics.clone())
+        .expect("the HTTP client builds");
     api::spec_json(apis(config, &Services::new(config, gemini, metrics)))
+}
+
+/// The Gemini client's settings from the configuration.
+pub fn gemini_settings(config: &Config) -> GeminiSettings {
+    GeminiSettings {
+        keys: config.gemini_keys(),
+        model: config.gemini_model.clone(),
+        fallback_models: config.gemini_fallback_models.clone(),
+        base_url: config.gemini_base_url.clone(),
+        timeout: config.gemini_timeout(),
+    }
 }
 
 fn spec_endpoint(spec: String) -> impl IntoEndpoint {

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::{client_ip::client_ip, config::LogFormat, metrics::Metrics};
+use crate::{config::LogFormat, guard::client_ip::client_ip, metrics::Metrics};
 
 /// Installs the global subscriber (`RUST_LOG` overrides the default `info`).
 pub fn init(format: LogFormat) {

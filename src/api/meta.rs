@@ -4,7 +4,7 @@
 use poem_openapi::{Enum, Object, OpenApi, payload::Json};
 
 use super::ApiTags;
-use crate::gemini::{GeminiClient, UpstreamState};
+use crate::{gemini::GeminiClient, upstream::UpstreamState};
 
 /// Health and service information.
 pub struct MetaApi {

@@ -17,13 +17,13 @@ pub use chat::ChatApi;
 pub use meta::MetaApi;
 pub use session::SessionApi;
 
-pub use sse::{SseAnswer, StreamEventData};
+pub use sse::SseAnswer;
 
 use crate::{
-    budget::{DailyBudget, Reservation},
     domain::language::Language,
     error::{ApiError, ErrorResponse},
     gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
+    guard::budget::{DailyBudget, Reservation},
     metrics::Metrics,
 };
 

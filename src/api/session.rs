@@ -7,9 +7,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use super::ApiTags;
 use crate::{
     error::{ApiError, ErrorBody},
+    guard::rate_limit::Decision,
+    guard::session::rfc3339,
     guard::{ClientIp, Guard, SecretSet},
-    rate_limit::Decision,
-    session::rfc3339,
 };
 
 /// Sessions.

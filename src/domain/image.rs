@@ -61,7 +61,8 @@ pub enum ImageError {
 
 impl ImageType {
     /// Every allowed type.
-    pub const ALL: [ImageType; 5] = [
+    #[cfg(test)]
+    const ALL: [ImageType; 5] = [
         ImageType::Png,
         ImageType::Jpeg,
         ImageType::Webp,
@@ -248,7 +249,8 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 }
 
 /// The MIME type named by a `data:` URL prefix, if the text has one.
-pub fn data_url_mime(text: &str) -> Option<&str> {
+#[cfg(test)]
+fn data_url_mime(text: &str) -> Option<&str> {
     let rest = text.strip_prefix("data:")?;
     let (meta, _) = rest.split_once(',')?;
     meta.split(';').next().filter(|m| !m.is_empty())

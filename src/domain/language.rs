@@ -12,14 +12,6 @@ pub enum Language {
 }
 
 impl Language {
-    /// The ISO 639-1 code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Language::Ru => "ru",
-            Language::En => "en",
-        }
-    }
-
     /// Picks the first supported language of an `Accept-Language` header, honouring
     /// q-values; `None` when the header names neither Russian nor English.
     pub fn from_accept_language(header: &str) -> Option<Language> {

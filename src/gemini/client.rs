@@ -13,13 +13,13 @@ use url::Url;
 use super::{
     error::GeminiError,
     failover::{AUTH_COOLDOWN, KeyRing, MAX_ATTEMPTS, QUOTA_COOLDOWN, SHORT_RETRY_DELAY, backoff},
-    status::{UpstreamState, UpstreamStatus},
     stream::AnswerStream,
     wire,
 };
 use crate::{
     domain::history::{Role, Turn},
     metrics::Metrics,
+    upstream::{UpstreamState, UpstreamStatus},
 };
 
 /// Finish reasons that mean Gemini withheld the answer.

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use super::{status::UpstreamState, wire::ErrorEnvelope};
+use super::wire::ErrorEnvelope;
+use crate::upstream::UpstreamState;
 
 /// A failed Gemini call. `Display` is for logs: it never contains the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -9,11 +9,10 @@ mod client;
 mod error;
 mod failover;
 pub mod sse;
-mod status;
 mod stream;
 mod wire;
 
 pub use client::{Answer, GeminiClient, GeminiSettings, InlineImage, Prompt, Usage};
 pub use error::GeminiError;
-pub use status::{UpstreamState, UpstreamStatus};
-pub use stream::{AnswerStream, StreamDone, StreamEvent};
+
+pub use stream::{AnswerStream, StreamEvent};

@@ -139,14 +139,17 @@ async fn tampered_forged_expired_and_other_secret_cookies_are_refused() {
     let (payload, tag) = value.rsplit_once('.').unwrap();
     let secs: u64 = payload.split('.').nth(1).unwrap().parse().unwrap();
     let extended = payload.replace(&secs.to_string(), &(secs + 86_400 * 365).to_string());
-    let other = weld_assistant::session::Sessions::new(
+    let other = weld_assistant::guard::session::Sessions::new(
         b"another-secret-another-secret-12345".to_vec(),
         Duration::from_secs(3600),
         false,
     );
     let (_, other_value) = other.issue();
-    let expired =
-        weld_assistant::session::Sessions::new(CANARY_SECRET.as_bytes().to_vec(), Duration::ZERO, false);
+    let expired = weld_assistant::guard::session::Sessions::new(
+        CANARY_SECRET.as_bytes().to_vec(),
+        Duration::ZERO,
+        false,
+    );
     let (_, expired_value) = expired.issue();
     for bad in [
         format!("{extended}.{tag}"),

@@ -3,6 +3,15 @@
 //! valid session cookie from a same-site page; then the rate limits apply.
 //! 401 `session_required`, 403 `cross_site_request`, 429 `rate_limited`.
 //! Also resolves the client IP for every `/api` request.
+//!
+//! The guard's pieces live here together: the session cookie (`session`), the
+//! client address (`client_ip`), the rate limits (`rate_limit`) and the daily
+//! budget (`budget`).
+
+pub(crate) mod budget;
+pub(crate) mod client_ip;
+pub(crate) mod rate_limit;
+pub mod session;
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -16,11 +25,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
-    client_ip::client_ip,
     error::ApiError,
+    guard::client_ip::client_ip,
+    guard::rate_limit::{Decision, RateLimits},
+    guard::session::{Session, Sessions},
     metrics::Metrics,
-    rate_limit::{Decision, RateLimits},
-    session::{Session, Sessions},
 };
 
 /// How a guarded request was let in (a request extension).

@@ -17,7 +17,7 @@ use poem::{
 
 use crate::{
     error::{ApiError, json_error_response},
-    schema_check,
+    http::schema_check,
 };
 
 /// The `/api` boundary middleware.

@@ -21,7 +21,7 @@ use poem::{
 };
 use rust_embed::{EmbeddedFile, RustEmbed};
 
-use crate::{guard::Guard, rate_limit::Decision};
+use crate::guard::{Guard, rate_limit::Decision};
 
 #[derive(RustEmbed)]
 #[folder = "frontend/dist/"]
@@ -64,17 +64,6 @@ impl SpaEndpoint {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
     }
-}
-
-/// Whether the embedded app has its entry page.
-pub fn has_app() -> bool {
-    Dist::get("index.html").is_some()
-}
-
-/// Whether a path is served by the SPA entry (`index.html`) rather than a file.
-pub fn is_entry_path(path: &str) -> bool {
-    let path = path.trim_start_matches('/');
-    path.is_empty() || path == "index.html" || resolve(path).is_none() && !looks_like_file(path)
 }
 
 fn looks_like_file(path: &str) -> bool {
@@ -217,14 +206,5 @@ mod tests {
         assert!(accepts("*", "gzip"));
         assert!(!accepts("identity", "gzip"));
         assert!(!accepts("", "br"));
-    }
-
-    #[test]
-    fn spa_routes_are_entry_paths_and_files_are_not() {
-        assert!(is_entry_path("/"));
-        assert!(is_entry_path("/analyze"));
-        assert!(is_entry_path("/chat/deep/link"));
-        assert!(!is_entry_path("/assets/missing.js"));
-        assert!(!is_entry_path("/favicon.ico"));
     }
 }
