@@ -550,3 +550,446 @@ fn read_u64_be(b: &[u8], at: usize) -> Option<u64> {
         b.get(at..at.checked_add(8)?)?.try_into().ok()?,
     ))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const MARK: &[u8] = b"GPSMARKER";
+
+    fn has(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    fn segment(marker: u8, contents: &[u8]) -> Vec<u8> {
+        let mut s = vec![0xFF, marker];
+        s.extend_from_slice(&((contents.len() + 2) as u16).to_be_bytes());
+        s.extend_from_slice(contents);
+        s
+    }
+
+    /// Big-endian TIFF with only IFD0 Orientation.
+    fn tiff(orientation: u8) -> Vec<u8> {
+        let mut t = b"MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0".to_vec();
+        t.extend_from_slice(&[orientation, 0, 0, 0, 0, 0, 0]);
+        t
+    }
+
+    #[test]
+    fn orientation_is_read_from_either_byte_order() {
+        assert_eq!(tiff_orientation(&tiff(6)), Some(6));
+        let little = b"II\x2A\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x08\0\0\0\0\0\0\0";
+        assert_eq!(tiff_orientation(little), Some(8));
+        assert_eq!(tiff_orientation(b"MM\0\x2A\xFF\xFF\xFF\xFF"), None);
+        assert_eq!(tiff_orientation(b""), None);
+    }
+
+    #[test]
+    fn jpeg_keeps_decoding_segments_and_drops_metadata_anywhere() {
+        let mut exif = b"Exif\0\0".to_vec();
+        exif.extend(tiff(6));
+        exif.extend_from_slice(MARK);
+        let mut file = vec![0xFF, 0xD8];
+        file.extend(segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"));
+        file.extend(segment(0xE1, &exif));
+        file.extend(segment(0xE2, b"ICC_PROFILE\0\x01\x01icc"));
+        file.extend(segment(0xE2, b"MPF\0GPSMARKER"));
+        file.extend(segment(0xEE, b"Adobe\0\x64\0\0\0\0\x01"));
+        file.extend(segment(0xDB, &[0; 65]));
+        file.extend(segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]));
+        file.extend_from_slice(&[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56]);
+        file.extend(segment(0xE1, b"http://ns.adobe.com/xmp/extension/\0GPSMARKER"));
+        file.extend(segment(0xFE, b"GPSMARKER comment"));
+        file.extend(segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]));
+        file.extend_from_slice(&[0x78, 0xFF, 0xD9]);
+        file.extend_from_slice(b"\xFF\xD8\xFF\xE1\0\x0BExif\0GPSMARKER\xFF\xD9");
+        let out = strip_jpeg(&file).unwrap();
+        assert_eq!(out.orientation, Some(6));
+        assert!(
+            !has(&out.bytes, MARK) && !has(&out.bytes, b"MPF"),
+            "{:02x?}",
+            out.bytes
+        );
+        for kept in [
+            &b"JFIF"[..],
+            b"ICC_PROFILE",
+            b"Adobe",
+            &[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56],
+            &[0x78],
+        ] {
+            assert!(has(&out.bytes, kept), "{kept:02x?} lost");
+        }
+        assert!(out.bytes.ends_with(&[0x78, 0xFF, 0xD9]));
+        // Malformed: a length past the end, a second SOI, a non-marker byte.
+        for bad in [
+            &b"\xFF\xD8\xFF\xE1\x01\x00Exif"[..],
+            b"\xFF\xD8\xFF\xD8",
+            b"\xFF\xD8\x00\x00",
+            b"\xFF\xD8\xFF\xE1\x00\x01",
+        ] {
+            assert_eq!(strip_jpeg(bad), Err(Unparseable), "{bad:02x?}");
+        }
+    }
+
+    fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        c.extend_from_slice(&[0; 4]);
+        c
+    }
+
+    #[test]
+    fn png_keeps_colour_chunks_and_drops_text_exif_and_trailing_bytes() {
+        let mut file = b"\x89PNG\r\n\x1a\n".to_vec();
+        file.extend(png_chunk(b"IHDR", &[0; 13]));
+        file.extend(png_chunk(b"iCCP", b"icc\0\0zz"));
+        file.extend(png_chunk(b"tEXt", b"Raw profile type exif\0GPSMARKER"));
+        file.extend(png_chunk(b"zTXt", b"Raw profile type xmp\0\0GPSMARKER"));
+        file.extend(png_chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0GPSMARKER"));
+        file.extend(png_chunk(b"eXIf", &[tiff(8), MARK.to_vec()].concat()));
+        file.extend(png_chunk(b"IDAT", b"pixels"));
+        file.extend(png_chunk(b"IEND", b""));
+        file.extend_from_slice(b"GPSMARKER after the end");
+        let out = strip_png(&file).unwrap();
+        assert_eq!(out.orientation, Some(8));
+        assert!(!has(&out.bytes, MARK));
+        assert!(has(&out.bytes, b"iCCP") && has(&out.bytes, b"pixels"));
+        assert!(out.bytes.ends_with(&png_chunk(b"IEND", b"")));
+        assert_eq!(strip_png(&file[..file.len() - 40]), Err(Unparseable));
+        assert_eq!(
+            strip_png(b"\x89PNG\r\n\x1a\n\0\0\0\0IDAT\0\0\0\0"),
+            Err(Unparseable)
+        );
+    }
+
+    #[test]
+    fn webp_drops_exif_and_xmp_and_clears_their_flags() {
+        let mut body = b"WEBPVP8X\x0A\0\0\0\x2C\0\0\0\x1F\0\0\x1F\0\0".to_vec();
+        body.extend_from_slice(b"VP8L\x05\0\0\0abcde\0");
+        body.extend_from_slice(b"EXIF\x09\0\0\0GPSMARKER\0");
+        body.extend_from_slice(b"XMP \x09\0\0\0GPSMARKER\0");
+        let mut file = b"RIFF".to_vec();
+        file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        file.extend(body);
+        let out = strip_webp(&file).unwrap();
+        assert!(!has(&out.bytes, MARK));
+        assert_eq!(out.bytes[20], 0x20, "ICC flag kept, EXIF/XMP cleared");
+        assert_eq!(
+            u32::from_le_bytes(out.bytes[4..8].try_into().unwrap()) as usize,
+            out.bytes.len() - 8
+        );
+        assert!(has(&out.bytes, b"VP8L\x05\0\0\0abcde\0"));
+        let mut short = file.clone();
+        short[4] = 0xFF;
+        assert_eq!(strip_webp(&short), Err(Unparseable));
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A JPEG piece: (kind, payload).
+        fn jpeg_piece() -> impl Strategy<Value = (u8, Vec<u8>)> {
+            (0u8..9, prop::collection::vec(any::<u8>(), 0..40))
+        }
+
+        fn no_marker(bytes: Vec<u8>) -> Vec<u8> {
+            bytes
+                .into_iter()
+                .map(|b| if b == b'G' { b'g' } else { b })
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn jpeg_layouts_never_let_a_marker_through(
+                pieces in prop::collection::vec(jpeg_piece(), 0..14),
+                end in any::<bool>(),
+            ) {
+                let mut file = vec![0xFF, 0xD8];
+                let mut kept = 0;
+                for (kind, payload) in pieces {
+                    let payload = no_marker(payload);
+                    let with_mark = |prefix: &[u8]| [prefix, MARK, &payload].concat();
+                    match kind {
+                        0 => file.extend(segment(0xE1, &with_mark(b"Exif\0\0"))),
+                        1 => file.extend(segment(0xE1, &with_mark(b"http://ns.adobe.com/xap/1.0/\0"))),
+                        2 => file.extend(segment(0xE1, &with_mark(b"http://ns.adobe.com/xmp/extension/\0"))),
+                        3 => file.extend(segment(0xE3 + payload.len() as u8 % 12, &with_mark(b""))),
+                        4 => file.extend(segment(0xFE, &with_mark(b""))),
+                        5 => {
+                            file.extend(segment(0xE0, &[b"JFIF\0", &payload[..]].concat()));
+                            kept += 1;
+                        }
+                        6 => {
+                            file.extend(segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]));
+                            for b in payload {
+                                file.push(b);
+                                if b == 0xFF {
+                                    file.push(0);
+                                }
+                            }
+                            file.extend_from_slice(&[0xFF, 0xD3, 0x01]);
+                        }
+                        7 => file.extend(segment(0xDB, &payload)),
+                        _ => file.extend(segment(0xE2, &with_mark(b"MPF\0"))),
+                    }
+                }
+                if end {
+                    file.extend_from_slice(&[0xFF, 0xD9]);
+                    file.extend(segment(0xE1, &[&b"Exif\0\0"[..], MARK].concat()));
+                }
+                let out = strip_jpeg(&file).unwrap();
+                prop_assert!(!has(&out.bytes, MARK));
+                prop_assert_eq!(out.bytes.windows(5).filter(|w| w == b"JFIF\0").count(), kept);
+            }
+
+            #[test]
+            fn png_layouts_never_let_a_marker_through(
+                pieces in prop::collection::vec((0u8..8, prop::collection::vec(any::<u8>(), 0..40)), 0..12),
+            ) {
+                let mut file = b"\x89PNG\r\n\x1a\n".to_vec();
+                file.extend(png_chunk(b"IHDR", &[0; 13]));
+                let mut kept = 0;
+                for (kind, payload) in pieces {
+                    let payload = no_marker(payload);
+                    let marked = [MARK, &payload].concat();
+                    let (name, data, keep) = match kind {
+                        0 => (b"tEXt", marked, false),
+                        1 => (b"zTXt", marked, false),
+                        2 => (b"iTXt", marked, false),
+                        3 => (b"eXIf", marked, false),
+                        4 => (b"tIME", marked, false),
+                        5 => (b"vpAg", marked, false),
+                        6 => (b"iCCP", payload, true),
+                        _ => (b"IDAT", payload, true),
+                    };
+                    file.extend(png_chunk(name, &data));
+                    kept += usize::from(keep);
+                }
+                file.extend(png_chunk(b"IEND", b""));
+                file.extend_from_slice(MARK);
+                let out = strip_png(&file).unwrap();
+                prop_assert!(!has(&out.bytes, MARK));
+                let chunks = boxes_of_png(&out.bytes);
+                prop_assert_eq!(chunks, kept + 2);
+            }
+
+            #[test]
+            fn webp_layouts_never_let_a_marker_through(
+                flags in any::<u8>(),
+                pieces in prop::collection::vec((0u8..5, prop::collection::vec(any::<u8>(), 0..41)), 0..10),
+            ) {
+                let mut body = b"WEBPVP8X\x0A\0\0\0".to_vec();
+                body.extend_from_slice(&[flags, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+                for (kind, payload) in pieces {
+                    let payload = no_marker(payload);
+                    let (name, data): (&[u8; 4], Vec<u8>) = match kind {
+                        0 => (b"EXIF", [MARK, &payload].concat()),
+                        1 => (b"XMP ", [MARK, &payload].concat()),
+                        2 => (b"UNKN", [MARK, &payload].concat()),
+                        3 => (b"ICCP", payload),
+                        _ => (b"VP8L", payload),
+                    };
+                    body.extend_from_slice(name);
+                    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                    body.extend_from_slice(&data);
+                    if data.len() % 2 == 1 {
+                        body.push(0);
+                    }
+                }
+                let mut file = b"RIFF".to_vec();
+                file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+                file.extend(body);
+                file.extend_from_slice(MARK);
+                let out = strip_webp(&file).unwrap();
+                prop_assert!(!has(&out.bytes, MARK));
+                prop_assert_eq!(out.bytes[20] & 0x0C, 0);
+                prop_assert_eq!(out.bytes[20] & !0x0C, flags & !0x0C);
+                prop_assert_eq!(u32::from_le_bytes(out.bytes[4..8].try_into().unwrap()) as usize, out.bytes.len() - 8);
+            }
+
+            #[test]
+            fn heif_layouts_never_let_a_marker_through(
+                items in prop::collection::vec((0u8..4, any::<bool>(), 1usize..40), 0..6),
+                iloc_version in 0u8..3,
+                infe_version in 2u8..4,
+                wide in any::<bool>(),
+            ) {
+                let file = heif(&items, iloc_version, infe_version, wide);
+                let out = strip_heif(&file).unwrap();
+                prop_assert!(!has(&out.bytes, MARK));
+                prop_assert_eq!(out.bytes.len(), file.len());
+                prop_assert!(has(&out.bytes, b"IMAGEDATA") == items.iter().any(|(k, _, _)| *k == 0));
+                prop_assert_eq!(out.orientation, None);
+            }
+
+            #[test]
+            fn mutated_files_never_panic(
+                kind in 0u8..4,
+                flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
+                cut in any::<prop::sample::Index>(),
+            ) {
+                let mut file = match kind {
+                    0 => heif(&[(0, false, 9), (1, true, 20), (2, false, 30)], 1, 2, false),
+                    1 => [&b"\xFF\xD8"[..], &segment(0xE1, b"Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12"), b"\xFF\xDA\0\x02\x01\xFF\xD9"].concat(),
+                    2 => [&b"\x89PNG\r\n\x1a\n"[..], &png_chunk(b"IHDR", &[0; 13]), &png_chunk(b"eXIf", &tiff(3))].concat(),
+                    _ => b"RIFF\x1E\0\0\0WEBPVP8X\x0A\0\0\0\x0C\0\0\0\0\0\0\0\0\0EXIF\x02\0\0\0MM".to_vec(),
+                };
+                for (at, value) in flips {
+                    let i = at.index(file.len());
+                    file[i] = value;
+                }
+                file.truncate(cut.index(file.len() + 1));
+                let _ = strip_jpeg(&file);
+                let _ = strip_png(&file);
+                let _ = strip_webp(&file);
+                let _ = strip_heif(&file);
+            }
+        }
+
+        /// The number of chunks of a PNG the stripper wrote.
+        fn boxes_of_png(bytes: &[u8]) -> usize {
+            let mut pos = 8;
+            let mut n = 0;
+            while pos < bytes.len() {
+                pos += 12 + read_u32_be(bytes, pos).unwrap() as usize;
+                n += 1;
+            }
+            n
+        }
+    }
+
+    fn bmff(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        [&((body.len() + 8) as u32).to_be_bytes()[..], kind, body].concat()
+    }
+
+    fn full_box(kind: &[u8; 4], version: u8, body: &[u8]) -> Vec<u8> {
+        bmff(kind, &[&[version, 0, 0, 0][..], body].concat())
+    }
+
+    /// A HEIF with `items` (kind 0 image, 1 Exif, 2 mime XMP, 3 uri; in `idat`
+    /// or in `mdat`; payload length), laid out with the given box versions.
+    fn heif(items: &[(u8, bool, usize)], iloc_version: u8, infe_version: u8, wide: bool) -> Vec<u8> {
+        let payload = |kind: u8, len: usize| -> Vec<u8> {
+            let fill = if kind == 0 { &b"IMAGEDATA"[..] } else { MARK };
+            fill.iter().copied().cycle().take(len.max(fill.len())).collect()
+        };
+        let in_idat = |in_idat: bool| in_idat && iloc_version > 0;
+        let idat: Vec<u8> = items
+            .iter()
+            .filter(|(_, i, _)| in_idat(*i))
+            .flat_map(|(k, _, l)| payload(*k, *l))
+            .collect();
+        let mdat: Vec<u8> = items
+            .iter()
+            .filter(|(_, i, _)| !in_idat(*i))
+            .flat_map(|(k, _, l)| payload(*k, *l))
+            .collect();
+        let build = |mdat_at: u64| -> Vec<u8> {
+            let mut iinf = if infe_version == 2 {
+                full_box(b"iinf", 0, &(items.len() as u16).to_be_bytes())
+            } else {
+                full_box(b"iinf", 1, &(items.len() as u32).to_be_bytes())
+            };
+            let mut entries = Vec::new();
+            for (n, (kind, _, _)) in items.iter().enumerate() {
+                let id = n as u32 + 1;
+                let mut b = if infe_version == 2 {
+                    (id as u16).to_be_bytes().to_vec()
+                } else {
+                    id.to_be_bytes().to_vec()
+                };
+                b.extend_from_slice(&[0, 0]);
+                b.extend_from_slice([b"hvc1", b"Exif", b"mime", b"uri "][usize::from(*kind)]);
+                b.extend_from_slice(b"\0application/rdf+xml\0");
+                entries.extend(full_box(b"infe", infe_version, &b));
+            }
+            iinf = [&iinf[..8], &iinf[8..], &entries[..]].concat();
+            let len = iinf.len() as u32;
+            iinf[..4].copy_from_slice(&len.to_be_bytes());
+            let size = if wide { 8u8 } else { 4 };
+            let put = |b: &mut Vec<u8>, v: u64| {
+                if wide {
+                    b.extend_from_slice(&v.to_be_bytes());
+                } else {
+                    b.extend_from_slice(&(v as u32).to_be_bytes());
+                }
+            };
+            let mut iloc = vec![(size << 4) | size, size << 4];
+            if iloc_version < 2 {
+                iloc.extend_from_slice(&(items.len() as u16).to_be_bytes());
+            } else {
+                iloc.extend_from_slice(&(items.len() as u32).to_be_bytes());
+            }
+            let (mut in_i, mut in_m) = (0u64, 0u64);
+            for (n, (kind, i, l)) in items.iter().enumerate() {
+                let id = n as u32 + 1;
+                if iloc_version < 2 {
+                    iloc.extend_from_slice(&(id as u16).to_be_bytes());
+                } else {
+                    iloc.extend_from_slice(&id.to_be_bytes());
+                }
+                let len = payload(*kind, *l).len() as u64;
+                let idat_item = in_idat(*i);
+                if iloc_version > 0 {
+                    iloc.extend_from_slice(&u16::from(idat_item).to_be_bytes());
+                }
+                iloc.extend_from_slice(&[0, 0]);
+                // base offset, then one extent split in two halves.
+                let start = if idat_item { in_i } else { mdat_at + in_m };
+                put(&mut iloc, start);
+                iloc.extend_from_slice(&2u16.to_be_bytes());
+                put(&mut iloc, 0);
+                put(&mut iloc, len / 2);
+                put(&mut iloc, len / 2);
+                put(&mut iloc, len - len / 2);
+                if idat_item {
+                    in_i += len;
+                } else {
+                    in_m += len;
+                }
+            }
+            let children = [
+                full_box(b"hdlr", 0, b"\0\0\0\0pict\0\0\0\0\0\0\0\0\0\0\0\0\0"),
+                iinf,
+                full_box(b"iloc", iloc_version, &iloc),
+                bmff(b"idat", &idat),
+            ]
+            .concat();
+            full_box(b"meta", 0, &children)
+        };
+        let ftyp = bmff(b"ftyp", b"heic\0\0\0\0mif1heic");
+        let meta_len = build(0).len() as u64;
+        let meta = build(ftyp.len() as u64 + meta_len + 8);
+        [ftyp, meta, bmff(b"mdat", &mdat)].concat()
+    }
+
+    #[test]
+    fn heif_metadata_items_are_zeroed_in_mdat_and_idat_and_bad_places_refused() {
+        let file = heif(
+            &[(0, false, 20), (1, false, 30), (2, true, 25), (3, false, 12)],
+            1,
+            2,
+            false,
+        );
+        let out = strip_heif(&file).unwrap();
+        assert!(!has(&out.bytes, MARK) && has(&out.bytes, b"IMAGEDATA"));
+        assert_eq!(out.bytes.len(), file.len());
+        // An XMP `uuid` box is emptied too.
+        let uuid = bmff(b"uuid", &[&XMP_UUID[..], MARK].concat());
+        let out = strip_heif(&[file.clone(), uuid].concat()).unwrap();
+        assert!(!has(&out.bytes, MARK));
+        // An extent past the end of the file, or a box longer than it: refused.
+        let at = file.len() - 5;
+        let mut cut = file.clone();
+        cut.truncate(at);
+        assert_eq!(strip_heif(&cut), Err(Unparseable));
+        let mut long = file.clone();
+        long[0..4].copy_from_slice(&0xFFFFu32.to_be_bytes());
+        assert_eq!(strip_heif(&long), Err(Unparseable));
+    }
+}
