@@ -11,6 +11,7 @@ mod chat;
 mod errors;
 mod faults;
 mod guard;
+mod images;
 mod meta;
 mod process;
 mod spa;
