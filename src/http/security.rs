@@ -11,7 +11,7 @@
 //! connection builder inside `Server` and exposes only HTTP/2 settings: neither
 //! hyper's HTTP/1 limits (`max_buf_size`, `max_headers`) nor a hook on those
 //! automatic responses (hyper's `Role::on_error` writes a bare status line with
-//! `content-length: 0` and `date`). Those responses have an empty body, so
+//! `connection: close`, `content-length: 0` and `date`). Those have an empty body, so
 //! there is nothing in them for a CSP or `nosniff` to protect.
 //!
 //! It must not change a response's status or body (except the `/docs` page's
