@@ -264,19 +264,17 @@ fn forwarded_proto(headers: &HeaderMap) -> Option<String> {
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    if let Some(proto) = values("x-forwarded-proto").last() {
+    if let Some(proto) = values("x-forwarded-proto").next_back() {
         return Some(proto.to_owned());
     }
-    values("forwarded")
-        .filter_map(|element| {
-            element.split(';').find_map(|pair| {
-                let (k, v) = pair.trim().split_once('=')?;
-                k.trim()
-                    .eq_ignore_ascii_case("proto")
-                    .then(|| v.trim().trim_matches('"').to_owned())
-            })
+    values("forwarded").rev().find_map(|element| {
+        element.split(';').find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("proto")
+                .then(|| v.trim().trim_matches('"').to_owned())
         })
-        .last()
+    })
 }
 
 /// Whether a `Host` value names this machine: `localhost` (and `*.localhost`),
