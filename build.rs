@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
     if Command::new(npm).arg("--version").output().is_err() {
         eprintln!(
-            "error: building the web app needs Node.js 20+ with npm, and `{npm}` was not found.\n\
+            "error: building the web app needs Node.js 20.19+ or 22.12+ with npm, and `{npm}` was not found.\n\
              Install Node.js, or set WELD_SKIP_FRONTEND_BUILD=1 to embed an existing frontend/dist \
              (without one the binary serves a notice instead of the app)."
         );
