@@ -190,7 +190,7 @@ impl AnalyzeApi {
             )],
             image: Some(InlineImage {
                 mime: photo.kind.mime(),
-                base64: image::encode_base64(&photo.bytes),
+                bytes: photo.bytes.into(),
             }),
             temperature: 0.2,
             max_output_tokens: 8192,

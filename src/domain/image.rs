@@ -2,7 +2,7 @@
 //! numbers (a claimed type is never trusted alone), and the decoding of base64
 //! input. Knows nothing of HTTP; the API maps these errors to statuses.
 
-use base64::{Engine, engine::general_purpose::STANDARD};
+use base64::Engine;
 
 /// An image type Gemini accepts inline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,9 +243,11 @@ pub fn strip_metadata(kind: ImageType, bytes: Vec<u8>) -> Result<Vec<u8>, ImageE
     }
 }
 
-/// Standard base64 of bytes, as Gemini's `inlineData.data` wants it.
+/// Standard base64 of bytes (the tests' inverse of `decode_base64`; the Gemini
+/// client encodes photos itself).
+#[cfg(test)]
 pub fn encode_base64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// The MIME type named by a `data:` URL prefix, if the text has one.
