@@ -142,8 +142,8 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
 /// The OpenAPI document for a configuration (what `/openapi.json` serves).
 pub fn spec_json(config: &Config) -> String {
     let metrics = Arc::new(Metrics::new());
-    #[allow(clippy::expect_used)]
     let upstream = UpstreamStatus::default();
+    #[allow(clippy::expect_used)]
     let gemini = GeminiClient::new(gemini_settings(config), upstream.clone(), metrics.clone())
         .expect("the HTTP client builds");
     api::spec_json(apis(config, &Services::new(config, gemini, upstream, metrics)))

@@ -190,13 +190,15 @@ impl GeminiClient {
             _ => self.probe_generate(&model).await,
         }
         .map_err(|e| self.inner.redactor.error(e));
-        if let Some(state) = probe::state(&result) {
+        let state = probe::state(&result);
+        if let Some(state) = state {
             self.inner.status.record(state);
         }
         tracing::info!(
             target: "weld_assistant::upstream",
             model,
             mode = mode.as_str(),
+            state = state.map(UpstreamState::as_str),
             outcome = result.as_ref().map_or_else(GeminiError::label, |()| "ok"),
             error = result.as_ref().err().map(tracing::field::display),
             latency_ms = started.elapsed().as_millis() as u64,
@@ -440,4 +442,140 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Gemini
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{
+        domain::history::{Role, Turn},
+        gemini::fake_gemini::{FakeGemini, Reply},
+    };
+
+    const KEY: &str = "AIzaUNIT-canary-0123456789-abcdefghij";
+
+    fn client(fake: &FakeGemini, probe: ProbeMode) -> (GeminiClient, UpstreamStatus, Arc<Metrics>) {
+        let status = UpstreamStatus::default();
+        let metrics = Arc::new(Metrics::new());
+        let settings = GeminiSettings {
+            keys: vec![KEY.into()],
+            model: "gemini-flash-latest".into(),
+            fallback_models: vec![],
+            base_url: fake.url.parse().unwrap(),
+            timeout: Duration::from_secs(10),
+            probe,
+        };
+        let client = GeminiClient::new(settings, status.clone(), metrics.clone()).unwrap();
+        (client, status, metrics)
+    }
+
+    fn prompt() -> Prompt {
+        Prompt {
+            system: "sys".into(),
+            turns: vec![Turn::new(Role::User, "hi")],
+            image: None,
+            temperature: 0.2,
+            max_output_tokens: 100,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_generate_probe_sees_a_geo_block_that_the_models_probe_cannot() {
+        let fake = FakeGemini::start().await;
+        fake.geo_block();
+        let (generate, status, _) = client(&fake, ProbeMode::Generate);
+        generate.probe().await;
+        assert_eq!(status.get().0, UpstreamState::RegionBlocked);
+
+        let (models, status, _) = client(&fake, ProbeMode::Models);
+        models.probe().await;
+        assert_eq!(status.get().0, UpstreamState::Ok, "the documented blind spot");
+        let probes = fake.probes();
+        let paths: Vec<_> = probes
+            .iter()
+            .map(|p| (p.method.as_str(), p.path.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("POST", "/v1beta/models/gemini-flash-latest:generateContent"),
+                ("GET", "/v1beta/models/gemini-flash-latest"),
+            ]
+        );
+        assert!(probes.iter().all(|p| p.header("x-goog-api-key") == Some(KEY)));
+        assert_eq!(probes[0].json()["generationConfig"]["maxOutputTokens"], 1);
+        assert!(fake.received().is_empty(), "probes are not generation calls");
+
+        // The first real call finds out what the models probe could not.
+        assert!(matches!(
+            models.generate(&prompt()).await,
+            Err(GeminiError::Region { .. })
+        ));
+        assert_eq!(status.get().0, UpstreamState::RegionBlocked);
+    }
+
+    #[tokio::test]
+    async fn a_one_token_answer_without_text_is_a_healthy_upstream_and_spends_no_metrics() {
+        let fake = FakeGemini::start().await;
+        let (client, status, metrics) = client(&fake, ProbeMode::Generate);
+        client.probe().await;
+        assert_eq!(status.get().0, UpstreamState::Ok);
+        assert_eq!(fake.probes().len(), 1);
+        let text = metrics.render(None, status.get().0);
+        assert!(!text.contains("weld_tokens_total{"), "{text}");
+        assert!(!text.contains("weld_upstream_calls_total{"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn probe_errors_show_as_their_state_and_the_off_mode_sends_nothing() {
+        for (reply, expected) in [
+            (
+                Reply::json(400, "error_400_api_key_invalid.json"),
+                UpstreamState::AuthFailed,
+            ),
+            (Reply::json(429, "error_429_quota.json"), UpstreamState::Quota),
+            (
+                Reply::json(503, "error_503_overloaded.json"),
+                UpstreamState::Unknown,
+            ),
+        ] {
+            let fake = FakeGemini::start().await;
+            fake.probe_reply(reply);
+            let (client, status, _) = client(&fake, ProbeMode::Generate);
+            client.probe().await;
+            assert_eq!(status.get().0, expected);
+        }
+
+        let fake = FakeGemini::start().await;
+        fake.geo_block();
+        let (client, status, _) = client(&fake, ProbeMode::Off);
+        client.probe().await;
+        assert_eq!(status.get(), (UpstreamState::Unknown, None));
+        assert!(fake.probes().is_empty() && fake.received().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_upstream_is_unreachable() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let status = UpstreamStatus::default();
+        let settings = GeminiSettings {
+            keys: vec![KEY.into()],
+            model: "gemini-flash-latest".into(),
+            fallback_models: vec![],
+            base_url: format!("http://127.0.0.1:{port}").parse().unwrap(),
+            timeout: Duration::from_secs(10),
+            probe: ProbeMode::Generate,
+        };
+        GeminiClient::new(settings, status.clone(), Arc::new(Metrics::new()))
+            .unwrap()
+            .probe()
+            .await;
+        assert_eq!(status.get().0, UpstreamState::Unreachable);
+    }
 }

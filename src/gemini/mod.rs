@@ -33,6 +33,12 @@ mod sse;
 mod stream;
 mod wire;
 
+/// The fake Gemini of the integration tests (a real HTTP server), for the
+/// client's own tests.
+#[cfg(test)]
+#[path = "../../tests/support/fake_gemini.rs"]
+mod fake_gemini;
+
 pub use client::{GeminiClient, GeminiSettings};
 pub use error::GeminiError;
 pub use probe::ProbeMode;
