@@ -19,7 +19,7 @@ use crate::{
     api::{self, Ai, AnalyzeApi, ChatApi, MetaApi, SessionApi},
     config::Config,
     error::ApiError,
-    gemini::{GeminiClient, GeminiSettings},
+    gemini::{GeminiClient, GeminiSettings, ProbeMode},
     guard::budget::DailyBudget,
     guard::rate_limit::RateLimits,
     guard::session::Sessions,
@@ -27,6 +27,7 @@ use crate::{
     http::{assets::SpaEndpoint, boundary::ApiBoundary, cors::CorsPolicy, security::SecurityHeaders},
     metrics::Metrics,
     telemetry::RequestLog,
+    upstream::UpstreamStatus,
 };
 
 /// Analyze requests handled at once (each may hold a 10 MiB photo several times:
@@ -38,6 +39,9 @@ pub const IMAGE_WORK_PERMITS: usize = 4;
 pub struct Services {
     /// The Gemini client.
     pub gemini: GeminiClient,
+    /// What the server last learned about Gemini (the client writes it; health
+    /// and metrics read it).
+    pub upstream: UpstreamStatus,
     /// Sessions, tokens, client IPs and rate limits.
     pub guard: Guard,
     /// The daily budget.
@@ -49,8 +53,14 @@ pub struct Services {
 }
 
 impl Services {
-    /// The services of a configuration (a random session secret when none is set).
-    pub fn new(config: &Config, gemini: GeminiClient, metrics: Arc<Metrics>) -> Self {
+    /// The services of a configuration (a random session secret when none is set),
+    /// over the client and the upstream status it reports into.
+    pub fn new(
+        config: &Config,
+        gemini: GeminiClient,
+        upstream: UpstreamStatus,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let secret = config
             .session_secret
             .as_ref()
@@ -71,6 +81,7 @@ impl Services {
         .with_metrics(metrics.clone());
         Self {
             gemini,
+            upstream,
             guard,
             budget: Arc::new(DailyBudget::new(config.daily_request_budget)),
             access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
@@ -121,7 +132,7 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
         Duration::from_secs(config.sse_keepalive_seconds),
     );
     (
-        MetaApi::new(services.gemini.clone()),
+        MetaApi::new(services.upstream.clone(), services.gemini.is_configured()),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),
         AnalyzeApi::new(ai, config.max_image_bytes),
@@ -131,10 +142,11 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
 /// The OpenAPI document for a configuration (what `/openapi.json` serves).
 pub fn spec_json(config: &Config) -> String {
     let metrics = Arc::new(Metrics::new());
+    let upstream = UpstreamStatus::default();
     #[allow(clippy::expect_used)]
-    let gemini = GeminiClient::new(gemini_settings(config), Default::default(), metrics.clone())
+    let gemini = GeminiClient::new(gemini_settings(config), upstream.clone(), metrics.clone())
         .expect("the HTTP client builds");
-    api::spec_json(apis(config, &Services::new(config, gemini, metrics)))
+    api::spec_json(apis(config, &Services::new(config, gemini, upstream, metrics)))
 }
 
 /// The Gemini client's settings from the configuration.
@@ -145,6 +157,8 @@ pub fn gemini_settings(config: &Config) -> GeminiSettings {
         fallback_models: config.gemini_fallback_models.clone(),
         base_url: config.gemini_base_url.clone(),
         timeout: config.gemini_timeout(),
+        // TODO(lead): from config.startup_probe (StartupProbe → ProbeMode).
+        probe: ProbeMode::Generate,
     }
 }
 
@@ -160,7 +174,7 @@ fn spec_endpoint(spec: String) -> impl IntoEndpoint {
 fn metrics_endpoint(enabled: bool, services: &Services) -> impl Endpoint + 'static {
     let metrics = services.metrics.clone();
     let budget = services.budget.clone();
-    let status = services.gemini.status().clone();
+    let status = services.upstream.clone();
     poem::endpoint::make_sync(move |_| {
         use poem::IntoResponse;
         if !enabled {

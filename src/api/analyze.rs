@@ -193,7 +193,7 @@ impl AnalyzeApi {
             turns: vec![Turn::new(Role::User, request)],
             image: Some(InlineImage {
                 mime: photo.kind.mime(),
-                base64: image::encode_base64(&photo.bytes),
+                bytes: photo.bytes.into(),
             }),
             temperature: 0.2,
             max_output_tokens: 8192,

@@ -79,7 +79,7 @@ impl Ai {
         let reservation = self.reserve()?;
         let result = self.gemini.stream(prompt).await;
         self.settle(reservation, &result);
-        Ok(SseAnswer::new(result?, self.gemini.clone(), self.keepalive))
+        Ok(SseAnswer::new(result?, self.keepalive))
     }
 
     /// Asks Gemini, counting the call against the daily budget (reserved first,

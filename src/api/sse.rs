@@ -18,7 +18,7 @@ use poem_openapi::{
 use super::UsageReply;
 use crate::{
     error::ApiError,
-    gemini::{AnswerStream, GeminiClient, StreamEvent},
+    gemini::{AnswerStream, StreamEvent},
 };
 
 /// The data of one stream event (which fields appear depends on the event).
@@ -49,18 +49,13 @@ pub struct StreamEventData {
 /// A streamed answer as an HTTP response.
 pub struct SseAnswer {
     stream: AnswerStream,
-    gemini: GeminiClient,
     keepalive: Duration,
 }
 
 impl SseAnswer {
     /// The response for an opened stream.
-    pub fn new(stream: AnswerStream, gemini: GeminiClient, keepalive: Duration) -> Self {
-        Self {
-            stream,
-            gemini,
-            keepalive,
-        }
+    pub fn new(stream: AnswerStream, keepalive: Duration) -> Self {
+        Self { stream, keepalive }
     }
 }
 
@@ -112,7 +107,6 @@ fn usage_json(usage: &crate::gemini::Usage) -> serde_json::Value {
 
 struct State {
     stream: AnswerStream,
-    gemini: GeminiClient,
     keepalive: tokio::time::Interval,
     over: bool,
 }
@@ -124,7 +118,6 @@ impl IntoResponse for SseAnswer {
         keepalive.reset();
         let state = State {
             stream: self.stream,
-            gemini: self.gemini,
             keepalive,
             over: false,
         };
@@ -140,7 +133,6 @@ impl IntoResponse for SseAnswer {
                         Some(Ok(StreamEvent::Delta(text))) => event("delta", &serde_json::json!({"text": text})),
                         Some(Ok(StreamEvent::Done(done))) => {
                             state.over = true;
-                            state.gemini.record_stream_usage(done.usage);
                             let mut data = serde_json::json!({"finishReason": done.finish_reason, "model": done.model});
                             if let Some(usage) = &done.usage {
                                 data["usage"] = usage_json(usage);

@@ -443,3 +443,127 @@ async fn rate_limited_requests_are_counted() {
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(text.contains("weld_rate_limited_total 1"), "{text}");
 }
+
+#[tokio::test]
+async fn a_finished_stream_counts_its_own_tokens() {
+    let app = spawn_app_with(|c| c.metrics = true).await;
+    app.fake.script([Reply::sse_texts(&["раз ", "два"])]);
+    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    assert_eq!(streamed.status, 200);
+    let done = streamed.events.last().unwrap();
+    assert_eq!(done.name, "done", "{}", streamed.body);
+    assert_eq!(done.data["usage"]["promptTokens"], 10);
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        "weld_tokens_total{kind=\"prompt\"} 10",
+        "weld_tokens_total{kind=\"response\"} 2",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+}
+
+/// Everything this test's thread logs, at debug level. The server runs in the
+/// test's current-thread runtime, so its log lines land here.
+struct CapturedLogs {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLogs {
+    fn start() -> Self {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .finish();
+        Self {
+            lines,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
+    }
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_that_echoes_the_key_puts_it_in_no_log_line_and_no_answer() {
+    let logs = CapturedLogs::start();
+    let app = spawn_app_with(|_| {}).await;
+    let json = |status: u16, body: &str| Reply::raw(status, "application/json; charset=UTF-8", body);
+    // `{{KEY}}`: the fake puts the key the request carried there.
+    app.fake.script([
+        json(
+            200,
+            r#"{"candidates":[{"content":{"role":"model"},"finishReason":"OTHER","finishMessage":"Declined for key {{KEY}}."}]}"#,
+        ),
+        json(
+            400,
+            r#"{"error":{"code":400,"message":"API key {{KEY}} is not valid for this method.","status":"INVALID_ARGUMENT"}}"#,
+        ),
+        json(
+            400,
+            r#"{"error":{"code":400,"message":"User location is not supported for {{KEY}}.","status":"FAILED_PRECONDITION"}}"#,
+        ),
+        json(200, r#"{"candidates":[{"content":{"role":"model"},"finishReason":"{{KEY}}"}]}"#),
+        json(200, r#"{"candidates": "{{KEY}}"}"#),
+    ]);
+    for expected in [502, 502, 502, 502, 502] {
+        let answer = Answer::read(app.post_json("/api/chat", &chat()).await).await;
+        assert_eq!(answer.status, expected, "{}", answer.text);
+    }
+    app.fake.script([
+        Reply::raw(
+            200,
+            "text/event-stream",
+            "data: {\"candidates\":[{\"content\":{\"role\":\"model\"},\"finishReason\":\"OTHER\",\"finishMessage\":\"stream {{KEY}}\"}]}\r\n\r\n",
+        ),
+        Reply {
+            chunks: vec![
+                b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"half\"}],\"role\":\"model\"}}]}\r\n\r\n".to_vec(),
+                b"{\"error\":{\"code\":400,\"message\":\"mid-stream {{KEY}}\",\"status\":\"INVALID_ARGUMENT\"}}\n".to_vec(),
+            ],
+            ..Reply::raw(200, "text/event-stream", "")
+        },
+    ]);
+    let refused = Answer::read(app.post_json("/api/chat/stream", &chat()).await).await;
+    assert_eq!(refused.status, 502, "{}", refused.text);
+    let broken = stream(&app, "/api/chat/stream", &chat()).await;
+    assert_eq!(broken.events.last().unwrap().name, "error", "{}", broken.body);
+
+    let text = logs.text();
+    // The upstream text itself is logged — redacted.
+    for logged in [
+        "Declined for key [redacted].",
+        "API key [redacted] is not valid",
+        "User location is not supported for [redacted].",
+        "stream [redacted]",
+        "mid-stream [redacted]",
+    ] {
+        assert!(text.contains(logged), "`{logged}` not logged:\n{text}");
+    }
+    let key = crate::helpers::CANARY_KEY;
+    for line in text.lines() {
+        assert!(!line.contains(key), "the key reached a log line: {line}");
+        assert!(
+            !line.contains("AIzaCANARY"),
+            "part of the key reached a log line: {line}"
+        );
+    }
+}

@@ -1,6 +1,13 @@
 //! A fake Gemini: a real HTTP server on 127.0.0.1:0 that answers with the recorded
 //! fixtures of `tests/fixtures/gemini/` byte for byte and records every request.
 //! Used by the integration tests and by `examples/fake_gemini.rs`.
+//!
+//! Start-up probes are kept apart from generation calls (`probes()`): the
+//! `GET models/…` probe, and the `generate` probe — a `generateContent` call
+//! asking for one token (`generationConfig.maxOutputTokens: 1`), answered by
+//! default with the real one-token capture (`MAX_TOKENS`, no text). A reply body
+//! may hold `{{KEY}}`, replaced by the key the request carried (an upstream that
+//! echoes the key).
 #![allow(dead_code)]
 
 use std::{
@@ -152,6 +159,8 @@ struct State {
     received: Vec<Received>,
     probes: Vec<Received>,
     probe_reply: Option<Reply>,
+    /// Refuse every generation call by location, as Google does from a blocked region.
+    geo_blocked: bool,
     /// When streamed bodies were dropped before their last chunk (client gone).
     dropped: Vec<std::time::Instant>,
 }
@@ -215,14 +224,22 @@ impl FakeGemini {
         self.received().pop().expect("the fake received a request")
     }
 
-    /// The `GET models/…` requests (start-up probes), kept apart from generation calls.
+    /// The start-up probes (`GET models/…`, or a one-token `generateContent`), kept
+    /// apart from generation calls.
     pub fn probes(&self) -> Vec<Received> {
         self.state.lock().unwrap().probes.clone()
     }
 
-    /// Sets the answer to `GET models/…` (default: a model description).
+    /// Sets the answer to probes (default: a model description for `GET models/…`,
+    /// the one-token `MAX_TOKENS` answer for the `generate` probe).
     pub fn probe_reply(&self, reply: Reply) {
         self.state.lock().unwrap().probe_reply = Some(reply);
+    }
+
+    /// Acts as Google from a blocked region: every generation call (probe or not)
+    /// gets the location error; `GET models/…` still answers normally.
+    pub fn geo_block(&self) {
+        self.state.lock().unwrap().geo_blocked = true;
     }
 
     /// When response bodies were dropped before they were fully sent.
@@ -311,7 +328,9 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
             .query
             .as_deref()
             .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
-    let is_probe = received.method == Method::GET;
+    let key = received.header("x-goog-api-key").unwrap_or("").to_owned();
+    let is_probe = received.method == Method::GET || is_generate_probe(&received);
+    let is_get = received.method == Method::GET;
     let reply = {
         let mut state = state.lock().unwrap();
         if is_probe {
@@ -319,8 +338,17 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
         } else {
             state.received.push(received);
         }
-        if is_probe {
+        if state.geo_blocked && !is_get {
+            Reply::json(400, "error_400_location.json")
+        } else if is_probe {
             state.probe_reply.clone().unwrap_or_else(|| {
+                if !is_get {
+                    return if has_key {
+                        Reply::json(200, "generate_response_max_tokens_empty.json")
+                    } else {
+                        Reply::json(403, "error_403_no_key.json")
+                    };
+                }
                 let list: serde_json::Value = serde_json::from_slice(&fixture("models_list.json")).unwrap();
                 Reply::raw(
                     200,
@@ -352,7 +380,7 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
         tokio::time::sleep(reply.delay).await;
     }
     let chunk_delay = reply.chunk_delay;
-    let chunks = reply.chunks;
+    let chunks = reply.chunks.into_iter().map(|c| echo_key(c, &key)).collect();
     let stream = async_stream(
         chunks,
         chunk_delay,
@@ -365,6 +393,25 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .content_type(reply.content_type)
         .body(Body::from_bytes_stream(stream))
+}
+
+/// Whether a request is the `generate` start-up probe: `generateContent` for one token.
+fn is_generate_probe(received: &Received) -> bool {
+    received.method == Method::POST
+        && received.path.ends_with(":generateContent")
+        && serde_json::from_slice::<serde_json::Value>(&received.body)
+            .is_ok_and(|b| b["generationConfig"]["maxOutputTokens"] == 1)
+}
+
+/// `{{KEY}}` in a reply body becomes the request's key.
+fn echo_key(chunk: Vec<u8>, key: &str) -> Vec<u8> {
+    const MARK: &[u8] = b"{{KEY}}";
+    if !chunk.windows(MARK.len()).any(|w| w == MARK) {
+        return chunk;
+    }
+    String::from_utf8_lossy(&chunk)
+        .replace("{{KEY}}", key)
+        .into_bytes()
 }
 
 /// Records when a body is dropped before its last chunk was sent.
