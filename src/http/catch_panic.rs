@@ -101,4 +101,29 @@ mod tests {
         response.assert_status_is_ok();
         response.assert_text("ok").await;
     }
+
+    #[tokio::test]
+    async fn over_a_real_socket_the_connection_gets_its_answer_and_stays_usable() {
+        use poem::listener::{Acceptor, Listener, TcpListener};
+        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.unwrap();
+        let address = acceptor.local_addr()[0].as_socket_addr().copied().unwrap();
+        let app = Route::new()
+            .at("/boom", explode)
+            .at("/fine", fine)
+            .with(CatchPanic);
+        let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let response = client
+            .get(format!("http://{address}/boom"))
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 500);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "internal_error");
+        let again = client.get(format!("http://{address}/fine")).send().await.unwrap();
+        assert_eq!(again.text().await.unwrap(), "ok");
+        server.abort();
+    }
 }

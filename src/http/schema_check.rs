@@ -11,7 +11,7 @@ use crate::{
 };
 
 /// How deep nested objects and arrays are checked.
-const MAX_DEPTH: usize = 4;
+const MAX_DEPTH: usize = 8;
 
 /// The first field of `body` that does not fit the schema of `POST path`, or
 /// `None` when nothing specific can be said.

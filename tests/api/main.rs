@@ -8,6 +8,7 @@ mod helpers;
 
 mod analyze;
 mod chat;
+mod error_language;
 mod errors;
 mod faults;
 mod guard;
