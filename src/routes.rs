@@ -1,12 +1,11 @@
 //! The route tree: the one place where the middleware order is visible.
 //!
 //! ```text
-//! RequestLog ─┬─ /api/*          CorsPolicy → ApiBoundary (413, JSON errors) → Guard (401/403/429) → operations
-//!             ├─ /openapi.json   the spec
-//!             ├─ /docs           Swagger UI (assets inlined, no CDN)
-//!             ├─ /metrics        JSON 404 unless enabled
-//!             └─ everything else the embedded web app (SpaEndpoint)
-//! all wrapped in SecurityHeaders
+//! RequestLog → SecurityHeaders → CatchPanic (JSON 500) ─┬─ /api/*  CorsPolicy → ApiBoundary (413, JSON errors) → Guard (401/403/429) → operations
+//!                                                       ├─ /openapi.json   the spec
+//!                                                       ├─ /docs           Swagger UI (assets inlined, no CDN)
+//!                                                       ├─ /metrics        JSON 404 unless enabled
+//!                                                       └─ everything else the embedded web app (SpaEndpoint)
 //! ```
 
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get};
@@ -24,7 +23,10 @@ use crate::{
     guard::rate_limit::RateLimits,
     guard::session::Sessions,
     guard::{Guard, SecretSet},
-    http::{assets::SpaEndpoint, boundary::ApiBoundary, cors::CorsPolicy, security::SecurityHeaders},
+    http::{
+        assets::SpaEndpoint, boundary::ApiBoundary, catch_panic::CatchPanic, cors::CorsPolicy,
+        security::SecurityHeaders,
+    },
     metrics::Metrics,
     telemetry::RequestLog,
     upstream::UpstreamStatus,
@@ -116,6 +118,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         .nest("/docs", swagger)
         .at("/metrics", metrics_endpoint(config.metrics, services))
         .nest_no_strip("/", SpaEndpoint::new(issuer))
+        .with(CatchPanic)
         .with(SecurityHeaders::default())
         .with(RequestLog::new(
             services.metrics.clone(),
@@ -175,10 +178,9 @@ fn metrics_endpoint(enabled: bool, services: &Services) -> impl Endpoint + 'stat
     let metrics = services.metrics.clone();
     let budget = services.budget.clone();
     let status = services.upstream.clone();
-    poem::endpoint::make_sync(move |_| {
-        use poem::IntoResponse;
+    poem::endpoint::make_sync(move |req| {
         if !enabled {
-            return ApiError::not_found().into_response();
+            return ApiError::not_found().response_for(req.headers());
         }
         Response::builder()
             .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -307,9 +307,10 @@ fn authority_of_url(url: &url::Url) -> Option<String> {
     })
 }
 
-/// The 429 of a refused rate-limit check, with tower-governor's headers.
-pub fn rate_limited(retry_after: u64) -> Response {
-    let mut response = ApiError::rate_limited(retry_after).into_response();
+/// The 429 of a refused rate-limit check (in the request's `Accept-Language`),
+/// with tower-governor's headers.
+pub fn rate_limited(retry_after: u64, request: &HeaderMap) -> Response {
+    let mut response = ApiError::rate_limited(retry_after).response_for(request);
     if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
         response.headers_mut().insert("x-ratelimit-after", value);
     }
@@ -354,7 +355,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         }
         let caller = match self.guard.admit(&req) {
             Ok(caller) => caller,
-            Err(error) => return Ok(error.into_response()),
+            Err(error) => return Ok(error.response_for(req.headers())),
         };
         let session_id = match &caller {
             Caller::Session(s) => Some(s.id.as_str()),
@@ -365,7 +366,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             Decision::Limited { retry_after } => {
                 self.guard.count_rate_limited();
                 tracing::info!(client_ip = %ip, retry_after, "rate limited");
-                return Ok(rate_limited(retry_after));
+                return Ok(rate_limited(retry_after, req.headers()));
             }
         };
         req.extensions_mut().insert(caller);

@@ -3,20 +3,23 @@
 //! A declared `Content-Length` over the route's limit is refused before a byte of
 //! the body is read; an unsized (chunked) body is read only up to the limit.
 //! Either way: 413 `payload_too_large`. Every error that leaves an operation —
-//! ours, or poem's own (bad JSON, content type, 404, 405) — becomes the flat JSON
-//! of DESIGN.md; a JSON body poem-openapi refused is checked against the OpenAPI
-//! schema so the message names the field.
+//! ours (`ApiError`), or poem's own (bad JSON, content type, 404, 405) — becomes
+//! the flat JSON of DESIGN.md here, where the request's `Accept-Language` is
+//! known: an error that carries the request's `language` is written in it, any
+//! other follows `Accept-Language`, else Russian. A JSON body poem-openapi refused
+//! is checked against the OpenAPI schema so the message names the field (in the
+//! body's own `language` when it has a valid one).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::header::{CONTENT_LENGTH, CONTENT_TYPE},
+    http::header::{ACCEPT_LANGUAGE, CONTENT_LENGTH, CONTENT_TYPE},
 };
 
 use crate::{
-    error::{ApiError, json_error_response},
+    error::{self, ApiError, Invalid},
     http::schema_check,
 };
 
@@ -68,6 +71,12 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
+        let accept_language = req
+            .headers()
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let accept = accept_language.as_deref();
         let limit = self.boundary.limit_for(&path);
         let _turn = if path.starts_with("/api/analyze") && req.method() == poem::http::Method::POST {
             self.boundary.image_work.clone().acquire_owned().await.ok()
@@ -80,7 +89,7 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|len| len > limit as u64) {
-            return Ok(ApiError::payload_too_large(limit).into_response());
+            return Ok(ApiError::payload_too_large(limit).response(accept));
         }
         let is_json = req
             .headers()
@@ -118,22 +127,31 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
                 req.set_body(bytes);
             }
             Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => {
-                return Ok(ApiError::payload_too_large(limit).into_response());
+                return Ok(ApiError::payload_too_large(limit).response(accept));
             }
-            Ok(Err(_)) => return Ok(ApiError::invalid("the request body could not be read").into_response()),
-            Err(_) => return Ok(ApiError::request_timeout().into_response()),
+            Ok(Err(_)) => return Ok(ApiError::invalid(Invalid::Unreadable).response(accept)),
+            Err(_) => return Ok(ApiError::request_timeout().response(accept)),
         }
-        match self.inner.call(req).await {
-            Ok(response) => Ok(response.into_response()),
-            Err(error) if error.status().as_u16() == 400 && !error.is_from_response() => {
-                let explained =
-                    kept.and_then(|body| schema_check::explain(&self.boundary.spec, &path, &body));
-                Ok(match explained {
-                    Some(message) => ApiError::invalid(message).into_response(),
-                    None => json_error_response(error),
-                })
+        let error = match self.inner.call(req).await {
+            Ok(response) => return Ok(response.into_response()),
+            Err(error) => error,
+        };
+        if error.is_from_response() {
+            // A response someone else made on purpose: passed on as it is.
+            return Ok(error.into_response());
+        }
+        let mut api = error::from_poem(&error);
+        if error.status().as_u16() == 400 && !error.is::<ApiError>() {
+            // poem-openapi refused the body: say which field, in the body's language.
+            if let Some(body) = kept {
+                if let Some(problem) = schema_check::explain(&self.boundary.spec, &path, &body) {
+                    api = ApiError::invalid(problem);
+                }
+                if let Some(language) = schema_check::body_language(&body) {
+                    api = api.in_language(language);
+                }
             }
-            Err(error) => Ok(json_error_response(error)),
         }
+        Ok(api.response(accept))
     }
 }
