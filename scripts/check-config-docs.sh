@@ -13,7 +13,7 @@
 #
 # --write replaces the lines between README.md's two `<!-- settings… -->` /
 # `<!-- end of settings -->` markers with the output of `config --reference`
-# (built with WELD_SKIP_FRONTEND_BUILD=1 when needed; set WELD_BIN to use another binary).
+# (`cargo run` with WELD_SKIP_FRONTEND_BUILD=1; set WELD_BIN to use a built binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +41,8 @@ fail=0
 problem() { echo "FAIL: $*" >&2; fail=1; }
 
 # The Rust tests: README table, .env.example, weld-assistant.example.toml ↔ settings.
-WELD_SKIP_FRONTEND_BUILD=1 cargo test --locked --quiet --lib config::reference || problem "the configuration docs differ from src/config/table.rs (see above)"
+# (The caller's WELD_SKIP_FRONTEND_BUILD is kept, so CI reuses the test build.)
+cargo test --locked --quiet --lib config::reference || problem "the configuration docs differ from src/config/table.rs (see above)"
 
 DEPLOY=docs/deploy.md
 [ -f "$DEPLOY" ] || { echo "FAIL: $DEPLOY is missing" >&2; exit 1; }

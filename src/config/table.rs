@@ -5,8 +5,10 @@
 //! `weld-assistant.example.toml` to it. A setting's TOML key is its field name.
 //!
 //! To add a setting: add a row here (the type decides how it is read and whether it
-//! is secret), run `weld-assistant config --reference` into the README, and add it
-//! to both example files. Nothing else lists settings.
+//! is secret; a `range` is checked at start-up; `check` adds a rule of its own), run
+//! `bash scripts/check-config-docs.sh --write` to regenerate the README's table, and
+//! add it to `.env.example` and `weld-assistant.example.toml` (the tests say what is
+//! missing). Nothing else lists settings.
 
 use std::net::SocketAddr;
 
@@ -222,7 +224,7 @@ pub enum StartupProbe {
     Generate,
     /// List the model: free, but Google answers it from blocked regions too.
     Models,
-    /// No probe: health says `unknown` until the first real call.
+    /// No probe: the upstream state is learned from the first real call.
     Off,
 }
 
