@@ -465,3 +465,41 @@ async fn a_secure_cookie_over_plain_http_from_the_lan_is_logged_once_with_the_fi
     assert_eq!(warnings(&logs), 1, "{logs}");
     assert!(logs.contains("192.168.1.20:8080"), "{logs}");
 }
+
+#[test]
+fn bad_settings_stop_start_up_naming_them_and_unknown_variables_are_warned_about() {
+    // A keepalive of zero used to start and then panic every stream.
+    let out = command().env("WELD_SSE_KEEPALIVE_SECONDS", "0").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("WELD_SSE_KEEPALIVE_SECONDS") && err.contains("from 1 to 300"),
+        "{err}"
+    );
+
+    let missing = std::env::temp_dir().join("weld-no-such-dir/missing.toml");
+    let out = command()
+        .arg("--config")
+        .arg(&missing)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+
+    let out = command()
+        .env("WELD_ACCESS_CODE", "0451")
+        .env("WELD_ACCES_CODE", "typo")
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("WELD_ACCES_CODE") && err.contains("did you mean WELD_ACCESS_CODE"),
+        "{err}"
+    );
+    assert!(!err.contains("typo") && !err.contains("0451"), "{err}");
+}
