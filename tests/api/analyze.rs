@@ -75,13 +75,8 @@ async fn the_original_apps_analyze_call_works_unchanged() {
     let app = spawn_app().await;
     let body = json!({"base64Image": STANDARD.encode(jpeg_bytes()), "mimeType": "image/jpeg"});
     let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/api/analyze", Some("application/json"), body.to_string())
+        .await;
     let answer = Answer::read(response).await;
     assert_eq!(answer.status, 200);
     assert!(answer.json()["text"].as_str().is_some_and(|t| !t.is_empty()));

@@ -202,38 +202,21 @@ async fn malformed_requests_are_400_naming_the_field() {
 #[tokio::test]
 async fn broken_json_and_a_wrong_content_type_are_json_errors() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .post(format!("{}/api/chat", app.url))
-        .header("Content-Type", "application/json")
-        .body("{\"message\": \"unterminated")
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response).await.assert_error(400, "invalid_request");
-
-    let response = app
-        .client
-        .post(format!("{}/api/chat", app.url))
-        .header("Content-Type", "text/plain")
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response)
-        .await
-        .assert_error(415, "unsupported_media_type");
-
-    let response = app
-        .client
-        .post(format!("{}/api/chat", app.url))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response)
-        .await
-        .assert_error(415, "unsupported_media_type");
+    let cases = [
+        (
+            Some("application/json"),
+            "{\"message\": \"unterminated",
+            400,
+            "invalid_request",
+        ),
+        (Some("text/plain"), "hello", 415, "unsupported_media_type"),
+        (None, "{}", 415, "unsupported_media_type"),
+    ];
+    for (content_type, body, status, code) in cases {
+        Answer::read(app.post_body("/api/chat", content_type, body).await)
+            .await
+            .assert_error(status, code);
+    }
 }
 
 #[tokio::test]
@@ -276,16 +259,7 @@ async fn a_body_declared_over_the_limit_is_refused_before_it_is_sent() {
     assert!(response.contains("\"code\":\"payload_too_large\""), "{response}");
 
     let big = serde_json::to_vec(&json!({"message": "x".repeat(5000)})).unwrap();
-    let answer = Answer::read(
-        app.client
-            .post(format!("{}/api/chat", app.url))
-            .header("content-type", "application/json")
-            .body(big)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let answer = Answer::read(app.post_body("/api/chat", Some("application/json"), big).await).await;
     answer.assert_error(413, "payload_too_large");
 }
 

@@ -115,6 +115,21 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs raw bytes to a path, with this `Content-Type` if given (as the
+    /// original app's `fetch` and broken clients do).
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}{path}", self.url)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.send().await.unwrap()
+    }
+
     /// POSTs a multipart form to a path.
     pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
         self.client

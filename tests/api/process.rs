@@ -87,6 +87,34 @@ impl Server {
         self.child.id().to_string()
     }
 
+    /// A browser-like client with a session on this server.
+    async fn browser(&self) -> reqwest::Client {
+        let client = crate::helpers::browser();
+        let session = client
+            .post(self.url("/api/session"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(session.status(), 200);
+        client
+    }
+
+    /// Sends SIGTERM, lets it land, then lets Gemini answer what is in flight.
+    async fn stop_while_held(&self, gate: &Gate) {
+        sigterm(&self.pid());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        gate.open();
+    }
+
+    /// Asserts the process exits with 0 (within [`HANG_LIMIT`]).
+    async fn exits_0(mut self) {
+        let status = tokio::task::spawn_blocking(move || self.wait(HANG_LIMIT))
+            .await
+            .unwrap();
+        assert_eq!(status.and_then(|s| s.code()), Some(0));
+    }
+
     fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
     }
@@ -280,15 +308,9 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
     // Gemini answers only after the server was told to stop.
     let gate = Gate::new();
     fake.always(Reply::ok().held(&gate));
-    let mut server = Server::start(&fake, &[]);
+    let server = Server::start(&fake, &[]);
     let url = server.url("/api/chat");
-    let client = crate::helpers::browser();
-    client
-        .post(server.url("/api/session"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let client = server.browser().await;
     let request = tokio::spawn(async move {
         client
             .post(url)
@@ -311,17 +333,11 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
             response.text().await.unwrap()
         );
     }
-    sigterm(&server.pid());
-    // Let the signal land, then let Gemini answer; the server must still be there.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    gate.open();
+    server.stop_while_held(&gate).await;
     let response = request.await.unwrap();
     assert_eq!(response.status(), 200, "the in-flight request completed");
     assert!(response.text().await.unwrap().contains("text"));
-    let status = tokio::task::spawn_blocking(move || server.wait(HANG_LIMIT))
-        .await
-        .unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    server.exits_0().await;
 }
 
 #[tokio::test]
@@ -330,14 +346,8 @@ async fn sigterm_mid_stream_lets_the_stream_finish_then_exits_0() {
     // The last piece comes only after the server was told to stop.
     let gate = Gate::new();
     fake.always(Reply::sse_texts(&["один ", "два ", "три"]).last_chunk_held(&gate));
-    let mut server = Server::start(&fake, &[]);
-    let client = crate::helpers::browser();
-    client
-        .post(server.url("/api/session"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let server = Server::start(&fake, &[]);
+    let client = server.browser().await;
     let response = client
         .post(server.url("/api/chat/stream"))
         .json(&json!({"message": "считай"}))
@@ -348,9 +358,7 @@ async fn sigterm_mid_stream_lets_the_stream_finish_then_exits_0() {
     assert_eq!(events.status, 200);
     let first = events.next_event().await.expect("a first delta");
     assert_eq!(first.name, "delta");
-    sigterm(&server.pid());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    gate.open();
+    server.stop_while_held(&gate).await;
     let rest = events.finish().await;
     assert_eq!(
         rest.names().last(),
@@ -359,10 +367,7 @@ async fn sigterm_mid_stream_lets_the_stream_finish_then_exits_0() {
         rest.body
     );
     assert!(rest.text().ends_with("три"), "{}", rest.body);
-    let status = tokio::task::spawn_blocking(move || server.wait(HANG_LIMIT))
-        .await
-        .unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    server.exits_0().await;
 }
 
 #[tokio::test]
@@ -382,13 +387,7 @@ async fn json_logs_have_one_line_per_request_and_per_upstream_attempt_without_se
             ("WELD_SESSION_SECRET", "canary-session-secret-0123456789abcdef"),
         ],
     );
-    let client = crate::helpers::browser();
-    client
-        .post(server.url("/api/session"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let client = server.browser().await;
     for path in ["/api/chat", "/api/chat", "/api/chat/stream"] {
         let response = client
             .post(server.url(path))
