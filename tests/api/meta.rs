@@ -33,13 +33,6 @@ async fn health_after_probe(url: &str) -> serde_json::Value {
     }
 }
 
-/// Waits until the start-up probe has reached the fake and been recorded.
-async fn after_probe(app: &crate::helpers::TestApp) -> serde_json::Value {
-    let health = health_after_probe(&app.url).await;
-    assert!(!app.fake.probes().is_empty(), "{health}");
-    health
-}
-
 /// A server over a fake prepared before start-up (so the probe sees it); stops
 /// when the returned sender is dropped.
 async fn serve_over(
@@ -60,7 +53,7 @@ async fn serve_over(
 #[tokio::test]
 async fn health_reports_version_key_and_the_one_token_probe() {
     let app = spawn_app().await;
-    let health = after_probe(&app).await;
+    let health = app.wait_for_probe().await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(health["geminiConfigured"], true);
@@ -135,8 +128,8 @@ async fn a_probe_rejected_key_shows_auth_failed() {
 #[tokio::test]
 async fn health_shows_region_blocked_after_a_location_error_and_ok_after_success() {
     let app = spawn_app().await;
-    // The probe's own outcome must not land after the calls below.
-    after_probe(&app).await;
+    // The start-up probe's "ok" must not land after (and over) what the chat shows.
+    assert_eq!(app.wait_for_probe().await["upstream"]["state"], "ok");
     app.fake.script([Reply::json(400, "error_400_location.json")]);
     let _ = app.post_json("/api/chat", &json!({"message": "hi"})).await;
     let health = Answer::read(app.get("/api/health").await).await.json();

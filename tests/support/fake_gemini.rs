@@ -48,6 +48,40 @@ pub struct Reply {
     pub delay: Duration,
     /// Delay between body chunks.
     pub chunk_delay: Duration,
+    /// A gate the response head waits for (see [`Gate`]).
+    pub head_gate: Option<Gate>,
+    /// A gate the last body chunk waits for.
+    pub last_chunk_gate: Option<Gate>,
+}
+
+/// A gate a test opens when it is ready: a reply held at it waits until then, so a
+/// test can order events ("the client saw X while Gemini was still answering")
+/// instead of guessing how long a busy machine needs.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Opens the gate for every reply held at it, now and later.
+    pub fn open(&self) {
+        self.0.close();
+    }
+
+    /// Waits until the gate is open.
+    async fn passed(&self) {
+        // A closed semaphore fails every acquire at once: that is "open".
+        let _ = self.0.acquire().await;
+    }
 }
 
 impl Reply {
@@ -64,6 +98,8 @@ impl Reply {
             chunks: vec![body.into()],
             delay: Duration::ZERO,
             chunk_delay: Duration::ZERO,
+            head_gate: None,
+            last_chunk_gate: None,
         }
     }
 
@@ -123,6 +159,18 @@ impl Reply {
         self.delay = delay;
         self
     }
+
+    /// With the head held until `gate` opens.
+    pub fn held(mut self, gate: &Gate) -> Self {
+        self.head_gate = Some(gate.clone());
+        self
+    }
+
+    /// With the last body chunk held until `gate` opens.
+    pub fn last_chunk_held(mut self, gate: &Gate) -> Self {
+        self.last_chunk_gate = Some(gate.clone());
+        self
+    }
 }
 
 /// One request the fake received.
@@ -163,6 +211,8 @@ struct State {
     geo_blocked: bool,
     /// When streamed bodies were dropped before their last chunk (client gone).
     dropped: Vec<std::time::Instant>,
+    /// When bodies were sent to their end.
+    completed: Vec<std::time::Instant>,
 }
 
 /// A handle on a running fake.
@@ -242,9 +292,14 @@ impl FakeGemini {
         self.state.lock().unwrap().geo_blocked = true;
     }
 
-    /// When response bodies were dropped before they were fully sent.
+    /// When streamed response bodies were dropped before they were fully sent.
     pub fn dropped(&self) -> Vec<std::time::Instant> {
         self.state.lock().unwrap().dropped.clone()
+    }
+
+    /// When streamed response bodies were sent to their end.
+    pub fn completed(&self) -> Vec<std::time::Instant> {
+        self.state.lock().unwrap().completed.clone()
     }
 }
 
@@ -294,8 +349,8 @@ fn script_json(state: Data<&Arc<Mutex<State>>>, body: poem::web::Json<Vec<serde_
                     .iter()
                     .map(|c| c.as_str().unwrap_or("").as_bytes().to_vec())
                     .collect(),
-                delay: Duration::ZERO,
                 chunk_delay: Duration::from_millis(item["chunkDelayMs"].as_u64().unwrap_or(0)),
+                ..Reply::raw(status, "text/event-stream", Vec::new())
             },
             (None, Some(text)) => Reply::raw(
                 status,
@@ -379,14 +434,18 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    let chunk_delay = reply.chunk_delay;
+    if let Some(gate) = &reply.head_gate {
+        gate.passed().await;
+    }
     let chunks = reply.chunks.into_iter().map(|c| echo_key(c, &key)).collect();
     let stream = async_stream(
         chunks,
-        chunk_delay,
+        reply.chunk_delay,
+        reply.last_chunk_gate,
         DropWatch {
             state: state.clone(),
             done: false,
+            streamed: reply.content_type.starts_with("text/event-stream"),
         },
     );
     Response::builder()
@@ -414,10 +473,12 @@ fn echo_key(chunk: Vec<u8>, key: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Records when a body is dropped before its last chunk was sent.
+/// Records when a streamed (`text/event-stream`) body is dropped before its last
+/// chunk was sent, or sent to its end.
 struct DropWatch {
     state: Arc<Mutex<State>>,
     done: bool,
+    streamed: bool,
 }
 
 impl DropWatch {
@@ -428,10 +489,16 @@ impl DropWatch {
 
 impl Drop for DropWatch {
     fn drop(&mut self) {
-        if !self.done {
-            if let Ok(mut state) = self.state.lock() {
-                state.dropped.push(std::time::Instant::now());
-            }
+        if !self.streamed {
+            return;
+        }
+        if let Ok(mut state) = self.state.lock() {
+            let list = if self.done {
+                &mut state.completed
+            } else {
+                &mut state.dropped
+            };
+            list.push(std::time::Instant::now());
         }
     }
 }
@@ -439,19 +506,28 @@ impl Drop for DropWatch {
 fn async_stream(
     chunks: Vec<Vec<u8>>,
     delay: Duration,
+    last_gate: Option<Gate>,
     watch: DropWatch,
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     futures_util::stream::unfold(
         (chunks.into_iter(), true, watch),
-        move |(mut iter, first, mut watch)| async move {
-            if !first && !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            match iter.next() {
-                Some(chunk) => Some((Ok(bytes::Bytes::from(chunk)), (iter, false, watch))),
-                None => {
-                    watch.finish();
-                    None
+        move |(mut iter, first, mut watch)| {
+            let last_gate = last_gate.clone();
+            async move {
+                if !first && !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                if iter.len() == 1 {
+                    if let Some(gate) = &last_gate {
+                        gate.passed().await;
+                    }
+                }
+                match iter.next() {
+                    Some(chunk) => Some((Ok(bytes::Bytes::from(chunk)), (iter, false, watch))),
+                    None => {
+                        watch.finish();
+                        None
+                    }
                 }
             }
         },
