@@ -176,6 +176,58 @@ describe('ChatAssistant', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('Нет связи с сервером.')
   })
 
+  it('explains a 408 request_timeout by its own message, not a generic one', async () => {
+    recordChat(() => errorReply(408, 'request_timeout', 'The request body did not arrive in time.'))
+    const { user, input } = renderChat()
+
+    await user.type(input, 'Вопрос{Enter}')
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Запрос отправлялся слишком долго')
+    expect(alert).toHaveTextContent('Проверьте подключение и попробуйте ещё раз.')
+    expect(alert).not.toHaveTextContent('Что-то пошло не так')
+    expect(within(alert).getByRole('button', { name: 'Повторить' })).toBeInTheDocument()
+  })
+
+  it('explains a 408 request_timeout in English when the UI is English', async () => {
+    localStorage.setItem('weld-assistant.language', 'en')
+    recordChat(() => errorReply(408, 'request_timeout', 'Запрос не успел прийти.'))
+    const { user } = renderWithI18n(<ChatAssistant />)
+
+    await user.type(screen.getByRole('textbox', { name: 'Your question' }), 'Question{Enter}')
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Sending took too long')
+    expect(alert).toHaveTextContent('Check your connection and try again.')
+    expect(alert).not.toHaveTextContent('Запрос не успел прийти.')
+  })
+
+  it('explains 405 method_not_allowed and 503 limits_unavailable by their own messages', async () => {
+    recordChat(
+      () => errorReply(405, 'method_not_allowed', 'Method not allowed.'),
+      () => errorReply(503, 'limits_unavailable', 'The limit store is unavailable.'),
+    )
+    const { user, input } = renderChat()
+
+    await user.type(input, 'Раз{Enter}')
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Сервер не принимает такой запрос по этому адресу.')
+
+    await user.click(within(alert).getByRole('button', { name: 'Повторить' }))
+    await waitFor(() => expect(screen.getByRole('alert')).toHaveTextContent('не может проверить лимиты запросов'))
+  })
+
+  it('shows the server\'s own text for an error code this app does not know', async () => {
+    recordChat(() => errorReply(503, 'brand_new_code', 'Сервис на обслуживании до 15:00.'))
+    const { user, input } = renderChat()
+
+    await user.type(input, 'Вопрос{Enter}')
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Сервис на обслуживании до 15:00.')
+    expect(alert).not.toHaveTextContent('Что-то пошло не так')
+  })
+
   it('clears the chat and forgets it', async () => {
     recordChat(() => generateReply('Ответ.'))
     const { user, input, log } = renderChat()

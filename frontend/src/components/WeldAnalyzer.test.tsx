@@ -191,6 +191,28 @@ describe('WeldAnalyzer', () => {
     expect(sent[1]?.note).toBe('MMA')
   })
 
+  it('explains a photo upload that took too long (408 request_timeout), in Russian and in English', async () => {
+    recordAnalyze(() => errorReply(408, 'request_timeout', 'The request body did not arrive in time.'))
+    const { user, unmount } = renderAnalyzer()
+    await choosePhoto(user)
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('например, фото при слабой связи')
+    expect(alert).not.toHaveTextContent('Что-то пошло не так')
+    unmount()
+
+    localStorage.setItem('weld-assistant.language', 'en')
+    const english = renderAnalyzer()
+    await english.user.upload(screen.getByLabelText('Choose photo', { selector: 'input' }), weldPhoto())
+    await screen.findByRole('img', { name: 'Selected weld photo' })
+    await english.user.click(screen.getByRole('button', { name: 'Analyze' }))
+
+    const englishAlert = await screen.findByRole('alert')
+    expect(englishAlert).toHaveTextContent('for example, a photo over a weak connection')
+    expect(englishAlert).toHaveTextContent('Check your connection and try again.')
+  })
+
   it('starts over with "analyze another photo"', async () => {
     recordAnalyze()
     const { user } = renderAnalyzer()
