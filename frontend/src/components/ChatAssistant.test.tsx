@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { CHAT_STORAGE_KEY, type ChatMessage } from '../chat/conversation'
-import { deferred, renderWithI18n } from '../test/render'
+import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../test/render'
 import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
 import { server } from '../test/server'
 import { ChatAssistant } from './ChatAssistant'
@@ -55,7 +55,7 @@ describe('ChatAssistant', () => {
     await user.type(input, 'Какой электрод для 09Г2С?')
     await user.keyboard('{Enter}')
 
-    const strong = await within(log).findByText('09Г2С', { selector: 'strong' })
+    const strong = await within(log).findByText('09Г2С', { selector: 'strong' }, MARKDOWN_WAIT)
     expect(strong.tagName).toBe('STRONG')
     const items = within(log).getAllByRole('listitem')
     expect(items.map((item) => item.textContent)).toEqual(['УОНИ-13/55', 'ОК 46.00'])
@@ -335,7 +335,7 @@ describe('ChatAssistant', () => {
       expect(within(log).queryByText(/ОК 46/)).not.toBeInTheDocument()
 
       stream.delta('-13/55** или ОК 46.00.')
-      expect(await within(log).findByText('УОНИ-13/55', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+      expect(await within(log).findByText('УОНИ-13/55', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
       expect(within(log).getByText(/ОК 46\.00/)).toBeInTheDocument()
       expect(screen.getByRole('button', { name: 'Остановить' })).toBeInTheDocument()
 
@@ -400,7 +400,7 @@ describe('ChatAssistant', () => {
       second.delta('Главная причина — **влага** в электродах.')
       second.done()
 
-      expect(await within(log).findByText('влага', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+      expect(await within(log).findByText('влага', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
       await waitFor(() => expect(screen.queryByRole('alert')).not.toBeInTheDocument())
       expect(within(log).queryByText(/Ответ оборвался/)).not.toBeInTheDocument()
       expect(within(log).getAllByText('Почему поры?')).toHaveLength(1)
