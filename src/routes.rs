@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     api::{self, Ai, AnalyzeApi, ChatApi, MetaApi, SessionApi},
-    config::Config,
+    config::{Config, StartupProbe},
     error::ApiError,
     gemini::{GeminiClient, GeminiSettings, ProbeMode},
     guard::budget::DailyBudget,
@@ -160,8 +160,11 @@ pub fn gemini_settings(config: &Config) -> GeminiSettings {
         fallback_models: config.gemini_fallback_models.clone(),
         base_url: config.gemini_base_url.clone(),
         timeout: config.gemini_timeout(),
-        // TODO(lead): from config.startup_probe (StartupProbe → ProbeMode).
-        probe: ProbeMode::Generate,
+        probe: match config.startup_probe {
+            StartupProbe::Generate => ProbeMode::Generate,
+            StartupProbe::Models => ProbeMode::Models,
+            StartupProbe::Off => ProbeMode::Off,
+        },
     }
 }
 

@@ -27,31 +27,9 @@ export type SessionInfo = ContentOf<SessionPath['get']['responses'][200]>
 export type SessionRequest = ContentOf<NonNullable<SessionPath['post']['requestBody']>>
 
 /**
- * Every error `code` the server sends (DESIGN.md → Errors). The web app maps each one
+ * Every error `code` the server sends (docs/api.md → Errors; the `ErrorCode` enum of openapi/openapi.json). The web app maps each one
  * to its own message (i18n/ru.ts, i18n/en.ts), so a code added here without a
  * translation is a type error. A code outside this list (an older or newer server)
  * is still shown, with the server's own `error` text.
  */
-// TODO(lead): replace with components['schemas']['ErrorCode'] after regenerating
-export type ErrorCode =
-  | 'invalid_request'
-  | 'session_required'
-  | 'access_code_invalid'
-  | 'cross_site_request'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'request_timeout'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'content_blocked'
-  | 'rate_limited'
-  | 'budget_exhausted'
-  | 'upstream_error'
-  | 'upstream_auth'
-  | 'upstream_region'
-  | 'internal_error'
-  | 'gemini_not_configured'
-  | 'upstream_unavailable'
-  | 'upstream_quota'
-  | 'limits_unavailable'
-  | 'upstream_timeout'
+export type ErrorCode = Schemas['ErrorCode']
