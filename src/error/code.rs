@@ -1,4 +1,4 @@
-//! `ErrorCode`: the table of DESIGN.md's error codes — each code's HTTP status,
+//! `ErrorCode`: the table of the API's error codes (docs/api.md → Errors) — each code's HTTP status,
 //! whether it carries a retry delay, what it documents, and its message in Russian
 //! and English. One `match` per question, with no catch-all, so a new code without
 //! a status or a translation does not compile. Knows nothing of HTTP requests.

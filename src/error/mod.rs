@@ -1,5 +1,5 @@
 //! `ApiError`: the one error of the API, and the one place that turns an error
-//! into the HTTP answer `{"error", "code", "retryAfterSeconds"?}` of DESIGN.md.
+//! into the HTTP answer `{"error", "code", "retryAfterSeconds"?}` of docs/api.md.
 //!
 //! An `ApiError` is a code of the table in `code` (which knows the status and the
 //! messages), the detail for the message, an optional retry delay and, once a

@@ -58,7 +58,7 @@ pub(super) fn generate_body(model: &str) -> Result<Bytes, GeminiError> {
     request::encode(&request, 256)
 }
 
-/// Whether `thinkingBudget: 0` is accepted (WIRE.md §2.3: Flash and Flash-Lite
+/// Whether `thinkingBudget: 0` is accepted (Flash and Flash-Lite
 /// turn thinking off with 0; Pro cannot and answers 400 to it). Thinking left on
 /// only spends the single output token, so when in doubt it is left out.
 fn thinking_can_be_off(model: &str) -> bool {

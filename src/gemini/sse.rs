@@ -1,4 +1,4 @@
-//! Gemini's Server-Sent Events, byte level (WIRE.md §4): `data: <json>\r\n\r\n`
+//! Gemini's Server-Sent Events, byte level (Gemini's REST streaming format): `data: <json>\r\n\r\n`
 //! events (CRLF, LF or CR line ends; an event may span reads and a read may hold
 //! several), and — after some events — a bare, possibly pretty-printed JSON error
 //! object that is not a `data:` line at all. The usual SSE parsers drop such

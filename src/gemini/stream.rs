@@ -226,7 +226,7 @@ impl AnswerStream {
     }
 }
 
-/// A bare JSON error object inside the stream (WIRE.md §4.4).
+/// A bare JSON error object inside the stream.
 fn raw_error(raw: &str, model: &str) -> GeminiError {
     let code = serde_json::from_str::<serde_json::Value>(raw)
         .ok()

@@ -210,7 +210,7 @@ impl Guard {
         );
     }
 
-    /// Whether a request comes from another site (DESIGN.md's rule).
+    /// Whether a request comes from another site (docs/api.md → Authentication).
     pub fn is_cross_site(&self, headers: &HeaderMap) -> bool {
         let fetch_site = headers
             .get("sec-fetch-site")

@@ -4,7 +4,7 @@
 //! the body is read; an unsized (chunked) body is read only up to the limit.
 //! Either way: 413 `payload_too_large`. Every error that leaves an operation —
 //! ours (`ApiError`), or poem's own (bad JSON, content type, 404, 405) — becomes
-//! the flat JSON of DESIGN.md here, where the request's `Accept-Language` is
+//! the flat JSON of docs/api.md here, where the request's `Accept-Language` is
 //! known: an error that carries the request's `language` is written in it, any
 //! other follows `Accept-Language`, else Russian. A JSON body poem-openapi refused
 //! is checked against the OpenAPI schema so the message names the field (in the

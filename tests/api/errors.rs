@@ -1,4 +1,4 @@
-//! Every error path ends in DESIGN.md's flat JSON with the right status and code,
+//! Every error path ends in the flat JSON of docs/api.md with the right status and code,
 //! and none carries the key.
 
 use std::time::{Duration, Instant};

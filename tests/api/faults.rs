@@ -1,5 +1,5 @@
 //! Faults of the upstream: it hangs, resets connections, sends half a body,
-//! answers garbage, stalls or streams forever. Each ends in the DESIGN.md error
+//! answers garbage, stalls or streams forever. Each ends in the documented error
 //! within the time bound, and the server keeps serving others meanwhile.
 //!
 //! Time bounds here are 10× the configured one (a busy 2-core machine must not fail
