@@ -5,20 +5,22 @@ use std::{
     time::SystemTime,
 };
 
-/// The upstream's state as last observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The upstream state: from the start-up probe or the latest real Gemini call
+/// (also the `state` of `/api/health`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
 pub enum UpstreamState {
     /// The last call succeeded.
     Ok,
-    /// Google refused the server's location.
+    /// Google refuses calls from this server's address: move the server.
     RegionBlocked,
-    /// Google rejected the key.
+    /// Google rejected the key: check it.
     AuthFailed,
-    /// Over quota.
+    /// The key's project is over quota.
     Quota,
-    /// Gemini could not be reached (connection failure or timeout).
+    /// Gemini could not be reached or did not answer in time.
     Unreachable,
-    /// Nothing is known yet.
+    /// No call has been made yet.
     Unknown,
 }
 

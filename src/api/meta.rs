@@ -2,7 +2,7 @@
 //! (read from `upstream`, which the Gemini client and its start-up probe write).
 //! Never calls Gemini itself.
 
-use poem_openapi::{Enum, Object, OpenApi, payload::Json};
+use poem_openapi::{Object, OpenApi, payload::Json};
 
 use super::ApiTags;
 use crate::upstream::{UpstreamState, UpstreamStatus};
@@ -23,43 +23,12 @@ impl MetaApi {
     }
 }
 
-/// The upstream state: from the start-up probe or the latest real Gemini call.
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum UpstreamStateReply {
-    /// The last call succeeded.
-    Ok,
-    /// Google refuses calls from this server's address: move the server.
-    RegionBlocked,
-    /// Google rejected the key: check it.
-    AuthFailed,
-    /// The key's project is over quota.
-    Quota,
-    /// Gemini could not be reached or did not answer in time.
-    Unreachable,
-    /// No call has been made yet.
-    Unknown,
-}
-
-impl From<UpstreamState> for UpstreamStateReply {
-    fn from(state: UpstreamState) -> Self {
-        match state {
-            UpstreamState::Ok => Self::Ok,
-            UpstreamState::RegionBlocked => Self::RegionBlocked,
-            UpstreamState::AuthFailed => Self::AuthFailed,
-            UpstreamState::Quota => Self::Quota,
-            UpstreamState::Unreachable => Self::Unreachable,
-            UpstreamState::Unknown => Self::Unknown,
-        }
-    }
-}
-
 /// What the server knows about Gemini.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct UpstreamReply {
     /// The latest observed state.
-    pub state: UpstreamStateReply,
+    pub state: UpstreamState,
     /// When it was observed (RFC 3339 UTC); absent while `unknown`.
     #[oai(skip_serializing_if_is_none)]
     pub checked_at: Option<String>,
@@ -93,7 +62,7 @@ impl MetaApi {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             gemini_configured: self.gemini_configured,
             upstream: UpstreamReply {
-                state: state.into(),
+                state,
                 checked_at: at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
             },
         })

@@ -353,15 +353,16 @@ export interface components {
          */
         UpstreamReply: {
             /** @description The latest observed state. */
-            state: components["schemas"]["UpstreamStateReply"] & unknown;
+            state: components["schemas"]["UpstreamState"] & unknown;
             /** @description When it was observed (RFC 3339 UTC); absent while `unknown`. */
             checkedAt?: string;
         };
         /**
-         * @description The upstream state: from the start-up probe or the latest real Gemini call.
+         * @description The upstream state: from the start-up probe or the latest real Gemini call
+         *     (also the `state` of `/api/health`).
          * @enum {string}
          */
-        UpstreamStateReply: "ok" | "region_blocked" | "auth_failed" | "quota" | "unreachable" | "unknown";
+        UpstreamState: "ok" | "region_blocked" | "auth_failed" | "quota" | "unreachable" | "unknown";
         /**
          * UsageReply
          * @description Token counts of an answer, from Gemini's `usageMetadata`.
