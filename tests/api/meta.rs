@@ -91,6 +91,45 @@ async fn a_geo_blocked_server_is_region_blocked_from_the_start_up_probe() {
 }
 
 #[tokio::test]
+async fn the_models_probe_cannot_see_a_geo_block_and_says_ok() {
+    let fake = FakeGemini::start().await;
+    fake.geo_block();
+    let (url, _stop) = serve_over(&fake, |c| {
+        c.startup_probe = weld_assistant::config::StartupProbe::Models;
+    })
+    .await;
+    let health = health_after_probe(&url).await;
+    assert_eq!(health["upstream"]["state"], "ok", "{health}");
+    let probes = fake.probes();
+    assert_eq!(probes.len(), 1);
+    assert_eq!(
+        probes[0].method,
+        poem::http::Method::GET,
+        "models mode lists the model"
+    );
+}
+
+#[tokio::test]
+async fn with_the_probe_off_nothing_reaches_gemini_and_the_state_stays_unknown() {
+    let fake = FakeGemini::start().await;
+    let (url, _stop) = serve_over(&fake, |c| {
+        c.startup_probe = weld_assistant::config::StartupProbe::Off;
+    })
+    .await;
+    let client = crate::helpers::browser();
+    // Several health reads over a while: a probe, had there been one, lands in ms.
+    for _ in 0..10 {
+        let health = Answer::read(client.get(format!("{url}/api/health")).send().await.unwrap())
+            .await
+            .json();
+        assert_eq!(health["upstream"]["state"], "unknown", "{health}");
+        assert!(health["upstream"]["checkedAt"].is_null(), "{health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(fake.probes().is_empty() && fake.received().is_empty());
+}
+
+#[tokio::test]
 async fn the_probe_never_counts_against_the_daily_budget() {
     let fake = FakeGemini::start().await;
     let (url, _stop) = serve_over(&fake, |c| c.daily_request_budget = Some(1)).await;
