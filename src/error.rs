@@ -99,6 +99,17 @@ impl ApiError {
         .retry_after(Some(retry_after))
     }
 
+    /// 503 `limits_unavailable`: the shared limit store does not answer while a
+    /// daily budget is configured (the budget fails closed).
+    pub fn limits_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "limits_unavailable",
+            "The service cannot check its usage limits right now. Please try again in a minute.",
+        )
+        .retry_after(Some(30))
+    }
+
     /// 404 `not_found`.
     pub fn not_found() -> Self {
         Self::new(

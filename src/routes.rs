@@ -21,8 +21,9 @@ use crate::{
     error::ApiError,
     gemini::{GeminiClient, GeminiSettings},
     guard::budget::DailyBudget,
-    guard::rate_limit::RateLimits,
+    guard::rate_limit::{LimitSettings, RateLimits},
     guard::session::Sessions,
+    guard::shared::SharedStore,
     guard::{Guard, SecretSet},
     http::{assets::SpaEndpoint, boundary::ApiBoundary, cors::CorsPolicy, security::SecurityHeaders},
     metrics::Metrics,
@@ -61,18 +62,30 @@ impl Services {
             Duration::from_secs(config.session_ttl_hours * 3600),
             config.cookie_secure,
         );
+        // TODO(lead): from WELD_REDIS_URL.
+        let shared: Option<Arc<SharedStore>> = None;
         let guard = Guard::new(
             sessions,
             SecretSet::new(&config.api_tokens),
             config.public_url.as_ref(),
             config.trusted_proxies.clone(),
-            RateLimits::new(config.rate_limit_per_minute, config.rate_limit_burst),
+            RateLimits::new(
+                LimitSettings::new(
+                    config.rate_limit_per_minute,
+                    config.rate_limit_burst,
+                    // TODO(lead): WELD_RATE_LIMIT_PER_IP_PER_MINUTE / _PER_IP_BURST.
+                    120,
+                    60,
+                ),
+                shared.clone(),
+                Some(metrics.clone()),
+            ),
         )
         .with_metrics(metrics.clone());
         Self {
             gemini,
             guard,
-            budget: Arc::new(DailyBudget::new(config.daily_request_budget)),
+            budget: Arc::new(DailyBudget::new(config.daily_request_budget, shared)),
             access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
             metrics,
         }

@@ -23,7 +23,7 @@ use crate::{
     domain::language::Language,
     error::{ApiError, ErrorResponse},
     gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
-    guard::budget::{DailyBudget, Reservation},
+    guard::budget::{DailyBudget, Refusal, Reservation},
     metrics::Metrics,
 };
 
@@ -56,40 +56,53 @@ impl Ai {
         }
     }
 
-    fn reserve(&self) -> Result<Reservation, ErrorResponse> {
+    async fn reserve(&self) -> Result<Reservation, ErrorResponse> {
         if !self.gemini.is_configured() {
             return Err(GeminiError::NotConfigured.into());
         }
-        self.budget.reserve().map_err(|seconds| {
+        self.budget.reserve().await.map_err(|refusal| {
             self.metrics.observe_budget_refused();
-            ApiError::budget_exhausted(seconds).into()
+            match refusal {
+                Refusal::Exhausted { retry_after } => ApiError::budget_exhausted(retry_after).into(),
+                Refusal::Unavailable => ApiError::limits_unavailable().into(),
+            }
         })
     }
 
-    fn settle<T>(&self, reservation: Reservation, result: &Result<T, GeminiError>) {
-        match result {
-            Err(GeminiError::NotConfigured | GeminiError::Unreachable(_)) => self.budget.release(reservation),
-            _ => self.budget.settle(reservation),
+    /// Keeps the unit spent, or gives it back when no upstream call happened.
+    async fn settle(&self, reservation: Reservation, called_upstream: bool) {
+        if called_upstream {
+            self.budget.settle(reservation);
+        } else {
+            self.budget.release(reservation).await;
         }
     }
 
     /// Streams an answer, counting the call against the daily budget; fails as a
     /// normal error until Gemini's first text has arrived.
     pub async fn stream(&self, prompt: &Prompt) -> Result<SseAnswer, ErrorResponse> {
-        let reservation = self.reserve()?;
+        let reservation = self.reserve().await?;
         let result = self.gemini.stream(prompt).await;
-        self.settle(reservation, &result);
+        self.settle(reservation, called_upstream(&result)).await;
         Ok(SseAnswer::new(result?, self.gemini.clone(), self.keepalive))
     }
 
     /// Asks Gemini, counting the call against the daily budget (reserved first,
     /// given back when no upstream call happened).
     pub async fn answer(&self, prompt: &Prompt) -> Result<Answer, ErrorResponse> {
-        let reservation = self.reserve()?;
+        let reservation = self.reserve().await?;
         let result = self.gemini.generate(prompt).await;
-        self.settle(reservation, &result);
+        self.settle(reservation, called_upstream(&result)).await;
         Ok(result?)
     }
+}
+
+/// Whether a Gemini call reached Gemini (and so spent a unit of the budget).
+fn called_upstream<T>(result: &Result<T, GeminiError>) -> bool {
+    !matches!(
+        result,
+        Err(GeminiError::NotConfigured | GeminiError::Unreachable(_))
+    )
 }
 
 /// The OpenAPI service of the whole API.
