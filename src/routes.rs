@@ -1,7 +1,8 @@
 //! The route tree: the one place where the middleware order is visible.
 //!
 //! ```text
-//! RequestLog ─┬─ /api/*          CorsPolicy → ApiBoundary (413, JSON errors) → Guard (401/403/429) → operations
+//! RequestLog ─┬─ /api/*          CorsPolicy → ApiBoundary (JSON errors) → Guard (401/403/429, headers only)
+//!             │                  → BodyReader (413/408, then analysis capacity) → operations
 //!             ├─ /openapi.json   the spec
 //!             ├─ /docs           Swagger UI (assets inlined, no CDN)
 //!             ├─ /metrics        JSON 404 unless enabled
@@ -25,7 +26,10 @@ use crate::{
     guard::session::Sessions,
     guard::shared::SharedStore,
     guard::{Guard, SecretSet},
-    http::{assets::SpaEndpoint, boundary::ApiBoundary, cors::CorsPolicy, security::SecurityHeaders},
+    http::{
+        assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, cors::CorsPolicy,
+        security::SecurityHeaders,
+    },
     metrics::Metrics,
     telemetry::RequestLog,
 };
@@ -33,6 +37,10 @@ use crate::{
 /// Analyze requests handled at once (each may hold a 10 MiB photo several times:
 /// body, decoded bytes, base64 for Gemini).
 pub const IMAGE_WORK_PERMITS: usize = 4;
+
+/// The longest a request body may make no progress at all before it is cut
+/// (408), at most the request timeout.
+pub const BODY_STALL: Duration = Duration::from_secs(10);
 
 /// What the routes are built over.
 #[derive(Clone)]
@@ -98,10 +106,14 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
     let service = api::service(apis(config, services));
     let swagger = service.swagger_ui();
     let boundary = ApiBoundary {
+        spec: Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
+    };
+    let read_timeout = Duration::from_secs(config.request_timeout_seconds);
+    let body = BodyReader {
         analyze_limit: config.max_analyze_body_bytes(),
         other_limit: config.max_chat_bytes,
-        spec: std::sync::Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
-        read_timeout: Duration::from_secs(config.request_timeout_seconds),
+        read_timeout,
+        stall: read_timeout.min(BODY_STALL),
         image_work: Arc::new(tokio::sync::Semaphore::new(IMAGE_WORK_PERMITS)),
     };
 
@@ -110,6 +122,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         .nest_no_strip(
             "/api",
             service
+                .with(body)
                 .with(services.guard.clone())
                 .with(boundary)
                 .with(CorsPolicy::new(&config.allowed_origins)),

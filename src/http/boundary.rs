@@ -1,49 +1,24 @@
-//! The `/api` boundary: body limits and the JSON error envelope.
+//! The `/api` boundary: the JSON error envelope.
 //!
-//! A declared `Content-Length` over the route's limit is refused before a byte of
-//! the body is read; an unsized (chunked) body is read only up to the limit.
-//! Either way: 413 `payload_too_large`. Every error that leaves an operation —
+//! Every error that leaves an operation —
 //! ours, or poem's own (bad JSON, content type, 404, 405) — becomes the flat JSON
 //! of DESIGN.md; a JSON body poem-openapi refused is checked against the OpenAPI
 //! schema so the message names the field.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::header::{CONTENT_LENGTH, CONTENT_TYPE},
-};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
 use crate::{
     error::{ApiError, json_error_response},
-    http::schema_check,
+    http::{body::KeptBody, schema_check},
 };
 
 /// The `/api` boundary middleware.
 #[derive(Debug, Clone)]
 pub struct ApiBoundary {
-    /// `/api/analyze*` body limit.
-    pub analyze_limit: usize,
-    /// Every other `/api` body limit.
-    pub other_limit: usize,
     /// The OpenAPI document, for field diagnosis.
     pub spec: Arc<serde_json::Value>,
-    /// Bound on receiving a body.
-    pub read_timeout: std::time::Duration,
-    /// Analyze requests read and processed at once; the rest wait their turn, so
-    /// a burst of large photos cannot take the memory of a small VPS.
-    pub image_work: Arc<tokio::sync::Semaphore>,
-}
-
-impl ApiBoundary {
-    fn limit_for(&self, path: &str) -> usize {
-        if path.starts_with("/api/analyze") {
-            self.analyze_limit
-        } else {
-            self.other_limit
-        }
-    }
 }
 
 impl<E: Endpoint> Middleware<E> for ApiBoundary {
@@ -68,66 +43,16 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
-        let limit = self.boundary.limit_for(&path);
-        let _turn = if path.starts_with("/api/analyze") && req.method() == poem::http::Method::POST {
-            self.boundary.image_work.clone().acquire_owned().await.ok()
-        } else {
-            None
-        };
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|len| len > limit as u64) {
-            return Ok(ApiError::payload_too_large(limit).into_response());
-        }
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.trim_start()
-                    .to_ascii_lowercase()
-                    .starts_with("application/json")
-            });
-        // The body is read here, whole and bounded in size and time, so a client
-        // that trickles it is cut off and chunked uploads obey the limit too; JSON
-        // bodies are kept (a cheap shared copy) to explain a parse failure.
-        let mut kept: Option<Bytes> = None;
-        // Bounded by the request timeout plus time for the size at 16 KiB/s, so a
-        // slow phone uploading a large photo gets through and a trickle does not.
-        let size = declared.map_or(limit as u64, |len| len.min(limit as u64));
-        let allowance = self.boundary.read_timeout + std::time::Duration::from_secs(size / (16 * 1024));
-        let read = tokio::time::timeout(allowance, req.take_body().into_bytes_limit(limit)).await;
-        match read {
-            Ok(Ok(bytes)) => {
-                // A POST with no body and no type (`curl -X POST …/api/session`) is
-                // taken as an empty JSON body: optional bodies work, required ones
-                // get a 400 naming what is missing.
-                if bytes.is_empty() && !req.headers().contains_key(CONTENT_TYPE) {
-                    req.headers_mut().insert(
-                        CONTENT_TYPE,
-                        poem::http::HeaderValue::from_static("application/json"),
-                    );
-                    kept = Some(bytes.clone());
-                }
-                if is_json {
-                    kept = Some(bytes.clone());
-                }
-                req.set_body(bytes);
-            }
-            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => {
-                return Ok(ApiError::payload_too_large(limit).into_response());
-            }
-            Ok(Err(_)) => return Ok(ApiError::invalid("the request body could not be read").into_response()),
-            Err(_) => return Ok(ApiError::request_timeout().into_response()),
-        }
+        // The body is read further in, after the guard (`http::body`); it leaves
+        // a JSON body here so a parse failure can be explained.
+        let kept = KeptBody::default();
+        req.extensions_mut().insert(kept.clone());
         match self.inner.call(req).await {
             Ok(response) => Ok(response.into_response()),
             Err(error) if error.status().as_u16() == 400 && !error.is_from_response() => {
+                let body = kept.0.lock().ok().and_then(|mut slot| slot.take());
                 let explained =
-                    kept.and_then(|body| schema_check::explain(&self.boundary.spec, &path, &body));
+                    body.and_then(|body| schema_check::explain(&self.boundary.spec, &path, &body));
                 Ok(match explained {
                     Some(message) => ApiError::invalid(message).into_response(),
                     None => json_error_response(error),
