@@ -4,6 +4,10 @@
 //! then `npm run build`, whenever the frontend's sources change. Skipped with
 //! `WELD_SKIP_FRONTEND_BUILD=1` (then an existing `frontend/dist` is embedded, or the
 //! binary serves a notice saying how to build the UI).
+//!
+//! Cargo reruns this script only when one of `WATCHED` changes. A watched path
+//! that does not exist counts as changed on every build, so only existing paths
+//! are announced: a no-op `cargo build` must not redo the web build and relink.
 
 use std::{
     path::Path,
@@ -11,6 +15,8 @@ use std::{
     time::SystemTime,
 };
 
+/// Everything `npm run build` (typecheck + `vite build`) reads, besides
+/// `node_modules`. `frontend/public` is Vite's static folder, watched once it exists.
 const WATCHED: &[&str] = &[
     "frontend/src",
     "frontend/public",
@@ -21,12 +27,15 @@ const WATCHED: &[&str] = &[
     "frontend/tsconfig.json",
     "frontend/tsconfig.app.json",
     "frontend/tsconfig.node.json",
-    "openapi/openapi.json",
+    "frontend/tsconfig.test.json",
 ];
 
 fn main() -> ExitCode {
     println!("cargo:rerun-if-env-changed=WELD_SKIP_FRONTEND_BUILD");
-    for path in WATCHED {
+    // `frontend` itself is not watched: cargo scans a watched folder recursively,
+    // and `dist` (written by this script) would make every build look changed.
+    // A new `frontend/public` is therefore noticed with the next change to `src`.
+    for path in WATCHED.iter().filter(|path| Path::new(path).exists()) {
         println!("cargo:rerun-if-changed={path}");
     }
     let skip = std::env::var("WELD_SKIP_FRONTEND_BUILD").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -37,7 +46,7 @@ fn main() -> ExitCode {
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
     if Command::new(npm).arg("--version").output().is_err() {
         eprintln!(
-            "error: building the web app needs Node.js 20+ with npm, and `{npm}` was not found.\n\
+            "error: building the web app needs Node.js 20.19+ or 22.12+ with npm, and `{npm}` was not found.\n\
              Install Node.js, or set WELD_SKIP_FRONTEND_BUILD=1 to embed an existing frontend/dist \
              (without one the binary serves a notice instead of the app)."
         );

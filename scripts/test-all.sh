@@ -2,7 +2,7 @@
 # Runs every test of the project: the Rust unit and integration tests, and the
 # web app's typecheck, lint and component tests, and the end-to-end tests in
 # headless Chromium, the schemathesis fuzzing and the load/soak run. Needs Rust,
-# Node 20+, Python 3 with venv, and Debian's chromium.
+# Node.js 20.19+ or 22.12+, Python 3 with venv, and Debian's chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

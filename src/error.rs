@@ -248,7 +248,7 @@ impl From<GeminiError> for ApiError {
 impl From<ImageError> for ApiError {
     fn from(error: ImageError) -> Self {
         match &error {
-            ImageError::TypeNotAllowed(_) | ImageError::Mismatch { .. } | ImageError::Corrupt { .. } => {
+            ImageError::TypeNotAllowed(_) | ImageError::Mismatch { .. } | ImageError::Unstrippable { .. } => {
                 ApiError::unsupported_media_type(error.to_string())
             }
             ImageError::BadBase64 { .. } | ImageError::Empty { .. } => ApiError::invalid(error.to_string()),

@@ -131,7 +131,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         .nest("/docs", swagger)
         .at("/metrics", metrics_endpoint(config.metrics, services))
         .nest_no_strip("/", SpaEndpoint::new(issuer))
-        .with(SecurityHeaders)
+        .with(SecurityHeaders::default())
         .with(RequestLog::new(
             services.metrics.clone(),
             config.trusted_proxies.clone(),

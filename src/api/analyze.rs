@@ -127,6 +127,8 @@ pub enum AnalyzeRequest {
 struct Photo {
     kind: ImageType,
     bytes: Vec<u8>,
+    /// The EXIF orientation removed with the metadata (2–8), if any.
+    orientation: Option<u8>,
     note: Option<String>,
     language: Option<Language>,
 }
@@ -182,12 +184,13 @@ impl AnalyzeApi {
             AnalyzeRequest::Multipart(form) => self.photo_from_form(form).await?,
         };
         let language = Language::resolve(photo.language, accept_language);
+        let mut request = prompt::analyze_request(language, photo.note.as_deref());
+        if let Some(note) = photo.orientation.and_then(prompt::orientation_note) {
+            request = format!("{request}\n\n{note}");
+        }
         Ok(Prompt {
             system: prompt::analyze_instruction(language),
-            turns: vec![Turn::new(
-                Role::User,
-                prompt::analyze_request(language, photo.note.as_deref()),
-            )],
+            turns: vec![Turn::new(Role::User, request)],
             image: Some(InlineImage {
                 mime: photo.kind.mime(),
                 base64: image::encode_base64(&photo.bytes),
@@ -204,10 +207,11 @@ impl AnalyzeApi {
         let kind = ImageType::from_mime(&request.mime_type)?;
         let bytes = image::decode_base64("base64Image", &request.base64_image, self.max_image_bytes)?;
         kind.verify(&bytes)?;
-        let bytes = image::strip_metadata(kind, bytes)?;
+        let stripped = image::strip_metadata(kind, bytes)?;
         Ok(Photo {
             kind,
-            bytes,
+            bytes: stripped.bytes,
+            orientation: stripped.orientation,
             note: check_note(request.note)?,
             language: request.language.map(Into::into),
         })
@@ -249,10 +253,11 @@ impl AnalyzeApi {
             })?,
         };
         kind.verify(&bytes)?;
-        let bytes = image::strip_metadata(kind, bytes)?;
+        let stripped = image::strip_metadata(kind, bytes)?;
         Ok(Photo {
             kind,
-            bytes,
+            bytes: stripped.bytes,
+            orientation: stripped.orientation,
             note: check_note(form.note)?,
             language,
         })

@@ -1,8 +1,12 @@
 //! What a weld photo may be: the allowed image types, recognised by their magic
 //! numbers (a claimed type is never trusted alone), and the decoding of base64
-//! input. Knows nothing of HTTP; the API maps these errors to statuses.
+//! input, and the entry to metadata removal (`super::metadata`). Knows nothing
+//! of HTTP; the API maps these errors to statuses.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
+
+use super::metadata;
+pub use super::metadata::Stripped;
 
 /// An image type Gemini accepts inline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +49,13 @@ pub enum ImageError {
         /// The request field.
         field: &'static str,
     },
-    /// The bytes start like the type but do not parse as it.
-    #[error("the image is not a valid {mime} file")]
-    Corrupt {
+    /// The file's structure could not be walked, so its metadata could not be
+    /// removed; it is refused rather than sent on with it.
+    #[error(
+        "the image is not a well-formed {mime} file: its structure could not be read, so its \
+metadata (such as the GPS position) could not be removed; re-save or re-export the photo and try again"
+    )]
+    Unstrippable {
         /// The type.
         mime: &'static str,
     },
@@ -206,41 +214,18 @@ pub fn decode_base64(field: &'static str, text: &str, limit: usize) -> Result<Ve
     Ok(bytes)
 }
 
-/// Removes EXIF and XMP metadata (GPS position, camera, owner) without
-/// re-encoding: JPEG APP1 `Exif`/XMP segments, PNG `eXIf` and XMP `iTXt` chunks,
-/// WebP `EXIF`/`XMP ` chunks. HEIC/HEIF pass unchanged (no kept crate edits them).
-/// Bytes that cannot be parsed as their type are refused.
-pub fn strip_metadata(kind: ImageType, bytes: Vec<u8>) -> Result<Vec<u8>, ImageError> {
-    use img_parts::{Bytes, ImageEXIF, jpeg::Jpeg, png::Png, webp::WebP};
-    let corrupt = || ImageError::Corrupt { mime: kind.mime() };
-    match kind {
-        ImageType::Jpeg => {
-            let mut jpeg = Jpeg::from_bytes(Bytes::from(bytes)).map_err(|_| corrupt())?;
-            jpeg.segments_mut().retain(|segment| {
-                let contents = segment.contents();
-                !(segment.marker() == img_parts::jpeg::markers::APP1
-                    && (contents.starts_with(b"Exif\0")
-                        || contents.starts_with(b"http://ns.adobe.com/xap/1.0/")))
-            });
-            Ok(jpeg.encoder().bytes().to_vec())
-        }
-        ImageType::Png => {
-            let mut png = Png::from_bytes(Bytes::from(bytes)).map_err(|_| corrupt())?;
-            png.chunks_mut().retain(|chunk| {
-                let kind = chunk.kind();
-                !(&kind == b"eXIf"
-                    || (&kind == b"iTXt" && chunk.contents().starts_with(b"XML:com.adobe.xmp")))
-            });
-            Ok(png.encoder().bytes().to_vec())
-        }
-        ImageType::Webp => {
-            let mut webp = WebP::from_bytes(Bytes::from(bytes)).map_err(|_| corrupt())?;
-            webp.remove_chunks_by_id(img_parts::webp::CHUNK_XMP);
-            webp.set_exif(None);
-            Ok(webp.encoder().bytes().to_vec())
-        }
-        ImageType::Heic | ImageType::Heif => Ok(bytes),
-    }
+/// Removes the metadata (EXIF with GPS, XMP, comments, MPF secondary images, …)
+/// without re-encoding, as `super::metadata` describes per format, and returns
+/// the clean bytes with the EXIF orientation they carried. Bytes whose container
+/// cannot be walked are refused rather than forwarded with their metadata.
+pub fn strip_metadata(kind: ImageType, bytes: Vec<u8>) -> Result<Stripped, ImageError> {
+    let stripped = match kind {
+        ImageType::Jpeg => metadata::strip_jpeg(&bytes),
+        ImageType::Png => metadata::strip_png(&bytes),
+        ImageType::Webp => metadata::strip_webp(&bytes),
+        ImageType::Heic | ImageType::Heif => metadata::strip_heif(&bytes),
+    };
+    stripped.map_err(|_| ImageError::Unstrippable { mime: kind.mime() })
 }
 
 /// Standard base64 of bytes, as Gemini's `inlineData.data` wants it.
@@ -353,59 +338,17 @@ mod tests {
         assert_eq!(encode_base64(&plain), PNG_1X1);
     }
 
-    /// A JPEG with an EXIF APP1 (GPS), an XMP APP1 and a comment, around real image data.
-    pub fn jpeg_with_exif() -> Vec<u8> {
-        let png_free_jpeg: Vec<u8> = vec![
-            0xFF, 0xD8, // SOI
-            0xFF, 0xE1, 0x00, 0x12, b'E', b'x', b'i', b'f', 0, 0, b'M', b'M', 0, 0x2A, 0, 0, 0, 8, b'G',
-            b'P', // APP1 Exif
-            0xFF, 0xE1, 0x00, 0x20, b'h', b't', b't', b'p', b':', b'/', b'/', b'n', b's', b'.', b'a', b'd',
-            b'o', b'b', b'e', b'.', b'c', b'o', b'm', b'/', b'x', b'a', b'p', b'/', b'1', b'.', b'0', b'/',
-            0, b'X', // APP1 XMP
-            0xFF, 0xFE, 0x00, 0x06, b'k', b'e', b'e', b'p', // COM
-            0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 0x3F, 0, 0x12, 0x34, 0x56, // SOS + entropy
-            0xFF, 0xD9, // EOI
-        ];
-        png_free_jpeg
-    }
-
     #[test]
-    fn exif_and_xmp_are_stripped_from_a_jpeg_and_the_rest_kept() {
-        let stripped = strip_metadata(ImageType::Jpeg, jpeg_with_exif()).unwrap();
-        let has = |needle: &[u8]| stripped.windows(needle.len()).any(|w| w == needle);
-        assert!(!has(b"Exif\0") && !has(b"ns.adobe.com"), "{stripped:02x?}");
-        assert!(has(b"keep") && has(&[0x12, 0x34, 0x56]));
-        assert!(stripped.starts_with(&[0xFF, 0xD8]) && stripped.ends_with(&[0xFF, 0xD9]));
-    }
-
-    #[test]
-    fn exif_is_stripped_from_a_png() {
-        use img_parts::{
-            Bytes,
-            png::{Png, PngChunk},
-        };
-        let plain = decode_base64("f", PNG_1X1, 1 << 20).unwrap();
-        let mut parsed = Png::from_bytes(Bytes::from(plain)).unwrap();
-        parsed
-            .chunks_mut()
-            .insert(1, PngChunk::new(*b"eXIf", Bytes::from_static(b"MM\0*GPS")));
-        let png = parsed.encoder().bytes().to_vec();
+    fn every_type_goes_through_its_stripper_and_unparseable_files_are_refused() {
+        let png = decode_base64("f", PNG_1X1, 1 << 20).unwrap();
         let stripped = strip_metadata(ImageType::Png, png.clone()).unwrap();
-        assert!(png.windows(4).any(|w| w == b"eXIf"));
-        assert!(!stripped.windows(4).any(|w| w == b"eXIf"));
-        assert!(stripped.windows(4).any(|w| w == b"IDAT"));
-    }
-
-    #[test]
-    fn corrupt_files_are_refused_and_heic_passes_unchanged() {
-        assert_eq!(
-            strip_metadata(ImageType::Png, b"\x89PNG\r\n\x1a\ngarbage".to_vec()).unwrap_err(),
-            ImageError::Corrupt { mime: "image/png" }
-        );
-        assert_eq!(
-            strip_metadata(ImageType::Heic, vec![1, 2, 3]).unwrap(),
-            vec![1, 2, 3]
-        );
+        assert_eq!(stripped.bytes, png);
+        assert_eq!(stripped.orientation, None);
+        for kind in ImageType::ALL {
+            let err = strip_metadata(kind, b"\x89PNG\r\n\x1a\ngarbage".to_vec()).unwrap_err();
+            assert_eq!(err, ImageError::Unstrippable { mime: kind.mime() });
+            assert!(err.to_string().contains("metadata"), "{err}");
+        }
     }
 
     #[test]

@@ -67,6 +67,27 @@ pub fn analyze_request(language: Language, note: Option<&str>) -> String {
     }
 }
 
+/// What the model must be told about a photo stored turned or mirrored: its EXIF
+/// orientation (2–8) went with the rest of the metadata, so the pixels arrive as
+/// the camera stored them. `None` for upright (1) or an unknown value. Written in
+/// English, like the instructions.
+pub fn orientation_note(orientation: u8) -> Option<String> {
+    let turn = match orientation {
+        2 => "mirror it horizontally",
+        3 => "rotate it 180°",
+        4 => "mirror it vertically",
+        5 => "mirror it horizontally, then rotate it 90° counter-clockwise",
+        6 => "rotate it 90° clockwise",
+        7 => "mirror it horizontally, then rotate it 90° clockwise",
+        8 => "rotate it 90° counter-clockwise",
+        _ => return None,
+    };
+    Some(format!(
+        "(The photo is stored turned: EXIF orientation {orientation}. To view it upright, {turn}. \
+Judge the weld and its position as seen upright.)"
+    ))
+}
+
 fn answer_in(language: Language) -> &'static str {
     match language {
         Language::Ru => {
@@ -125,5 +146,21 @@ mod tests {
             analyze_request(Language::En, Some("  ")),
             "Analyze the weld in this photo."
         );
+    }
+
+    #[test]
+    fn a_turned_photo_is_explained_and_an_upright_one_is_not() {
+        assert_eq!(orientation_note(1), None);
+        assert_eq!(orientation_note(9), None);
+        let six = orientation_note(6).unwrap();
+        assert!(
+            six.contains("orientation 6") && six.contains("90° clockwise"),
+            "{six}"
+        );
+        assert!(orientation_note(8).unwrap().contains("90° counter-clockwise"));
+        assert!(orientation_note(3).unwrap().contains("180°"));
+        for o in 2..=8 {
+            assert!(orientation_note(o).is_some());
+        }
     }
 }

@@ -7,6 +7,11 @@
 //! The guard's pieces live here together: the session cookie (`session`), the
 //! client address (`client_ip`), the rate limits (`rate_limit`) and the daily
 //! budget (`budget`).
+//!
+//! It also notices the one set-up mistake that locks every browser out: a
+//! `Secure` cookie on a site opened over plain HTTP from another machine (a
+//! phone on the LAN). The browser drops the cookie, so it logs a warning naming
+//! the fix, once per process.
 
 pub(crate) mod budget;
 pub(crate) mod client_ip;
@@ -15,7 +20,13 @@ pub(crate) mod rate_limit;
 pub mod session;
 pub(crate) mod shared;
 
-use std::{net::IpAddr, sync::Arc};
+use std::{
+    net::IpAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use ipnet::IpNet;
 use poem::{
@@ -175,6 +186,55 @@ impl Guard {
         client_ip(peer, req.headers(), &self.inner.trusted_proxies)
     }
 
+    /// Whether the browser will drop the `Secure` session cookie of this request:
+    /// the cookie is `Secure`, the request came over plain HTTP (our listener, or
+    /// a trusted proxy saying `proto=http`), and the host is not this machine
+    /// (browsers keep `Secure` cookies on `http://localhost`).
+    pub fn cookie_dropped_over_http(&self, req: &Request) -> bool {
+        let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let https = *req.scheme() == poem::http::uri::Scheme::HTTPS;
+        self.dropped_over_http(peer, https, req.headers())
+    }
+
+    fn dropped_over_http(&self, peer: Option<IpAddr>, https: bool, headers: &HeaderMap) -> bool {
+        if !self.inner.sessions.secure() {
+            return false;
+        }
+        let peer_trusted =
+            peer.is_some_and(|ip| self.inner.trusted_proxies.iter().any(|net| net.contains(&ip)));
+        let plain = if peer_trusted {
+            // Without a `proto` the proxy's scheme is unknown: no warning.
+            forwarded_proto(headers).is_some_and(|p| p.eq_ignore_ascii_case("http"))
+        } else {
+            !https
+        };
+        let host = headers.get("host").and_then(|v| v.to_str().ok());
+        plain && host.is_some_and(|h| !is_local_host(h))
+    }
+
+    /// Logs, once per process, that browsers drop the `Secure` cookie because the
+    /// site is served over plain HTTP, and how to fix it.
+    fn warn_cookie_dropped(&self, req: &Request) {
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        if WARNED.load(Ordering::Relaxed) || !self.cookie_dropped_over_http(req) {
+            return;
+        }
+        if self.inner.sessions.from_headers(req.headers()).is_some() || WARNED.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let host = req
+            .headers()
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::warn!(
+            host,
+            "the site is open over plain HTTP from another machine, so browsers drop the Secure session cookie \
+             and every chat and analysis fails with session_required: serve it over HTTPS (a TLS proxy listed \
+             in WELD_TRUSTED_PROXIES that sends X-Forwarded-Proto), or set WELD_COOKIE_SECURE=false for LAN use"
+        );
+    }
+
     /// Whether a request comes from another site (DESIGN.md's rule).
     pub fn is_cross_site(&self, headers: &HeaderMap) -> bool {
         let fetch_site = headers
@@ -231,6 +291,52 @@ impl Guard {
     }
 }
 
+/// The scheme the nearest proxy was reached by: the right-most
+/// `X-Forwarded-Proto` value, else the last `proto=` of `Forwarded`.
+fn forwarded_proto(headers: &HeaderMap) -> Option<String> {
+    let values = |name: &'static str| {
+        headers
+            .get_all(name)
+            .into_iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(proto) = values("x-forwarded-proto").next_back() {
+        return Some(proto.to_owned());
+    }
+    values("forwarded").rev().find_map(|element| {
+        element.split(';').find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("proto")
+                .then(|| v.trim().trim_matches('"').to_owned())
+        })
+    })
+}
+
+/// Whether a `Host` value names this machine: `localhost` (and `*.localhost`),
+/// 127.0.0.0/8 or `[::1]`, with or without a port.
+fn is_local_host(host: &str) -> bool {
+    let host = host.trim();
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        }),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if name == "localhost" || name.ends_with(".localhost") {
+        return true;
+    }
+    name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// `host[:port]` of a URL, with the scheme's default port left out, lower-cased.
 fn authority_of_url(url: &url::Url) -> Option<String> {
     let host = url.host_str()?.to_ascii_lowercase();
@@ -281,6 +387,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let ip = self.guard.client_ip(&req);
         req.extensions_mut().insert(ClientIp(ip));
+        self.guard.warn_cookie_dropped(&req);
         if !is_guarded(&req) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
@@ -406,6 +513,78 @@ mod tests {
             ("host", "weld.example.org"),
             ("origin", "https://weld.example.org:443")
         ])));
+    }
+
+    #[test]
+    fn local_hosts_are_this_machine() {
+        for local in [
+            "localhost",
+            "localhost:8080",
+            "LOCALHOST.",
+            "app.localhost:3000",
+            "127.0.0.1",
+            "127.1.2.3:8080",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_local_host(local), "{local}");
+        }
+        for remote in [
+            "192.168.1.20:8080",
+            "10.0.0.5",
+            "weld.example",
+            "localhost.example:80",
+            "[fe80::1]:8080",
+            "",
+        ] {
+            assert!(!is_local_host(remote), "{remote}");
+        }
+    }
+
+    fn dropped(g: &Guard, peer: &str, pairs: &[(&str, &str)]) -> bool {
+        let peer: IpAddr = peer.parse().unwrap();
+        g.dropped_over_http(Some(peer), false, &headers(pairs))
+    }
+
+    fn secure_guard(proxies: Vec<IpNet>) -> Guard {
+        Guard::new(
+            Sessions::new(vec![1; 32], std::time::Duration::from_secs(60), true),
+            SecretSet::default(),
+            None,
+            proxies,
+            RateLimits::new(
+                crate::guard::rate_limit::LimitSettings::new(10, 10, 10, 10),
+                None,
+                None,
+            ),
+        )
+    }
+
+    #[test]
+    fn a_secure_cookie_over_plain_http_from_the_lan_is_noticed() {
+        let g = secure_guard(vec!["10.0.0.1/32".parse().unwrap()]);
+        let lan = [("host", "192.168.1.20:8080")];
+        assert!(dropped(&g, "192.168.1.30", &lan));
+        assert!(!dropped(&g, "127.0.0.1", &[("host", "localhost:8080")]));
+        assert!(!g.dropped_over_http(Some("192.168.1.30".parse().unwrap()), true, &headers(&lan)));
+        // Behind a trusted proxy, its `proto` decides; none means unknown.
+        let proxied = |proto: &[(&str, &str)]| {
+            let mut pairs = vec![("host", "weld.example")];
+            pairs.extend_from_slice(proto);
+            dropped(&g, "10.0.0.1", &pairs)
+        };
+        assert!(proxied(&[("x-forwarded-proto", "http")]));
+        assert!(proxied(&[("forwarded", "for=1.2.3.4;proto=http")]));
+        assert!(!proxied(&[("x-forwarded-proto", "https")]));
+        assert!(!proxied(&[]));
+        // An untrusted peer cannot claim HTTPS with a header.
+        assert!(dropped(
+            &g,
+            "192.168.1.30",
+            &[("host", "10.1.1.1"), ("x-forwarded-proto", "https")]
+        ));
+        // A cookie without `Secure` is kept anyway.
+        assert!(!dropped(&guard(None), "192.168.1.30", &lan));
     }
 
     #[test]

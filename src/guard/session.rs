@@ -53,6 +53,12 @@ impl Sessions {
         }
     }
 
+    /// Whether the cookie is marked `Secure` (browsers keep it only over HTTPS,
+    /// and on `localhost`).
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
     /// A random 32-byte secret, for a server started without one.
     pub fn random_secret() -> Vec<u8> {
         let mut secret = vec![0u8; 32];

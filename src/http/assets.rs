@@ -149,9 +149,10 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
         .header(header::VARY, "Accept-Encoding");
     let not_modified = req
         .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| none_match_hits(v, &etag));
     if not_modified {
         return builder.status(StatusCode::NOT_MODIFIED).finish();
     }
@@ -175,6 +176,31 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
     builder.body(Body::from_bytes(bytes))
 }
 
+/// Whether an `If-None-Match` value matches our strong `etag` by RFC 9110's weak
+/// comparison (§8.8.3.2): `*`, or any listed entity-tag whose opaque part equals
+/// ours, with or without `W/`. A malformed list matches nothing.
+fn none_match_hits(header: &str, etag: &str) -> bool {
+    if header.trim() == "*" {
+        return true;
+    }
+    let mut rest = header;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
+        if rest.is_empty() {
+            return false;
+        }
+        let tag = rest.strip_prefix("W/").unwrap_or(rest);
+        let Some(inner) = tag.strip_prefix('"') else {
+            return false;
+        };
+        let Some(end) = inner.find('"') else { return false };
+        if etag.len() == end + 2 && etag[1..=end] == inner[..end] {
+            return true;
+        }
+        rest = &inner[end + 1..];
+    }
+}
+
 /// Whether `Accept-Encoding` accepts a coding (q=0 refuses it).
 fn accepts(header: &str, coding: &str) -> bool {
     header.split(',').any(|item| {
@@ -195,6 +221,34 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn if_none_match_uses_weak_comparison() {
+        let etag = "\"abc123\"";
+        for hit in [
+            "\"abc123\"",
+            "W/\"abc123\"",
+            "*",
+            " * ",
+            "\"zzz\", W/\"abc123\"",
+            "W/\"x\",\"abc123\"",
+            "  W/\"abc123\"  ,",
+        ] {
+            assert!(none_match_hits(hit, etag), "{hit}");
+        }
+        for miss in [
+            "",
+            "abc123",
+            "\"abc12\"",
+            "\"abc1234\"",
+            "W/\"abc123",
+            "w/\"abc123\"",
+            "\"x\", *",
+            "\"abc123-br\"",
+        ] {
+            assert!(!none_match_hits(miss, etag), "{miss}");
+        }
+    }
 
     #[test]
     fn accept_encoding_honours_q_zero_and_wildcards() {

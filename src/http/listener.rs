@@ -3,6 +3,11 @@
 //! connection is closed. poem does not expose hyper's `header_read_timeout`, and
 //! its idle timeout waits politely for a half-sent request — which is exactly what
 //! a slowloris client keeps it doing.
+//!
+//! A connection that opens with the HTTP/2 preface (`PRI * HTTP/2.0…`, cleartext
+//! HTTP/2 with prior knowledge, as a reverse proxy may speak it) has no HTTP/1
+//! heads: once the preface is complete, no head deadline applies to it (the
+//! preface itself must still arrive within the limit).
 
 use std::{
     future::Future as _,
@@ -57,7 +62,12 @@ enum Phase {
     Open,
     /// A response was written; the next bytes read start a new head.
     Between,
+    /// The connection speaks HTTP/2 (it sent the preface): no HTTP/1 heads.
+    Http2,
 }
+
+/// The client connection preface of HTTP/2 (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// A stream whose request heads must complete before a deadline.
 pub struct HeadDeadline<T> {
@@ -67,6 +77,9 @@ pub struct HeadDeadline<T> {
     sleep: Pin<Box<Sleep>>,
     /// The last three bytes of the head so far, to find `\r\n\r\n` across reads.
     tail: [u8; 3],
+    /// How many bytes of the HTTP/2 preface the connection has sent so far;
+    /// `None` once it sent something else.
+    preface: Option<usize>,
 }
 
 impl<T> HeadDeadline<T> {
@@ -77,7 +90,29 @@ impl<T> HeadDeadline<T> {
             phase: Phase::Head,
             sleep: Box::pin(tokio::time::sleep(limit)),
             tail: [0; 3],
+            preface: Some(0),
         }
+    }
+
+    /// Follows the connection's first bytes: once they are the whole HTTP/2
+    /// preface, the connection is HTTP/2 for good. True while it may still be.
+    fn follow_preface(&mut self, bytes: &[u8]) -> bool {
+        let Some(seen) = self.preface else {
+            return false;
+        };
+        let take = bytes.len().min(H2_PREFACE.len() - seen);
+        if bytes[..take] != H2_PREFACE[seen..seen + take] {
+            self.preface = None;
+            return false;
+        }
+        let seen = seen + take;
+        if seen == H2_PREFACE.len() {
+            self.phase = Phase::Http2;
+            self.preface = None;
+        } else {
+            self.preface = Some(seen);
+        }
+        true
     }
 
     /// Scans newly read head bytes for the blank line that ends the head.
@@ -113,7 +148,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for HeadDeadline<T> {
                         let deadline = Instant::now() + this.limit;
                         this.sleep.as_mut().reset(deadline);
                     }
-                    if this.phase == Phase::Head {
+                    if this.phase == Phase::Head && !this.follow_preface(&new) {
                         this.scan(&new);
                     }
                 }
@@ -180,6 +215,28 @@ mod tests {
         assert_eq!(h.phase, Phase::Head);
         h.scan(b"\n");
         assert_eq!(h.phase, Phase::Open);
+    }
+
+    #[tokio::test]
+    async fn the_http2_preface_ends_head_deadlines_for_good() {
+        for split in [1, 5, 18, 24] {
+            let mut h = HeadDeadline::new((), Duration::from_secs(1));
+            let mut bytes = H2_PREFACE.to_vec();
+            bytes.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 0, 0]);
+            for chunk in bytes.chunks(split) {
+                if h.phase == Phase::Head && !h.follow_preface(chunk) {
+                    h.scan(chunk);
+                }
+            }
+            assert_eq!(h.phase, Phase::Http2, "split {split}");
+        }
+        // An HTTP/1 request starting like it (`P`) is still an HTTP/1 head.
+        let mut h = HeadDeadline::new((), Duration::from_secs(1));
+        assert!(h.follow_preface(b"P"));
+        assert!(!h.follow_preface(b"OST / HTTP/1.1\r\n"));
+        assert_eq!(h.phase, Phase::Head);
+        assert!(!h.follow_preface(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+        assert_eq!(h.phase, Phase::Head);
     }
 
     #[tokio::test]

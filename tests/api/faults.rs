@@ -312,3 +312,55 @@ async fn read_response(socket: &mut tokio::net::TcpStream) -> String {
         }
     }
 }
+
+#[tokio::test]
+async fn an_h2c_stream_outlasts_the_head_deadline() {
+    // A reverse proxy speaking cleartext HTTP/2 with prior knowledge: its
+    // connection has no HTTP/1 heads, so the 1 s head deadline must not cut it.
+    let app = spawn_app_with(|c| c.request_timeout_seconds = 1).await;
+    app.fake
+        .script([Reply::sse_texts(&["one ", "two ", "three ", "four"]).paced(Duration::from_millis(800))]);
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let session = client
+        .post(format!("{}/api/session", app.url))
+        .json(&json!({"accessCode": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.version(), reqwest::Version::HTTP_2);
+    assert!(session.status().is_success(), "{}", session.status());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let started = Instant::now();
+    let response = client
+        .post(format!("{}/api/chat/stream", app.url))
+        .json(&json!({"message": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    assert!(
+        started.elapsed() > Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        body.contains("four") && body.contains("event: done"),
+        "the stream was cut: {body}"
+    );
+    // The same connection still serves, long after the head deadline.
+    let health = client
+        .get(format!("{}/api/health", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.version(), reqwest::Version::HTTP_2);
+}

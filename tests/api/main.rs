@@ -8,9 +8,11 @@ mod helpers;
 
 mod analyze;
 mod chat;
+mod edge;
 mod errors;
 mod faults;
 mod guard;
+mod images;
 mod meta;
 mod process;
 mod spa;

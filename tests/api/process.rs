@@ -424,3 +424,44 @@ async fn json_logs_have_one_line_per_request_and_per_upstream_attempt_without_se
         assert!(!logs.contains(canary), "{canary} in the logs:\n{logs}");
     }
 }
+
+#[tokio::test]
+async fn a_secure_cookie_over_plain_http_from_the_lan_is_logged_once_with_the_fix() {
+    let fake = FakeGemini::start().await;
+    let server = Server::start(&fake, &[("WELD_COOKIE_SECURE", "true")]);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let warnings = |logs: &str| {
+        logs.lines()
+            .filter(|l| l.contains("WELD_COOKIE_SECURE=false") && l.contains("HTTPS"))
+            .count()
+    };
+    // Opened on this machine: browsers keep Secure cookies on localhost.
+    let local = client
+        .get(server.url("/api/session"))
+        .header("Host", "localhost:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), 200);
+    // Opened from a phone on the LAN, over and over.
+    for path in ["/api/session", "/api/session", "/api/health"] {
+        let response = client
+            .get(server.url(path))
+            .header("Host", "192.168.1.20:8080")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let started = Instant::now();
+    while warnings(&server.logs()) == 0 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The request log lines of all four requests are in: nothing more will come.
+    while server.logs().matches("/api/").count() < 4 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let logs = server.logs();
+    assert_eq!(warnings(&logs), 1, "{logs}");
+    assert!(logs.contains("192.168.1.20:8080"), "{logs}");
+}

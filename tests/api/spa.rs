@@ -88,6 +88,109 @@ async fn etag_revalidation_answers_304_without_a_body() {
 }
 
 #[tokio::test]
+async fn weak_and_listed_and_star_validators_also_answer_304() {
+    let app = spawn_app().await;
+    let html = app.get("/").await.text().await.unwrap();
+    let script = entry_script(&html);
+    let etag = app.get(&script).await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let weak = format!("W/{etag}");
+    let listed = format!("\"other\", W/\"x\",{weak}");
+    for method in [reqwest::Method::GET, reqwest::Method::HEAD] {
+        for (validator, status) in [
+            (weak.as_str(), 304),
+            (listed.as_str(), 304),
+            ("*", 304),
+            ("W/\"other\", \"another\"", 200),
+            (etag.trim_matches('"'), 200),
+        ] {
+            let response = app
+                .client
+                .request(method.clone(), format!("{}{script}", app.url))
+                .header("If-None-Match", validator)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), status, "{method} {validator}");
+            if status == 304 {
+                assert_eq!(response.headers()["etag"], etag.as_str());
+                assert!(response.bytes().await.unwrap().is_empty());
+            }
+        }
+    }
+    // The entry page revalidates the same way.
+    let index_etag = app.get("/").await.headers()["etag"].to_str().unwrap().to_owned();
+    let response = app
+        .client
+        .get(format!("{}/", app.url))
+        .header("If-None-Match", format!("W/{index_etag}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 304);
+}
+
+/// The `script-src` directive of a policy.
+fn script_src(csp: &str) -> &str {
+    csp.split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("script-src"))
+        .unwrap_or("")
+}
+
+/// The text of each inline `<script>` (no `src`) of a page.
+fn inline_scripts(html: &str) -> Vec<&str> {
+    let mut scripts = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let tag_end = start + rest[start..].find('>').unwrap();
+        let close = tag_end + rest[tag_end..].find("</script>").unwrap();
+        if !rest[start..tag_end].contains(" src=") {
+            scripts.push(&rest[tag_end + 1..close]);
+        }
+        rest = &rest[close + "</script>".len()..];
+    }
+    scripts
+}
+
+#[tokio::test]
+async fn the_docs_allow_exactly_their_inline_scripts_by_hash() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let app = spawn_app().await;
+    for path in ["/docs", "/docs/oauth-receiver.html"] {
+        // Twice: the first answer computes the hashes, the second uses the cached ones.
+        for round in 0..2 {
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            let csp = response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let html = response.text().await.unwrap();
+            let scripts = script_src(&csp);
+            assert!(!scripts.contains("unsafe-inline"), "{path}: {csp}");
+            assert!(!scripts.contains("unsafe-eval"), "{path}: {csp}");
+            let inline = inline_scripts(&html);
+            assert!(!inline.is_empty(), "{path} has inline scripts");
+            for text in inline {
+                let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text));
+                assert!(
+                    scripts.contains(&format!("'sha256-{hash}'")),
+                    "{path} round {round}: a script's hash is not allowed: {scripts}"
+                );
+            }
+        }
+    }
+    // A docs response that is not a page allows no inline script at all.
+    let missing = app.get("/docs/nope").await;
+    let csp = missing.headers()["content-security-policy"].to_str().unwrap();
+    assert_eq!(script_src(csp), "script-src 'self'", "{csp}");
+}
+
+#[tokio::test]
 async fn brotli_and_gzip_follow_accept_encoding() {
     let app = spawn_app().await;
     let html = app.get("/").await.text().await.unwrap();
@@ -151,8 +254,8 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
         if path == "/docs" {
             assert!(
-                csp.contains("'unsafe-inline'"),
-                "Swagger UI needs its inline assets"
+                !script_src(csp).contains("unsafe-inline"),
+                "{path}: scripts by hash only: {csp}"
             );
         } else {
             assert!(

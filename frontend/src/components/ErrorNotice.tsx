@@ -3,6 +3,7 @@ import { RotateCcw } from 'lucide-react'
 import type { ApiError } from '../api/client'
 import { useI18n } from '../hooks/useI18n'
 import { describeError } from '../i18n/translate'
+import { cookieDroppedOverHttp, InsecureCookieNotice } from './InsecureCookieNotice'
 
 interface ErrorNoticeProps {
   error: ApiError
@@ -16,7 +17,11 @@ export function ErrorNotice({ error, onRetry }: ErrorNoticeProps) {
   const { t } = useI18n()
   return (
     <div className="error-notice" role="alert">
-      <p>{describeError(t, error)}</p>
+      {error.code === 'session_required' && cookieDroppedOverHttp(window.location) ? (
+        <InsecureCookieNotice />
+      ) : (
+        <p>{describeError(t, error)}</p>
+      )}
       {DETAILED_CODES.has(error.code) && error.message !== '' && (
         <p className="error-detail">{t('error.detail', { message: error.message })}</p>
       )}

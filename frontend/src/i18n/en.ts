@@ -5,6 +5,8 @@ export const en: Dictionary = {
   'app.name': 'Weld Assistant',
   'app.tagline': 'Welding assistant',
   'app.documentTitle': '{view} — Weld Assistant',
+  'notice.insecureCookie':
+    'The browser does not keep the session cookie over insecure HTTP. Open the site over HTTPS, or ask the administrator to set WELD_COOKIE_SECURE=false for use on a local network.',
 
   'nav.label': 'Sections',
   'nav.chat': 'Assistant',

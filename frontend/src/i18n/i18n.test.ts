@@ -4,7 +4,7 @@ import { detectLanguage, LANGUAGE_STORAGE_KEY } from './language'
 import { ru } from './ru'
 import { describeError, formatBytes, formatDuration, translator } from './translate'
 
-/** Every error code of the public API (shared/DESIGN.md, openapi.json) plus the client's own. */
+/** Every error code of the public API (docs/api.md, openapi.json) plus the client's own. */
 const ERROR_CODES = [
   'invalid_request',
   'session_required',

@@ -5,6 +5,8 @@ export const ru = {
   'app.name': 'Weld Assistant',
   'app.tagline': 'Сварочный помощник',
   'app.documentTitle': '{view} — Weld Assistant',
+  'notice.insecureCookie':
+    'Браузер не сохраняет cookie сессии по незащищённому HTTP. Откройте сайт по HTTPS или попросите администратора задать WELD_COOKIE_SECURE=false для работы в локальной сети.',
 
   'nav.label': 'Разделы',
   'nav.chat': 'Помощник',

@@ -1,4 +1,4 @@
-// Default msw handlers shaped like the Rust API (see shared/DESIGN.md), and
+// Default msw handlers shaped like the Rust API (see docs/api.md), and
 // helpers that tests use to answer differently or to record what was sent.
 import { http, HttpResponse } from 'msw'
 
