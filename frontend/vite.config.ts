@@ -91,5 +91,7 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     restoreMocks: true,
     unstubGlobals: true,
+    // Generous on a busy 2-core machine: a slow test is not a failed one.
+    testTimeout: 20_000,
   },
 })

@@ -27,5 +27,5 @@ fi
 echo "== Hostile input: schemathesis against every operation (>= 1000 cases)"
 bash scripts/fuzz-api.sh 200
 
-echo "== Load and soak: 1000 connections for 60 s (two rounds)"
+echo "== Load and soak: 1000 connections for 60 s (four rounds)"
 bash scripts/soak.sh 1000 60

@@ -22,6 +22,7 @@ pub struct App {
     address: SocketAddr,
     config: Config,
     gemini: GeminiClient,
+    upstream: UpstreamStatus,
     metrics: Arc<Metrics>,
 }
 
@@ -43,9 +44,10 @@ impl App {
     /// Binds `config.listen` and prepares the application.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::new());
+        let upstream = UpstreamStatus::default();
         let gemini = GeminiClient::new(
             routes::gemini_settings(&config),
-            UpstreamStatus::default(),
+            upstream.clone(),
             metrics.clone(),
         )?;
         let tcp = TcpListener::bind(config.listen)
@@ -66,6 +68,7 @@ impl App {
             address,
             config,
             gemini,
+            upstream,
             metrics,
         })
     }
@@ -83,7 +86,7 @@ impl App {
         tracing::info!(address = %self.address, model = self.gemini.model(), "weld-assistant listening");
         let probe = self.gemini.clone();
         tokio::spawn(async move { probe.probe().await });
-        let services = routes::Services::new(&self.config, self.gemini, self.metrics);
+        let services = routes::Services::new(&self.config, self.gemini, self.upstream, self.metrics);
         services.guard.limits().spawn_eviction();
         let endpoint = routes::build(&self.config, &services);
         // A connection with no traffic at all is closed; a request may legitimately

@@ -27,7 +27,12 @@ pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Print the effective configuration as TOML, secrets redacted.
-    Config,
+    Config {
+        /// Print instead the reference of every setting as the README's markdown
+        /// table (env name, TOML key, default, valid values, meaning).
+        #[arg(long)]
+        reference: bool,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Call /api/health on the configured listen address; exit 0 when healthy.

@@ -9,21 +9,33 @@ use weld_assistant::{
     App, Config,
     app::shutdown_signal,
     cli::{self, Cli, Command},
+    config::{self, Loaded},
     routes, telemetry,
 };
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
-        Ok(config) => config,
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Config { reference: true } = command {
+        print!("{}", config::markdown_table());
+        return ExitCode::SUCCESS;
+    }
+    let Loaded { config, warnings } = match Config::load(cli.config.as_deref()) {
+        Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
             return ExitCode::from(2);
         }
     };
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Config => {
+    if let Command::Serve = command {
+        return serve(config, warnings).await;
+    }
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    match command {
+        Command::Config { .. } => {
             println!("{}", config.redacted_toml().trim_end());
             ExitCode::SUCCESS
         }
@@ -31,13 +43,15 @@ async fn main() -> ExitCode {
             print!("{}", routes::spec_json(&config));
             ExitCode::SUCCESS
         }
-        Command::Healthcheck => cli::healthcheck(&config).await,
-        Command::Serve => serve(config).await,
+        Command::Healthcheck | Command::Serve => cli::healthcheck(&config).await,
     }
 }
 
-async fn serve(config: Config) -> ExitCode {
+async fn serve(config: Config, warnings: Vec<String>) -> ExitCode {
     telemetry::init(config.log_format);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     if config.session_secret.is_none() {
         tracing::warn!("WELD_SESSION_SECRET is not set: a random secret is used and sessions end at restart");
     }

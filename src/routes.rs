@@ -1,13 +1,13 @@
 //! The route tree: the one place where the middleware order is visible.
 //!
 //! ```text
-//! RequestLog ─┬─ /api/*          CorsPolicy → ApiBoundary (JSON errors) → Guard (401/403/429, headers only)
-//!             │                  → BodyReader (413/408, then analysis capacity) → operations
-//!             ├─ /openapi.json   the spec
-//!             ├─ /docs           Swagger UI (assets inlined, no CDN)
-//!             ├─ /metrics        JSON 404 unless enabled
-//!             └─ everything else the embedded web app (SpaEndpoint)
-//! all wrapped in SecurityHeaders
+//! RequestLog → SecurityHeaders → CatchPanic (JSON 500) ─┬─ /api/*  CorsPolicy → ApiBoundary (JSON errors)
+//!                                                       │            → Guard (401/403/429, from the headers alone)
+//!                                                       │            → BodyReader (413/408; then analysis capacity) → operations
+//!                                                       ├─ /openapi.json   the spec
+//!                                                       ├─ /docs           Swagger UI (assets inlined, no CDN)
+//!                                                       ├─ /metrics        JSON 404 unless enabled
+//!                                                       └─ everything else the embedded web app (SpaEndpoint)
 //! ```
 
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get};
@@ -18,20 +18,21 @@ use secrecy::ExposeSecret;
 
 use crate::{
     api::{self, Ai, AnalyzeApi, ChatApi, MetaApi, SessionApi},
-    config::Config,
+    config::{Config, StartupProbe},
     error::ApiError,
-    gemini::{GeminiClient, GeminiSettings},
+    gemini::{GeminiClient, GeminiSettings, ProbeMode},
     guard::budget::DailyBudget,
     guard::rate_limit::{LimitSettings, RateLimits},
     guard::session::Sessions,
     guard::shared::SharedStore,
     guard::{Guard, SecretSet},
     http::{
-        assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, cors::CorsPolicy,
-        security::SecurityHeaders,
+        assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
+        cors::CorsPolicy, security::SecurityHeaders,
     },
     metrics::Metrics,
     telemetry::RequestLog,
+    upstream::UpstreamStatus,
 };
 
 /// Analyze requests handled at once (each may hold a 10 MiB photo several times:
@@ -47,6 +48,9 @@ pub const BODY_STALL: Duration = Duration::from_secs(10);
 pub struct Services {
     /// The Gemini client.
     pub gemini: GeminiClient,
+    /// What the server last learned about Gemini (the client writes it; health
+    /// and metrics read it).
+    pub upstream: UpstreamStatus,
     /// Sessions, tokens, client IPs and rate limits.
     pub guard: Guard,
     /// The daily budget.
@@ -58,8 +62,14 @@ pub struct Services {
 }
 
 impl Services {
-    /// The services of a configuration (a random session secret when none is set).
-    pub fn new(config: &Config, gemini: GeminiClient, metrics: Arc<Metrics>) -> Self {
+    /// The services of a configuration (a random session secret when none is set),
+    /// over the client and the upstream status it reports into.
+    pub fn new(
+        config: &Config,
+        gemini: GeminiClient,
+        upstream: UpstreamStatus,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let secret = config
             .session_secret
             .as_ref()
@@ -92,6 +102,7 @@ impl Services {
         .with_metrics(metrics.clone());
         Self {
             gemini,
+            upstream,
             guard,
             budget: Arc::new(DailyBudget::new(config.daily_request_budget, shared)),
             access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
@@ -131,6 +142,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         .nest("/docs", swagger)
         .at("/metrics", metrics_endpoint(config.metrics, services))
         .nest_no_strip("/", SpaEndpoint::new(issuer))
+        .with(CatchPanic)
         .with(SecurityHeaders::default())
         .with(RequestLog::new(
             services.metrics.clone(),
@@ -147,7 +159,7 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
         Duration::from_secs(config.sse_keepalive_seconds),
     );
     (
-        MetaApi::new(services.gemini.clone()),
+        MetaApi::new(services.upstream.clone(), services.gemini.is_configured()),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),
         AnalyzeApi::new(ai, config.max_image_bytes),
@@ -157,10 +169,11 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
 /// The OpenAPI document for a configuration (what `/openapi.json` serves).
 pub fn spec_json(config: &Config) -> String {
     let metrics = Arc::new(Metrics::new());
+    let upstream = UpstreamStatus::default();
     #[allow(clippy::expect_used)]
-    let gemini = GeminiClient::new(gemini_settings(config), Default::default(), metrics.clone())
+    let gemini = GeminiClient::new(gemini_settings(config), upstream.clone(), metrics.clone())
         .expect("the HTTP client builds");
-    api::spec_json(apis(config, &Services::new(config, gemini, metrics)))
+    api::spec_json(apis(config, &Services::new(config, gemini, upstream, metrics)))
 }
 
 /// The Gemini client's settings from the configuration.
@@ -171,6 +184,11 @@ pub fn gemini_settings(config: &Config) -> GeminiSettings {
         fallback_models: config.gemini_fallback_models.clone(),
         base_url: config.gemini_base_url.clone(),
         timeout: config.gemini_timeout(),
+        probe: match config.startup_probe {
+            StartupProbe::Generate => ProbeMode::Generate,
+            StartupProbe::Models => ProbeMode::Models,
+            StartupProbe::Off => ProbeMode::Off,
+        },
     }
 }
 
@@ -186,11 +204,10 @@ fn spec_endpoint(spec: String) -> impl IntoEndpoint {
 fn metrics_endpoint(enabled: bool, services: &Services) -> impl Endpoint + 'static {
     let metrics = services.metrics.clone();
     let budget = services.budget.clone();
-    let status = services.gemini.status().clone();
-    poem::endpoint::make_sync(move |_| {
-        use poem::IntoResponse;
+    let status = services.upstream.clone();
+    poem::endpoint::make_sync(move |req| {
         if !enabled {
-            return ApiError::not_found().into_response();
+            return ApiError::not_found().response_for(req.headers());
         }
         Response::builder()
             .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { en, ru } from './support/messages.mjs'
+import { en, ru, ruErrors } from './support/messages.mjs'
 import {
   ARTIFACTS,
   CANARY_KEY,
@@ -196,7 +196,7 @@ describe('Weld Assistant in Chromium', () => {
       await askChat(page, 'Какой газ для TIG? (e2e-2)')
       const alert = page.locator('.error-notice')
       await alert.waitFor({ timeout: ANSWER_TIMEOUT })
-      assert.equal((await alert.locator('p').first().innerText()).trim(), ru['error.upstream_region'])
+      assert.equal((await alert.locator('p').first().innerText()).trim(), ruErrors.upstream_region)
       // Nothing had arrived: there is no partial answer.
       assert.equal(await page.locator('.message-model').count(), 1, 'only the greeting')
       await alert.getByRole('button', { name: ru['common.retry'] }).click()

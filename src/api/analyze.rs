@@ -12,7 +12,7 @@ use poem_openapi::{
     types::{ParseError, ParseFromMultipartField, ParseResult, Type},
 };
 
-use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth};
+use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth, json_string::JsonString};
 use crate::{
     domain::{
         history::{Role, Turn},
@@ -20,7 +20,7 @@ use crate::{
         language::Language,
         prompt,
     },
-    error::{ApiError, ErrorResponse},
+    error::{ApiError, Invalid, Media},
     gemini::{InlineImage, Prompt},
 };
 
@@ -46,13 +46,13 @@ impl AnalyzeApi {
 pub struct AnalyzeJsonRequest {
     /// The image as standard base64 (a `data:image/...;base64,` prefix is allowed).
     /// Decoded, at most `WELD_MAX_IMAGE_BYTES` (10 MiB by default).
-    pub base64_image: String,
+    pub base64_image: JsonString,
     /// The image's type: `image/png`, `image/jpeg`, `image/webp`, `image/heic` or
     /// `image/heif`. The bytes must match it.
-    pub mime_type: String,
+    pub mime_type: JsonString,
     /// An optional note from the welder: process, material, thickness, position
     /// (at most 1,000 characters).
-    pub note: Option<String>,
+    pub note: Option<JsonString>,
     /// The report's language; else `Accept-Language`, else Russian.
     pub language: Option<AnswerLanguage>,
 }
@@ -130,7 +130,6 @@ struct Photo {
     /// The EXIF orientation removed with the metadata (2–8), if any.
     orientation: Option<u8>,
     note: Option<String>,
-    language: Option<Language>,
 }
 
 #[OpenApi(tag = "ApiTags::Analyze")]
@@ -149,9 +148,9 @@ impl AnalyzeApi {
         /// Used for the report's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
-    ) -> Result<Json<AnswerReply>, ErrorResponse> {
-        let prompt = self.prompt(body, accept_language.0.as_deref()).await?;
-        let answer = self.ai.answer(&prompt).await?;
+    ) -> Result<Json<AnswerReply>, ApiError> {
+        let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
+        let answer = self.ai.answer(&prompt, language).await?;
         Ok(Json(answer.into()))
     }
 
@@ -171,59 +170,70 @@ impl AnalyzeApi {
         /// Used for the report's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
-    ) -> Result<SseAnswer, ErrorResponse> {
-        let prompt = self.prompt(body, accept_language.0.as_deref()).await?;
-        self.ai.stream(&prompt).await
+    ) -> Result<SseAnswer, ApiError> {
+        let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
+        self.ai.stream(&prompt, language).await
     }
 }
 
 impl AnalyzeApi {
-    async fn prompt(&self, body: AnalyzeRequest, accept_language: Option<&str>) -> Result<Prompt, ApiError> {
-        let photo = match body {
-            AnalyzeRequest::Json(Json(request)) => self.photo_from_json(request)?,
-            AnalyzeRequest::Multipart(form) => self.photo_from_form(form).await?,
+    /// The prompt and the language of the report (and of its errors).
+    async fn prompt(
+        &self,
+        body: AnalyzeRequest,
+        accept_language: Option<&str>,
+    ) -> Result<(Prompt, Language), ApiError> {
+        let (photo, language) = match body {
+            AnalyzeRequest::Json(Json(request)) => {
+                let language = Language::resolve(request.language.map(Into::into), accept_language);
+                let photo = self
+                    .photo_from_json(request)
+                    .map_err(|e| e.in_language(language))?;
+                (photo, language)
+            }
+            AnalyzeRequest::Multipart(form) => {
+                let explicit = form_language(form.language.as_deref())?;
+                let language = Language::resolve(explicit, accept_language);
+                let photo = self.photo_from_form(form).map_err(|e| e.in_language(language))?;
+                (photo, language)
+            }
         };
-        let language = Language::resolve(photo.language, accept_language);
         let mut request = prompt::analyze_request(language, photo.note.as_deref());
         if let Some(note) = photo.orientation.and_then(prompt::orientation_note) {
             request = format!("{request}\n\n{note}");
         }
-        Ok(Prompt {
+        let prompt = Prompt {
             system: prompt::analyze_instruction(language),
             turns: vec![Turn::new(Role::User, request)],
             image: Some(InlineImage {
                 mime: photo.kind.mime(),
-                base64: image::encode_base64(&photo.bytes),
+                bytes: photo.bytes.into(),
             }),
             temperature: 0.2,
             max_output_tokens: 8192,
-        })
+        };
+        Ok((prompt, language))
     }
 
     fn photo_from_json(&self, request: AnalyzeJsonRequest) -> Result<Photo, ApiError> {
-        if request.mime_type.trim().is_empty() {
-            return Err(ApiError::invalid("mimeType must not be empty"));
+        if request.mime_type.as_str().trim().is_empty() {
+            return Err(ApiError::invalid(Invalid::Empty {
+                field: "mimeType".to_owned(),
+            }));
         }
-        let kind = ImageType::from_mime(&request.mime_type)?;
-        let bytes = image::decode_base64("base64Image", &request.base64_image, self.max_image_bytes)?;
+        let kind = ImageType::from_mime(request.mime_type.as_str())?;
+        let bytes = image::decode_base64("base64Image", request.base64_image.as_str(), self.max_image_bytes)?;
         kind.verify(&bytes)?;
         let stripped = image::strip_metadata(kind, bytes)?;
         Ok(Photo {
             kind,
             bytes: stripped.bytes,
             orientation: stripped.orientation,
-            note: check_note(request.note)?,
-            language: request.language.map(Into::into),
+            note: check_note(request.note.map(JsonString::into_inner))?,
         })
     }
 
-    async fn photo_from_form(&self, form: AnalyzeForm) -> Result<Photo, ApiError> {
-        let language = match form.language.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some("ru") => Some(Language::Ru),
-            Some("en") => Some(Language::En),
-            Some(_) => return Err(ApiError::invalid("language must be `ru` or `en`")),
-        };
+    fn photo_from_form(&self, form: AnalyzeForm) -> Result<Photo, ApiError> {
         let MemoryUpload {
             bytes,
             content_type,
@@ -238,7 +248,9 @@ impl AnalyzeApi {
                     .map(|m| m.essence_str().to_owned())
             });
         if bytes.is_empty() {
-            return Err(ApiError::invalid("image is empty"));
+            return Err(ApiError::invalid(Invalid::Empty {
+                field: "image".to_owned(),
+            }));
         }
         if bytes.len() > self.max_image_bytes {
             return Err(image::ImageError::TooLarge {
@@ -248,9 +260,9 @@ impl AnalyzeApi {
         }
         let kind = match claimed {
             Some(mime) => ImageType::from_mime(&mime)?,
-            None => ImageType::sniff(&bytes).ok_or_else(|| {
-                ApiError::unsupported_media_type("image is not a PNG, JPEG, WebP, HEIC or HEIF file")
-            })?,
+            None => {
+                ImageType::sniff(&bytes).ok_or_else(|| ApiError::unsupported_media_type(Media::NotAPhoto))?
+            }
         };
         kind.verify(&bytes)?;
         let stripped = image::strip_metadata(kind, bytes)?;
@@ -259,16 +271,29 @@ impl AnalyzeApi {
             bytes: stripped.bytes,
             orientation: stripped.orientation,
             note: check_note(form.note)?,
-            language,
         })
+    }
+}
+
+/// The multipart `language` part: `ru`, `en`, or absent.
+fn form_language(value: Option<&str>) -> Result<Option<Language>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("ru") => Ok(Some(Language::Ru)),
+        Some("en") => Ok(Some(Language::En)),
+        Some(_) => Err(ApiError::invalid(Invalid::OneOf {
+            field: "language".to_owned(),
+            allowed: vec!["ru".to_owned(), "en".to_owned()],
+        })),
     }
 }
 
 fn check_note(note: Option<String>) -> Result<Option<String>, ApiError> {
     match note {
-        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::invalid(format!(
-            "note is longer than {MAX_NOTE_CHARS} characters"
-        ))),
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::invalid(Invalid::TooLong {
+            field: "note".to_owned(),
+            max: MAX_NOTE_CHARS as u64,
+        })),
         other => Ok(other),
     }
 }

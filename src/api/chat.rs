@@ -2,14 +2,14 @@
 
 use poem_openapi::{Enum, Object, OpenApi, param::Header, payload::Json};
 
-use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth};
+use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth, json_string::JsonString};
 use crate::{
     domain::{
         history::{self, HistoryBudget, Role, Turn},
         language::Language,
         prompt,
     },
-    error::{ApiError, ErrorResponse},
+    error::{ApiError, Invalid},
     gemini::Prompt,
 };
 
@@ -43,7 +43,7 @@ pub enum HistoryRole {
 #[oai(skip_serializing_if_is_none)]
 pub struct HistoryPart {
     /// The part's text; parts without text are ignored.
-    pub text: Option<String>,
+    pub text: Option<JsonString>,
 }
 
 /// An earlier turn: `{role, text}` or Gemini's own `{role, parts: [{text}]}`.
@@ -53,7 +53,7 @@ pub struct HistoryItem {
     /// Who said it.
     pub role: HistoryRole,
     /// The turn's text (the simple shape).
-    pub text: Option<String>,
+    pub text: Option<JsonString>,
     /// The turn's parts (Gemini's shape); their texts are joined.
     pub parts: Option<Vec<HistoryPart>>,
 }
@@ -64,7 +64,7 @@ pub struct HistoryItem {
 pub struct ChatRequest {
     /// The user's new message (1 to 20,000 characters).
     #[oai(validator(max_length = 20000))]
-    pub message: String,
+    pub message: JsonString,
     /// Earlier turns, oldest first. Leading model turns (a greeting) are dropped,
     /// consecutive turns of one role merged, empty ones skipped, and only the
     /// newest turns within the server's budget are sent to Gemini.
@@ -76,12 +76,12 @@ pub struct ChatRequest {
 impl poem_openapi::types::Example for ChatRequest {
     fn example() -> Self {
         Self {
-            message: "Какой электрод взять для трубы из 09Г2С, стенка 6 мм?".to_owned(),
+            message: "Какой электрод взять для трубы из 09Г2С, стенка 6 мм?".into(),
             history: Some(vec![HistoryItem {
                 role: HistoryRole::Model,
                 text: None,
                 parts: Some(vec![HistoryPart {
-                    text: Some("Здравствуйте! Я эксперт по сварке.".to_owned()),
+                    text: Some("Здравствуйте! Я эксперт по сварке.".into()),
                 }]),
             }]),
             language: Some(AnswerLanguage::Ru),
@@ -104,10 +104,11 @@ impl ChatApi {
         /// Used for the answer's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
-    ) -> Result<Json<AnswerReply>, ErrorResponse> {
+    ) -> Result<Json<AnswerReply>, ApiError> {
         let Json(request) = body;
-        let prompt = build_prompt(request, accept_language.0.as_deref())?;
-        let answer = self.ai.answer(&prompt).await?;
+        let language = request_language(&request, accept_language.0.as_deref());
+        let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
+        let answer = self.ai.answer(&prompt, language).await?;
         Ok(Json(answer.into()))
     }
 
@@ -127,21 +128,31 @@ impl ChatApi {
         /// Used for the answer's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
-    ) -> Result<SseAnswer, ErrorResponse> {
+    ) -> Result<SseAnswer, ApiError> {
         let Json(request) = body;
-        let prompt = build_prompt(request, accept_language.0.as_deref())?;
-        self.ai.stream(&prompt).await
+        let language = request_language(&request, accept_language.0.as_deref());
+        let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
+        self.ai.stream(&prompt, language).await
     }
 }
 
-fn build_prompt(request: ChatRequest, accept_language: Option<&str>) -> Result<Prompt, ApiError> {
-    if request.message.trim().is_empty() {
-        return Err(ApiError::invalid("message must not be empty"));
+/// The language of the answer and of its errors: the request's, else `Accept-Language`'s, else Russian.
+fn request_language(request: &ChatRequest, accept_language: Option<&str>) -> Language {
+    Language::resolve(request.language.map(Into::into), accept_language)
+}
+
+fn build_prompt(request: ChatRequest, language: Language) -> Result<Prompt, ApiError> {
+    let message = request.message.into_inner();
+    if message.trim().is_empty() {
+        return Err(ApiError::invalid(Invalid::Empty {
+            field: "message".to_owned(),
+        }));
     }
-    if request.message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::invalid(format!(
-            "message is longer than {MAX_MESSAGE_CHARS} characters"
-        )));
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(Invalid::TooLong {
+            field: "message".to_owned(),
+            max: MAX_MESSAGE_CHARS as u64,
+        }));
     }
     let mut turns = Vec::new();
     for (index, item) in request.history.unwrap_or_default().into_iter().enumerate() {
@@ -150,24 +161,23 @@ fn build_prompt(request: ChatRequest, accept_language: Option<&str>) -> Result<P
             HistoryRole::Model => Role::Model,
         };
         let text = match (item.text, item.parts) {
-            (Some(text), _) => text,
+            (Some(text), _) => text.into_inner(),
             (None, Some(parts)) => parts
                 .into_iter()
-                .filter_map(|p| p.text)
+                .filter_map(|p| p.text.map(JsonString::into_inner))
                 .collect::<Vec<_>>()
                 .join(""),
             (None, None) => {
-                return Err(ApiError::invalid(format!(
-                    "history[{index}] needs `text` or `parts`"
-                )));
+                return Err(ApiError::invalid(Invalid::NoText {
+                    field: format!("history[{index}]"),
+                }));
             }
         };
         turns.push(Turn::new(role, text));
     }
-    let language = Language::resolve(request.language.map(Into::into), accept_language);
     Ok(Prompt {
         system: prompt::chat_instruction(language),
-        turns: history::normalise(turns, &request.message, HistoryBudget::default()),
+        turns: history::normalise(turns, &message, HistoryBudget::default()),
         image: None,
         temperature: 0.4,
         max_output_tokens: 8192,

@@ -1,20 +1,25 @@
-//! `GET /api/health`: liveness plus what the server last learned about Gemini.
+//! `GET /api/health`: liveness plus what the server last learned about Gemini
+//! (read from `upstream`, which the Gemini client and its start-up probe write).
 //! Never calls Gemini itself.
 
 use poem_openapi::{Enum, Object, OpenApi, payload::Json};
 
 use super::ApiTags;
-use crate::{gemini::GeminiClient, upstream::UpstreamState};
+use crate::upstream::{UpstreamState, UpstreamStatus};
 
 /// Health and service information.
 pub struct MetaApi {
-    gemini: GeminiClient,
+    upstream: UpstreamStatus,
+    gemini_configured: bool,
 }
 
 impl MetaApi {
-    /// The API over the shared Gemini client (read only).
-    pub fn new(gemini: GeminiClient) -> Self {
-        Self { gemini }
+    /// The API over the shared upstream status (read only).
+    pub fn new(upstream: UpstreamStatus, gemini_configured: bool) -> Self {
+        Self {
+            upstream,
+            gemini_configured,
+        }
     }
 }
 
@@ -82,11 +87,11 @@ impl MetaApi {
     /// Google refuses this server's address). Needs no session; never calls Gemini.
     #[oai(path = "/api/health", method = "get", operation_id = "health")]
     async fn health(&self) -> Json<HealthReply> {
-        let (state, at) = self.gemini.status().get();
+        let (state, at) = self.upstream.get();
         Json(HealthReply {
             status: "ok".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            gemini_configured: self.gemini.is_configured(),
+            gemini_configured: self.gemini_configured,
             upstream: UpstreamReply {
                 state: state.into(),
                 checked_at: at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),

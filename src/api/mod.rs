@@ -4,6 +4,7 @@
 mod analyze;
 mod auth;
 mod chat;
+mod json_string;
 mod meta;
 mod session;
 mod sse;
@@ -21,7 +22,7 @@ pub use sse::SseAnswer;
 
 use crate::{
     domain::language::Language,
-    error::{ApiError, ErrorResponse},
+    error::ApiError,
     gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
     guard::budget::{DailyBudget, Refusal, Reservation},
     metrics::Metrics,
@@ -56,15 +57,15 @@ impl Ai {
         }
     }
 
-    async fn reserve(&self) -> Result<Reservation, ErrorResponse> {
+    async fn reserve(&self) -> Result<Reservation, ApiError> {
         if !self.gemini.is_configured() {
             return Err(GeminiError::NotConfigured.into());
         }
         self.budget.reserve().await.map_err(|refusal| {
             self.metrics.observe_budget_refused();
             match refusal {
-                Refusal::Exhausted { retry_after } => ApiError::budget_exhausted(retry_after).into(),
-                Refusal::Unavailable => ApiError::limits_unavailable().into(),
+                Refusal::Exhausted { retry_after } => ApiError::budget_exhausted(retry_after),
+                Refusal::Unavailable => ApiError::limits_unavailable(),
             }
         })
     }
@@ -79,21 +80,23 @@ impl Ai {
     }
 
     /// Streams an answer, counting the call against the daily budget; fails as a
-    /// normal error until Gemini's first text has arrived.
-    pub async fn stream(&self, prompt: &Prompt) -> Result<SseAnswer, ErrorResponse> {
-        let reservation = self.reserve().await?;
+    /// normal error until Gemini's first text has arrived. Errors, before and
+    /// during the stream, are written in `language`.
+    pub async fn stream(&self, prompt: &Prompt, language: Language) -> Result<SseAnswer, ApiError> {
+        let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let result = self.gemini.stream(prompt).await;
         self.settle(reservation, called_upstream(&result)).await;
-        Ok(SseAnswer::new(result?, self.gemini.clone(), self.keepalive))
+        let stream = result.map_err(|e| ApiError::from(e).in_language(language))?;
+        Ok(SseAnswer::new(stream, self.keepalive, language))
     }
 
     /// Asks Gemini, counting the call against the daily budget (reserved first,
-    /// given back when no upstream call happened).
-    pub async fn answer(&self, prompt: &Prompt) -> Result<Answer, ErrorResponse> {
-        let reservation = self.reserve().await?;
+    /// given back when no upstream call happened). Errors are written in `language`.
+    pub async fn answer(&self, prompt: &Prompt, language: Language) -> Result<Answer, ApiError> {
+        let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let result = self.gemini.generate(prompt).await;
         self.settle(reservation, called_upstream(&result)).await;
-        Ok(result?)
+        result.map_err(|e| ApiError::from(e).in_language(language))
     }
 }
 
@@ -111,7 +114,9 @@ pub fn service(api: Api) -> OpenApiService<Api, ()> {
         .description(
             "A welding assistant: a chat with a welding expert and an analysis of weld photos, \
              answered by Google Gemini on the server. Every error is JSON \
-             `{\"error\", \"code\", \"retryAfterSeconds\"?}`.",
+             `{\"error\", \"code\", \"retryAfterSeconds\"?}`: `code` is one of `ErrorCode` and \
+             never changes with the language; `error` is a message for the person using the app, \
+             in the request's `language`, else `Accept-Language` (Russian or English), else Russian.",
         )
         .server("/")
 }

@@ -4,9 +4,9 @@
 use poem::Request;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 
-use super::ApiTags;
+use super::{ApiTags, json_string::JsonString};
 use crate::{
-    error::{ApiError, ErrorBody},
+    error::ApiError,
     guard::session::rfc3339,
     guard::{ClientIp, Guard, SecretSet},
     guard::{client_ip::address_key, gcra::Decision},
@@ -44,7 +44,7 @@ pub struct SessionReply {
 pub struct CreateSessionRequest {
     /// The access code, when the server requires one.
     #[oai(validator(max_length = 256))]
-    pub access_code: Option<String>,
+    pub access_code: Option<JsonString>,
 }
 
 /// A created session.
@@ -61,34 +61,6 @@ pub enum SessionEnded {
     /// The cookie is cleared at `Path=/`.
     #[oai(status = 204)]
     Ended(#[oai(header = "Set-Cookie")] String),
-}
-
-/// The errors of `POST /api/session`.
-#[derive(Debug, ApiResponse)]
-pub enum CreateSessionError {
-    /// `invalid_request`.
-    #[oai(status = 400)]
-    BadRequest(Json<ErrorBody>),
-    /// `access_code_invalid`: the code is missing or wrong.
-    #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>),
-    /// `unsupported_media_type`: the body is not JSON.
-    #[oai(status = 415)]
-    UnsupportedMediaType(Json<ErrorBody>),
-    /// `rate_limited`: too many attempts.
-    #[oai(status = 429)]
-    TooManyRequests(Json<ErrorBody>, #[oai(header = "Retry-After")] Option<u64>),
-}
-
-impl From<ApiError> for CreateSessionError {
-    fn from(error: ApiError) -> Self {
-        match error.status.as_u16() {
-            401 => Self::Unauthorized(Json(error.body())),
-            415 => Self::UnsupportedMediaType(Json(error.body())),
-            429 => Self::TooManyRequests(Json(error.body()), error.retry_after),
-            _ => Self::BadRequest(Json(error.body())),
-        }
-    }
 }
 
 #[OpenApi(tag = "ApiTags::Session")]
@@ -116,7 +88,7 @@ impl SessionApi {
         &self,
         req: &Request,
         body: Json<Option<CreateSessionRequest>>,
-    ) -> Result<SessionCreated, CreateSessionError> {
+    ) -> Result<SessionCreated, ApiError> {
         let ip = req
             .extensions()
             .get::<ClientIp>()
@@ -128,18 +100,18 @@ impl SessionApi {
             let address = address_key(ip);
             if let Decision::Limited { retry_after } = self.guard.limits().may_guess(&address).await {
                 self.guard.count_rate_limited();
-                return Err(ApiError::rate_limited(retry_after).into());
+                return Err(ApiError::rate_limited(retry_after));
             }
             let given = body.0.and_then(|b| b.access_code).unwrap_or_default();
-            if given.is_empty() || !codes.contains(&given) {
+            if given.as_str().is_empty() || !codes.contains(given.as_str()) {
                 tracing::info!(client_ip = %ip, "access code refused");
                 if let Decision::Limited { retry_after } =
                     self.guard.limits().count_failed_guess(&address).await
                 {
                     self.guard.count_rate_limited();
-                    return Err(ApiError::rate_limited(retry_after).into());
+                    return Err(ApiError::rate_limited(retry_after));
                 }
-                return Err(ApiError::access_code_invalid().into());
+                return Err(ApiError::access_code_invalid());
             }
         }
         let (session, value) = self.guard.sessions().issue();

@@ -17,17 +17,18 @@ use poem_openapi::{
 
 use super::UsageReply;
 use crate::{
-    error::ApiError,
-    gemini::{AnswerStream, GeminiClient, StreamEvent},
+    domain::language::Language,
+    error::{ApiError, ErrorCode},
+    gemini::{AnswerStream, StreamEvent, Usage},
 };
 
 /// The data of one stream event (which fields appear depends on the event).
 ///
 /// - `event: delta` — `{text}`: more of the answer, to append;
 /// - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
-/// - `event: error` — `{error, code, retryAfterSeconds?}`: the stream failed after
-///   it had started; it ends here.
-#[derive(Debug, Clone, Object)]
+/// - `event: error` — `{error, code, retryAfterSeconds?}` (an `ErrorBody`, in the
+///   request's language): the stream failed after it had started; it ends here.
+#[derive(Debug, Clone, Default, Object)]
 #[oai(rename_all = "camelCase", skip_serializing_if_is_none)]
 pub struct StreamEventData {
     /// `delta`: the next piece of the answer (Markdown).
@@ -38,10 +39,10 @@ pub struct StreamEventData {
     pub model: Option<String>,
     /// `done`: token counts.
     pub usage: Option<UsageReply>,
-    /// `error`: a human-readable message.
+    /// `error`: a message for the person using the app, in the request's language.
     pub error: Option<String>,
     /// `error`: the error code.
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     /// `error`: seconds to wait before retrying.
     pub retry_after_seconds: Option<u64>,
 }
@@ -49,17 +50,17 @@ pub struct StreamEventData {
 /// A streamed answer as an HTTP response.
 pub struct SseAnswer {
     stream: AnswerStream,
-    gemini: GeminiClient,
     keepalive: Duration,
+    language: Language,
 }
 
 impl SseAnswer {
-    /// The response for an opened stream.
-    pub fn new(stream: AnswerStream, gemini: GeminiClient, keepalive: Duration) -> Self {
+    /// The response for an opened stream; an `error` event is written in `language`.
+    pub fn new(stream: AnswerStream, keepalive: Duration, language: Language) -> Self {
         Self {
             stream,
-            gemini,
             keepalive,
+            language,
         }
     }
 }
@@ -97,23 +98,29 @@ impl ApiResponse for SseAnswer {
     }
 }
 
-/// One SSE event in our format.
-fn event(name: &str, data: &serde_json::Value) -> Bytes {
+/// One SSE event in our format; `data` is one line of JSON.
+fn event(name: &str, data: &str) -> Bytes {
     Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
 }
 
-fn usage_json(usage: &crate::gemini::Usage) -> serde_json::Value {
-    serde_json::json!({
-        "promptTokens": usage.prompt_tokens,
-        "responseTokens": usage.response_tokens,
-        "totalTokens": usage.total_tokens,
-    })
+/// The JSON of a `delta` or `done` event.
+fn data_json(data: &StreamEventData) -> String {
+    use poem_openapi::types::ToJSON;
+    data.to_json().map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn usage_reply(usage: &Usage) -> UsageReply {
+    UsageReply {
+        prompt_tokens: usage.prompt_tokens,
+        response_tokens: usage.response_tokens,
+        total_tokens: usage.total_tokens,
+    }
 }
 
 struct State {
     stream: AnswerStream,
-    gemini: GeminiClient,
     keepalive: tokio::time::Interval,
+    language: Language,
     over: bool,
 }
 
@@ -124,8 +131,8 @@ impl IntoResponse for SseAnswer {
         keepalive.reset();
         let state = State {
             stream: self.stream,
-            gemini: self.gemini,
             keepalive,
+            language: self.language,
             over: false,
         };
         let body = futures_util::stream::unfold(state, |mut state| async move {
@@ -137,25 +144,24 @@ impl IntoResponse for SseAnswer {
                 next = state.stream.next() => {
                     state.keepalive.reset();
                     match next {
-                        Some(Ok(StreamEvent::Delta(text))) => event("delta", &serde_json::json!({"text": text})),
+                        Some(Ok(StreamEvent::Delta(text))) => event(
+                            "delta",
+                            &data_json(&StreamEventData { text: Some(text), ..Default::default() }),
+                        ),
                         Some(Ok(StreamEvent::Done(done))) => {
                             state.over = true;
-                            state.gemini.record_stream_usage(done.usage);
-                            let mut data = serde_json::json!({"finishReason": done.finish_reason, "model": done.model});
-                            if let Some(usage) = &done.usage {
-                                data["usage"] = usage_json(usage);
-                            }
-                            event("done", &data)
+                            let data = StreamEventData {
+                                finish_reason: Some(done.finish_reason),
+                                model: Some(done.model),
+                                usage: done.usage.as_ref().map(usage_reply),
+                                ..Default::default()
+                            };
+                            event("done", &data_json(&data))
                         }
                         Some(Err(error)) => {
                             state.over = true;
                             tracing::warn!(error = %error, "gemini stream failed after it started");
-                            let api = ApiError::from(error);
-                            let mut data = serde_json::json!({"error": api.message, "code": api.code});
-                            if let Some(seconds) = api.retry_after {
-                                data["retryAfterSeconds"] = seconds.into();
-                            }
-                            event("error", &data)
+                            event("error", &ApiError::from(error).json(state.language))
                         }
                         None => return None,
                     }

@@ -3,7 +3,7 @@
 //! input, and the entry to metadata removal (`super::metadata`). Knows nothing
 //! of HTTP; the API maps these errors to statuses.
 
-use base64::{Engine, engine::general_purpose::STANDARD};
+use base64::Engine;
 
 use super::metadata;
 pub use super::metadata::Stripped;
@@ -228,9 +228,11 @@ pub fn strip_metadata(kind: ImageType, bytes: Vec<u8>) -> Result<Stripped, Image
     stripped.map_err(|_| ImageError::Unstrippable { mime: kind.mime() })
 }
 
-/// Standard base64 of bytes, as Gemini's `inlineData.data` wants it.
+/// Standard base64 of bytes (the tests' inverse of `decode_base64`; the Gemini
+/// client encodes photos itself).
+#[cfg(test)]
 pub fn encode_base64(bytes: &[u8]) -> String {
-    STANDARD.encode(bytes)
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// The MIME type named by a `data:` URL prefix, if the text has one.

@@ -1,4 +1,16 @@
-//! The HTTP client for `models/{model}:generateContent`.
+//! The HTTP client for `models/{model}:generateContent` and
+//! `:streamGenerateContent`: sends requests with the server's key, retries and
+//! fails over (keys, fallback models), records the upstream state, and runs the
+//! start-up probe.
+//!
+//! Data walks one way: `client` → `stream` → `response` / `error` / `wire`. The
+//! request body comes from `request` (or `probe`); nothing below imports this
+//! module. Upstream text is redacted (`error::Redactor`) before it is logged or
+//! returned.
+//!
+//! HTTP/2: reqwest is built with rustls and its `http2` feature and nothing here
+//! forces HTTP/1.1, so the TLS handshake offers ALPN `h2` then `http/1.1` and
+//! Google's endpoint negotiates `h2` (one connection carries concurrent calls).
 
 use std::{
     future::Future,
@@ -6,33 +18,23 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bytes::Bytes;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{
-    error::GeminiError,
+    error::{GeminiError, Redactor},
     failover::{AUTH_COOLDOWN, KeyRing, MAX_ATTEMPTS, QUOTA_COOLDOWN, SHORT_RETRY_DELAY, backoff},
+    probe::{self, ProbeMode},
+    request::{self, Prompt},
+    response::{self, Answer, Usage},
     stream::AnswerStream,
-    wire,
 };
 use crate::{
-    domain::history::{Role, Turn},
     metrics::Metrics,
     upstream::{UpstreamState, UpstreamStatus},
 };
-
-/// Finish reasons that mean Gemini withheld the answer.
-const BLOCKING_FINISH_REASONS: &[&str] = &[
-    "SAFETY",
-    "RECITATION",
-    "PROHIBITED_CONTENT",
-    "BLOCKLIST",
-    "SPII",
-    "IMAGE_SAFETY",
-    "IMAGE_PROHIBITED_CONTENT",
-    "IMAGE_RECITATION",
-];
 
 /// The largest upstream body read (answers are a few KiB; this bounds garbage).
 const MAX_UPSTREAM_BODY: usize = 8 * 1024 * 1024;
@@ -50,54 +52,8 @@ pub struct GeminiSettings {
     pub base_url: Url,
     /// Bound on one attempt.
     pub timeout: Duration,
-}
-
-/// An image sent inline with the prompt.
-#[derive(Debug, Clone)]
-pub struct InlineImage {
-    /// Its MIME type.
-    pub mime: &'static str,
-    /// Its standard base64.
-    pub base64: String,
-}
-
-/// One generation request, independent of Gemini's wire format.
-#[derive(Debug, Clone)]
-pub struct Prompt {
-    /// The system instruction.
-    pub system: String,
-    /// The conversation, starting with the user and ending with the user.
-    pub turns: Vec<Turn>,
-    /// An image placed before the text of the last user turn.
-    pub image: Option<InlineImage>,
-    /// Sampling temperature.
-    pub temperature: f32,
-    /// Output token cap (thinking tokens count against it).
-    pub max_output_tokens: u32,
-}
-
-/// Token counts of one answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
-    /// Prompt tokens.
-    pub prompt_tokens: u32,
-    /// Visible answer tokens.
-    pub response_tokens: u32,
-    /// Everything billed, thinking included.
-    pub total_tokens: u32,
-}
-
-/// A successful answer.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// The answer's text (Markdown), thoughts excluded.
-    pub text: String,
-    /// Gemini's finish reason, passed through.
-    pub finish_reason: String,
-    /// The configured model id that answered.
-    pub model: String,
-    /// Token counts, when Gemini sent them.
-    pub usage: Option<Usage>,
+    /// The start-up check.
+    pub probe: ProbeMode,
 }
 
 /// The Gemini client. Cheap to clone.
@@ -113,8 +69,10 @@ struct Inner {
     models: Vec<String>,
     base_url: Url,
     timeout: Duration,
+    probe: ProbeMode,
     status: UpstreamStatus,
     metrics: Arc<Metrics>,
+    redactor: Redactor,
 }
 
 /// What one attempt produced, for the per-attempt log line.
@@ -155,6 +113,7 @@ impl GeminiClient {
                 models.push(fallback);
             }
         }
+        let redactor = Redactor::new(&settings.keys);
         Ok(Self {
             http,
             inner: Arc::new(Inner {
@@ -162,8 +121,10 @@ impl GeminiClient {
                 models,
                 base_url: settings.base_url,
                 timeout: settings.timeout,
+                probe: settings.probe,
                 status,
                 metrics,
+                redactor,
             }),
         })
     }
@@ -178,16 +139,13 @@ impl GeminiClient {
         &self.inner.models[0]
     }
 
-    /// The shared upstream status this client reports into.
-    pub fn status(&self) -> &UpstreamStatus {
-        &self.inner.status
-    }
-
     /// One answer, with retries and failover (`generateContent`).
     pub async fn generate(&self, prompt: &Prompt) -> Result<Answer, GeminiError> {
+        let body = request::body(prompt)?;
         let answer = self
-            .with_failover(|key, model, budget| async move {
-                self.attempt_unary(&key, &model, prompt, budget).await
+            .with_failover(|key, model, budget| {
+                let body = body.clone();
+                async move { self.attempt_unary(&key, &model, body, budget).await }
             })
             .await?;
         if let Some(usage) = answer.usage {
@@ -200,65 +158,81 @@ impl GeminiClient {
 
     /// A streamed answer (`streamGenerateContent?alt=sse`), returned once the first
     /// text has arrived: everything that fails before that (after retries and
-    /// failover) is an error here, never a half-sent stream.
+    /// failover) is an error here, never a half-sent stream. The stream counts its
+    /// tokens itself when it finishes.
     pub async fn stream(&self, prompt: &Prompt) -> Result<AnswerStream, GeminiError> {
-        self.with_failover(|key, model, budget| async move {
-            self.attempt_stream(&key, &model, prompt, budget).await
+        let body = request::body(prompt)?;
+        self.with_failover(|key, model, budget| {
+            let body = body.clone();
+            async move { self.attempt_stream(&key, &model, body, budget).await }
         })
         .await
     }
 
-    /// Tokens of a finished stream, for the metrics.
-    pub fn record_stream_usage(&self, usage: Option<Usage>) {
-        if let Some(usage) = usage {
-            self.inner
-                .metrics
-                .observe_tokens(usage.prompt_tokens, usage.response_tokens);
-        }
-    }
-
-    /// A cheap start-up check: `GET models/{model}` with the first key. It checks the
-    /// key and the model without spending generation quota; it cannot see a
-    /// geo-block (only generation is refused by location).
+    /// The start-up check with the first key and the model, as configured
+    /// (`ProbeMode`); records what it proves in the upstream status. One attempt,
+    /// no failover; never counted in the budget or the token metrics.
     pub async fn probe(&self) {
-        if self.inner.keys.is_empty() {
+        let mode = self.inner.probe;
+        let model = self.model().to_owned();
+        if self.inner.keys.is_empty() || mode == ProbeMode::Off {
+            tracing::info!(
+                target: "weld_assistant::upstream",
+                model,
+                mode = mode.as_str(),
+                "gemini start-up probe skipped"
+            );
             return;
         }
-        let model = self.model().to_owned();
-        let url = format!("{}/v1beta/models/{model}", self.base());
         let started = Instant::now();
-        let result = async {
-            let response = self
-                .http
-                .get(url)
-                .header("x-goog-api-key", key_header(self.inner.keys.key(0))?)
-                .timeout(self.inner.timeout)
-                .send()
-                .await
-                .map_err(transport_error)?;
-            let status = response.status().as_u16();
-            let body = read_limited(response).await?;
-            if status == 200 {
-                Ok(())
-            } else {
-                Err(GeminiError::from_response(status, &body, &model))
-            }
+        let result = match mode {
+            ProbeMode::Models => self.probe_models(&model).await,
+            _ => self.probe_generate(&model).await,
         }
-        .await;
-        let state = match &result {
-            Ok(()) => Some(UpstreamState::Ok),
-            Err(e) => e.upstream_state(),
-        };
+        .map_err(|e| self.inner.redactor.error(e));
+        let state = probe::state(&result);
         if let Some(state) = state {
             self.inner.status.record(state);
         }
         tracing::info!(
             target: "weld_assistant::upstream",
             model,
-            outcome = result.as_ref().map_or_else(error_label, |_| "ok"),
+            mode = mode.as_str(),
+            state = state.map(UpstreamState::as_str),
+            outcome = result.as_ref().map_or_else(GeminiError::label, |()| "ok"),
+            error = result.as_ref().err().map(tracing::field::display),
             latency_ms = started.elapsed().as_millis() as u64,
             "gemini start-up probe"
         );
+    }
+
+    /// `GET models/{model}`: the key and the model, not the region.
+    async fn probe_models(&self, model: &str) -> Result<(), GeminiError> {
+        let url = format!("{}/v1beta/models/{model}", self.base());
+        let response = self
+            .http
+            .get(url)
+            .header("x-goog-api-key", key_header(self.inner.keys.key(0))?)
+            .timeout(self.inner.timeout)
+            .send()
+            .await
+            .map_err(GeminiError::from_transport)?;
+        let status = response.status().as_u16();
+        let body = read_limited(response).await?;
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(GeminiError::from_response(status, &body, model))
+        }
+    }
+
+    /// One token of `generateContent`: sees a geo-block too. An answer without
+    /// text (one token is often spent before any text) still proves the upstream.
+    async fn probe_generate(&self, model: &str) -> Result<(), GeminiError> {
+        let body = probe::generate_body(model)?;
+        self.attempt_unary(self.inner.keys.key(0), model, body, self.inner.timeout)
+            .await
+            .map(|_| ())
     }
 
     fn base(&self) -> &str {
@@ -309,8 +283,10 @@ impl GeminiClient {
                     let budget = inner
                         .timeout
                         .min(deadline.saturating_duration_since(Instant::now()));
-                    let result = attempt(inner.keys.key(key_index).clone(), model.clone(), budget).await;
-                    let outcome = result.as_ref().map_or_else(error_label, |_| "ok");
+                    let result = attempt(inner.keys.key(key_index).clone(), model.clone(), budget)
+                        .await
+                        .map_err(|e| inner.redactor.error(e));
+                    let outcome = result.as_ref().map_or_else(GeminiError::label, |_| "ok");
                     let usage = result.as_ref().ok().and_then(AttemptOutput::usage);
                     inner.metrics.observe_upstream(model, outcome);
                     tracing::info!(
@@ -386,64 +362,51 @@ impl GeminiClient {
         Err(last.unwrap_or(GeminiError::NotConfigured))
     }
 
-    async fn send(
-        &self,
-        key: &SecretString,
-        url: String,
-        prompt: &Prompt,
-        budget: Duration,
-    ) -> Result<reqwest::Response, GeminiError> {
-        self.http
-            .post(url)
-            .header("x-goog-api-key", key_header(key)?)
-            .header(CONTENT_TYPE, "application/json")
-            .json(&build_request(prompt))
-            .timeout(budget)
-            .send()
-            .await
-            .map_err(transport_error)
-    }
-
     async fn attempt_unary(
         &self,
         key: &SecretString,
         model: &str,
-        prompt: &Prompt,
+        body: Bytes,
         budget: Duration,
     ) -> Result<Answer, GeminiError> {
         let response = self
-            .send(key, self.method_url(model, "generateContent"), prompt, budget)
-            .await?;
+            .http
+            .post(self.method_url(model, "generateContent"))
+            .header("x-goog-api-key", key_header(key)?)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .timeout(budget)
+            .send()
+            .await
+            .map_err(GeminiError::from_transport)?;
         let status = response.status().as_u16();
         let bytes = read_limited(response).await?;
         if status != 200 {
             return Err(GeminiError::from_response(status, &bytes, model));
         }
-        let parsed: wire::GenerateResponse = serde_json::from_slice(&bytes)
-            .map_err(|e| GeminiError::Malformed(format!("not a GenerateContentResponse: {e}")))?;
-        interpret(parsed, model)
+        response::answer(&bytes, model, &self.inner.redactor)
     }
 
     async fn attempt_stream(
         &self,
         key: &SecretString,
         model: &str,
-        prompt: &Prompt,
+        body: Bytes,
         budget: Duration,
     ) -> Result<AnswerStream, GeminiError> {
-        // The whole-request timeout of `send` would cut a long stream: bound the
-        // head here, then every chunk inside the stream.
+        // A whole-request timeout would cut a long stream: bound the head here,
+        // then every chunk inside the stream.
         let url = format!("{}?alt=sse", self.method_url(model, "streamGenerateContent"));
         let request = self
             .http
             .post(url)
             .header("x-goog-api-key", key_header(key)?)
             .header(CONTENT_TYPE, "application/json")
-            .json(&build_request(prompt));
+            .body(body);
         let response = tokio::time::timeout(budget, request.send())
             .await
             .map_err(|_| GeminiError::Timeout)?
-            .map_err(transport_error)?;
+            .map_err(GeminiError::from_transport)?;
         let status = response.status().as_u16();
         if status != 200 {
             let bytes = tokio::time::timeout(budget, read_limited(response))
@@ -451,7 +414,14 @@ impl GeminiClient {
                 .map_err(|_| GeminiError::Timeout)??;
             return Err(GeminiError::from_response(status, &bytes, model));
         }
-        AnswerStream::open(response, model, self.inner.timeout).await
+        AnswerStream::open(
+            response,
+            model,
+            self.inner.timeout,
+            self.inner.metrics.clone(),
+            self.inner.redactor.clone(),
+        )
+        .await
     }
 }
 
@@ -463,35 +433,9 @@ fn key_header(key: &SecretString) -> Result<HeaderValue, GeminiError> {
     Ok(value)
 }
 
-pub(super) fn error_label(error: &GeminiError) -> &'static str {
-    match error {
-        GeminiError::NotConfigured => "not_configured",
-        GeminiError::Region { .. } => "region_blocked",
-        GeminiError::Auth { .. } => "auth_failed",
-        GeminiError::Quota { .. } => "quota",
-        GeminiError::Unavailable { .. } => "unavailable",
-        GeminiError::ModelNotFound { .. } => "model_not_found",
-        GeminiError::Rejected { .. } => "rejected",
-        GeminiError::Timeout => "timeout",
-        GeminiError::Unreachable(_) => "unreachable",
-        GeminiError::Blocked { .. } => "blocked",
-        GeminiError::NoText { .. } => "no_text",
-        GeminiError::Malformed(_) => "malformed",
-    }
-}
-
-pub(super) fn transport_error(error: reqwest::Error) -> GeminiError {
-    if error.is_timeout() {
-        GeminiError::Timeout
-    } else {
-        // Without the URL; it never carries the key anyway.
-        GeminiError::Unreachable(error.without_url().to_string())
-    }
-}
-
 async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, GeminiError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+    while let Some(chunk) = response.chunk().await.map_err(GeminiError::from_transport)? {
         if body.len() + chunk.len() > MAX_UPSTREAM_BODY {
             return Err(GeminiError::Malformed("the answer is too large".into()));
         }
@@ -500,228 +444,138 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Gemini
     Ok(body)
 }
 
-fn build_request(prompt: &Prompt) -> wire::GenerateRequest<'_> {
-    let last = prompt.turns.len().saturating_sub(1);
-    let contents = prompt
-        .turns
-        .iter()
-        .enumerate()
-        .map(|(index, turn)| {
-            let mut parts = Vec::with_capacity(2);
-            if index == last {
-                if let Some(image) = &prompt.image {
-                    parts.push(wire::Part::Inline {
-                        inline_data: wire::InlineData {
-                            mime_type: image.mime,
-                            data: &image.base64,
-                        },
-                    });
-                }
-            }
-            parts.push(wire::Part::Text { text: &turn.text });
-            wire::Content {
-                role: Some(match turn.role {
-                    Role::User => "user",
-                    Role::Model => "model",
-                }),
-                parts,
-            }
-        })
-        .collect();
-    wire::GenerateRequest {
-        contents,
-        system_instruction: wire::Content {
-            role: None,
-            parts: vec![wire::Part::Text { text: &prompt.system }],
-        },
-        generation_config: wire::GenerationConfig {
-            temperature: prompt.temperature,
-            max_output_tokens: prompt.max_output_tokens,
-            candidate_count: 1,
-        },
-    }
-}
-
-/// What one response (or stream chunk) says.
-#[derive(Debug, Default)]
-pub(super) struct Chunk {
-    /// Its visible text (thoughts excluded); may be empty.
-    pub text: String,
-    /// The finish reason, on the last chunk.
-    pub finish_reason: Option<String>,
-    /// A message that may accompany the finish reason.
-    pub finish_message: Option<String>,
-    /// Token counts (cumulative in streams).
-    pub usage: Option<Usage>,
-    /// Whether there was a candidate at all.
-    pub has_candidate: bool,
-}
-
-/// Reads one response or chunk; a blocked prompt or a blocking finish reason is
-/// an error.
-pub(super) fn read_chunk(response: wire::GenerateResponse) -> Result<Chunk, GeminiError> {
-    let usage = response.usage_metadata.map(|u| Usage {
-        prompt_tokens: u.prompt_token_count.unwrap_or(0),
-        response_tokens: u.candidates_token_count.unwrap_or(0),
-        total_tokens: u.total_token_count.unwrap_or(0),
-    });
-    let candidate = response.candidates.and_then(|c| c.into_iter().next());
-    let Some(candidate) = candidate else {
-        if let Some(reason) = response.prompt_feedback.and_then(|f| f.block_reason) {
-            return Err(GeminiError::Blocked { reason });
-        }
-        return Ok(Chunk {
-            usage,
-            ..Chunk::default()
-        });
-    };
-    if let Some(reason) = candidate.finish_reason.as_deref() {
-        if BLOCKING_FINISH_REASONS.contains(&reason) {
-            return Err(GeminiError::Blocked {
-                reason: reason.to_owned(),
-            });
-        }
-    }
-    let text = candidate
-        .content
-        .and_then(|c| c.parts)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p.thought != Some(true))
-        .filter_map(|p| p.text)
-        .collect();
-    Ok(Chunk {
-        text,
-        finish_reason: candidate.finish_reason,
-        finish_message: candidate.finish_message,
-        usage,
-        has_candidate: true,
-    })
-}
-
-/// Turns a 200 answer into text or the error it really is.
-fn interpret(response: wire::GenerateResponse, model: &str) -> Result<Answer, GeminiError> {
-    let chunk = read_chunk(response)?;
-    if !chunk.has_candidate {
-        return Err(GeminiError::Malformed("an answer with no candidates".into()));
-    }
-    let finish_reason = chunk
-        .finish_reason
-        .unwrap_or_else(|| "FINISH_REASON_UNSPECIFIED".to_owned());
-    if chunk.text.trim().is_empty() {
-        if let Some(message) = chunk.finish_message {
-            tracing::warn!(finish_reason, message, "gemini returned no text");
-        }
-        return Err(GeminiError::NoText { finish_reason });
-    }
-    Ok(Answer {
-        text: chunk.text,
-        finish_reason,
-        model: model.to_owned(),
-        usage: chunk.usage,
-    })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::{
+        domain::history::{Role, Turn},
+        gemini::fake_gemini::{FakeGemini, Reply},
+    };
 
-    fn interpret_fixture(name: &str) -> Result<Answer, GeminiError> {
-        let path = format!("{}/tests/fixtures/gemini/{name}", env!("CARGO_MANIFEST_DIR"));
-        let parsed: wire::GenerateResponse = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        interpret(parsed, "gemini-test")
+    const KEY: &str = "AIzaUNIT-canary-0123456789-abcdefghij";
+
+    fn client(fake: &FakeGemini, probe: ProbeMode) -> (GeminiClient, UpstreamStatus, Arc<Metrics>) {
+        let status = UpstreamStatus::default();
+        let metrics = Arc::new(Metrics::new());
+        let settings = GeminiSettings {
+            keys: vec![KEY.into()],
+            model: "gemini-flash-latest".into(),
+            fallback_models: vec![],
+            base_url: fake.url.parse().unwrap(),
+            timeout: Duration::from_secs(10),
+            probe,
+        };
+        let client = GeminiClient::new(settings, status.clone(), metrics.clone()).unwrap();
+        (client, status, metrics)
     }
 
-    #[test]
-    fn a_normal_answer_yields_text_usage_and_finish_reason() {
-        let answer = interpret_fixture("generate_response_ok.json").unwrap();
-        assert!(answer.text.starts_with("Для стенки 6 мм"), "{}", answer.text);
-        assert_eq!(answer.finish_reason, "STOP");
-        assert_eq!(answer.model, "gemini-test");
-        assert_eq!(
-            answer.usage,
-            Some(Usage {
-                prompt_tokens: 87,
-                response_tokens: 41,
-                total_tokens: 311
-            })
-        );
-    }
-
-    #[test]
-    fn thought_parts_are_never_part_of_the_text() {
-        let answer = interpret_fixture("generate_response_thought_parts.json").unwrap();
-        assert!(!answer.text.contains("Choosing the electrode"));
-        assert!(answer.text.starts_with("Возьмите"), "{}", answer.text);
-    }
-
-    #[test]
-    fn blocked_prompts_and_safety_stops_are_blocked_errors() {
-        assert_eq!(
-            interpret_fixture("generate_response_safety_blocked_prompt.json").unwrap_err(),
-            GeminiError::Blocked {
-                reason: "PROHIBITED_CONTENT".into()
-            }
-        );
-        assert_eq!(
-            interpret_fixture("generate_response_safety_blocked_prompt_with_ratings.json").unwrap_err(),
-            GeminiError::Blocked {
-                reason: "SAFETY".into()
-            }
-        );
-        assert_eq!(
-            interpret_fixture("generate_response_finish_safety.json").unwrap_err(),
-            GeminiError::Blocked {
-                reason: "SAFETY".into()
-            }
-        );
-    }
-
-    #[test]
-    fn an_answer_without_text_is_an_error_not_an_empty_success() {
-        assert_eq!(
-            interpret_fixture("generate_response_max_tokens_empty.json").unwrap_err(),
-            GeminiError::NoText {
-                finish_reason: "MAX_TOKENS".into()
-            }
-        );
-        let partial: wire::GenerateResponse = serde_json::from_str(
-            r#"{"candidates":[{"content":{"parts":[{"text":"Half an ans"}],"role":"model"},"finishReason":"MAX_TOKENS"}]}"#,
-        )
-        .unwrap();
-        let answer = interpret(partial, "m").unwrap();
-        assert_eq!(
-            (answer.text.as_str(), answer.finish_reason.as_str()),
-            ("Half an ans", "MAX_TOKENS")
-        );
-        let empty: wire::GenerateResponse = serde_json::from_str(r#"{"candidates":[]}"#).unwrap();
-        assert!(matches!(interpret(empty, "m"), Err(GeminiError::Malformed(_))));
-    }
-
-    #[test]
-    fn the_request_puts_the_image_before_the_text_of_the_last_turn() {
-        let prompt = Prompt {
+    fn prompt() -> Prompt {
+        Prompt {
             system: "sys".into(),
-            turns: vec![Turn::new(Role::User, "look")],
-            image: Some(InlineImage {
-                mime: "image/png",
-                base64: "AAAA".into(),
-            }),
+            turns: vec![Turn::new(Role::User, "hi")],
+            image: None,
             temperature: 0.2,
             max_output_tokens: 100,
-        };
-        let json = serde_json::to_value(build_request(&prompt)).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn the_generate_probe_sees_a_geo_block_that_the_models_probe_cannot() {
+        let fake = FakeGemini::start().await;
+        fake.geo_block();
+        let (generate, status, _) = client(&fake, ProbeMode::Generate);
+        generate.probe().await;
+        assert_eq!(status.get().0, UpstreamState::RegionBlocked);
+
+        let (models, status, _) = client(&fake, ProbeMode::Models);
+        models.probe().await;
+        assert_eq!(status.get().0, UpstreamState::Ok, "the documented blind spot");
+        let probes = fake.probes();
+        let paths: Vec<_> = probes
+            .iter()
+            .map(|p| (p.method.as_str(), p.path.as_str()))
+            .collect();
         assert_eq!(
-            json,
-            serde_json::json!({
-                "contents": [{"role": "user", "parts": [
-                    {"inlineData": {"mimeType": "image/png", "data": "AAAA"}},
-                    {"text": "look"}
-                ]}],
-                "systemInstruction": {"parts": [{"text": "sys"}]},
-                "generationConfig": {"temperature": 0.2f32, "maxOutputTokens": 100, "candidateCount": 1}
-            })
+            paths,
+            [
+                ("POST", "/v1beta/models/gemini-flash-latest:generateContent"),
+                ("GET", "/v1beta/models/gemini-flash-latest"),
+            ]
         );
+        assert!(probes.iter().all(|p| p.header("x-goog-api-key") == Some(KEY)));
+        assert_eq!(probes[0].json()["generationConfig"]["maxOutputTokens"], 1);
+        assert!(fake.received().is_empty(), "probes are not generation calls");
+
+        // The first real call finds out what the models probe could not.
+        assert!(matches!(
+            models.generate(&prompt()).await,
+            Err(GeminiError::Region { .. })
+        ));
+        assert_eq!(status.get().0, UpstreamState::RegionBlocked);
+    }
+
+    #[tokio::test]
+    async fn a_one_token_answer_without_text_is_a_healthy_upstream_and_spends_no_metrics() {
+        let fake = FakeGemini::start().await;
+        let (client, status, metrics) = client(&fake, ProbeMode::Generate);
+        client.probe().await;
+        assert_eq!(status.get().0, UpstreamState::Ok);
+        assert_eq!(fake.probes().len(), 1);
+        let text = metrics.render(None, status.get().0);
+        assert!(!text.contains("weld_tokens_total{"), "{text}");
+        assert!(!text.contains("weld_upstream_calls_total{"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn probe_errors_show_as_their_state_and_the_off_mode_sends_nothing() {
+        for (reply, expected) in [
+            (
+                Reply::json(400, "error_400_api_key_invalid.json"),
+                UpstreamState::AuthFailed,
+            ),
+            (Reply::json(429, "error_429_quota.json"), UpstreamState::Quota),
+            (
+                Reply::json(503, "error_503_overloaded.json"),
+                UpstreamState::Unknown,
+            ),
+        ] {
+            let fake = FakeGemini::start().await;
+            fake.probe_reply(reply);
+            let (client, status, _) = client(&fake, ProbeMode::Generate);
+            client.probe().await;
+            assert_eq!(status.get().0, expected);
+        }
+
+        let fake = FakeGemini::start().await;
+        fake.geo_block();
+        let (client, status, _) = client(&fake, ProbeMode::Off);
+        client.probe().await;
+        assert_eq!(status.get(), (UpstreamState::Unknown, None));
+        assert!(fake.probes().is_empty() && fake.received().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_upstream_is_unreachable() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let status = UpstreamStatus::default();
+        let settings = GeminiSettings {
+            keys: vec![KEY.into()],
+            model: "gemini-flash-latest".into(),
+            fallback_models: vec![],
+            base_url: format!("http://127.0.0.1:{port}").parse().unwrap(),
+            timeout: Duration::from_secs(10),
+            probe: ProbeMode::Generate,
+        };
+        GeminiClient::new(settings, status.clone(), Arc::new(Metrics::new()))
+            .unwrap()
+            .probe()
+            .await;
+        assert_eq!(status.get().0, UpstreamState::Unreachable);
     }
 }

@@ -1,11 +1,17 @@
 //! What can go wrong with a Gemini call, and the classification of Gemini's error
 //! bodies. Classification reads `error.status`, `details` and the message, never
 //! the HTTP code alone: a bad key and a geo-block are both 400.
+//!
+//! Also the `Redactor`: text that came from upstream (messages, reasons) is
+//! passed through it before it is logged or returned, so an upstream that echoes
+//! the key cannot put it in a log line or an answer.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
 
 use super::wire::ErrorEnvelope;
-use crate::upstream::UpstreamState;
+use crate::{telemetry, upstream::UpstreamState};
 
 /// A failed Gemini call. `Display` is for logs: it never contains the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +65,34 @@ impl GeminiError {
             // Gemini answered: the key, region and quota are fine.
             GeminiError::Blocked { .. } | GeminiError::NoText { .. } => Some(UpstreamState::Ok),
             _ => None,
+        }
+    }
+
+    /// A short fixed word for logs and metric labels.
+    pub fn label(&self) -> &'static str {
+        match self {
+            GeminiError::NotConfigured => "not_configured",
+            GeminiError::Region { .. } => "region_blocked",
+            GeminiError::Auth { .. } => "auth_failed",
+            GeminiError::Quota { .. } => "quota",
+            GeminiError::Unavailable { .. } => "unavailable",
+            GeminiError::ModelNotFound { .. } => "model_not_found",
+            GeminiError::Rejected { .. } => "rejected",
+            GeminiError::Timeout => "timeout",
+            GeminiError::Unreachable(_) => "unreachable",
+            GeminiError::Blocked { .. } => "blocked",
+            GeminiError::NoText { .. } => "no_text",
+            GeminiError::Malformed(_) => "malformed",
+        }
+    }
+
+    /// A failed HTTP exchange (connection, TLS, body read, timeout).
+    pub(super) fn from_transport(error: reqwest::Error) -> GeminiError {
+        if error.is_timeout() {
+            GeminiError::Timeout
+        } else {
+            // Without the URL; it never carries the key anyway.
+            GeminiError::Unreachable(error.without_url().to_string())
         }
     }
 
@@ -141,6 +175,58 @@ impl GeminiError {
             return GeminiError::Unavailable { status };
         }
         GeminiError::Rejected { status, message }
+    }
+}
+
+/// Makes upstream text safe to log or return: every configured key (and anything
+/// shaped like a Google API key) becomes `[redacted]`, and the text is capped.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Redactor {
+    keys: Arc<[SecretString]>,
+}
+
+impl Redactor {
+    /// A redactor of these keys.
+    pub(super) fn new(keys: &[SecretString]) -> Self {
+        Self { keys: keys.into() }
+    }
+
+    /// Redacted, capped text.
+    pub(super) fn text(&self, text: &str) -> String {
+        let secrets: Vec<&str> = self.keys.iter().map(|k| k.expose_secret()).collect();
+        telemetry::redact(text, &secrets)
+    }
+
+    /// The same error with every text that came from upstream redacted.
+    pub(super) fn error(&self, error: GeminiError) -> GeminiError {
+        match error {
+            GeminiError::Region { message } => GeminiError::Region {
+                message: self.text(&message),
+            },
+            GeminiError::Auth { reason } => GeminiError::Auth {
+                reason: self.text(&reason),
+            },
+            GeminiError::ModelNotFound { model, message } => GeminiError::ModelNotFound {
+                model,
+                message: self.text(&message),
+            },
+            GeminiError::Rejected { status, message } => GeminiError::Rejected {
+                status,
+                message: self.text(&message),
+            },
+            GeminiError::Unreachable(message) => GeminiError::Unreachable(self.text(&message)),
+            GeminiError::Blocked { reason } => GeminiError::Blocked {
+                reason: self.text(&reason),
+            },
+            GeminiError::NoText { finish_reason } => GeminiError::NoText {
+                finish_reason: self.text(&finish_reason),
+            },
+            GeminiError::Malformed(message) => GeminiError::Malformed(self.text(&message)),
+            other @ (GeminiError::NotConfigured
+            | GeminiError::Quota { .. }
+            | GeminiError::Unavailable { .. }
+            | GeminiError::Timeout) => other,
+        }
     }
 }
 
@@ -258,6 +344,34 @@ mod tests {
             GeminiError::from_response(418, b"\xff\xfe", "m"),
             GeminiError::Malformed(_)
         ));
+    }
+
+    #[test]
+    fn upstream_text_in_errors_is_redacted_and_fixed_fields_are_kept() {
+        let key = "my-own-key-without-the-google-shape";
+        let redactor = Redactor::new(&[key.into()]);
+        let echoed = format!(
+            r#"{{"error":{{"code":400,"message":"API key {key} (also AIzaSyA-0123456789abcdefghij_KLMNO) is bad","status":"INVALID_ARGUMENT"}}}}"#
+        );
+        let error = redactor.error(GeminiError::from_response(400, echoed.as_bytes(), "m"));
+        let GeminiError::Rejected { status: 400, message } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(message, "API key [redacted] (also [redacted]) is bad");
+        let shown = error.to_string();
+        assert!(!shown.contains(key) && !shown.contains("AIzaSy"), "{shown}");
+        assert_eq!(
+            redactor.error(GeminiError::NoText {
+                finish_reason: format!("x{key}")
+            }),
+            GeminiError::NoText {
+                finish_reason: "x[redacted]".into()
+            }
+        );
+        assert_eq!(
+            redactor.error(GeminiError::Quota { retry_after: None }),
+            GeminiError::Quota { retry_after: None }
+        );
     }
 
     #[test]

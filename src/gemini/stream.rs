@@ -1,10 +1,15 @@
 //! A streamed answer: Gemini's SSE chunks turned into text deltas and a final
 //! `Done`, or an error. Opened only once the first text has arrived. Dropping it
-//! drops the upstream connection.
+//! drops the upstream connection. A finished stream records its own tokens in
+//! the metrics; its errors carry upstream text only redacted.
+//!
+//! Reads bytes through `sse` and chunks through `response`; knows nothing of the
+//! client that opened it.
 
 use std::{
     collections::VecDeque,
     pin::Pin,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -12,11 +17,12 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use super::{
-    client::{Usage, read_chunk, transport_error},
-    error::GeminiError,
+    error::{GeminiError, Redactor},
+    response::{self, Usage},
     sse::{SseItem, SseParser},
     wire,
 };
+use crate::metrics::Metrics;
 
 /// One step of a streamed answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,11 +55,14 @@ pub struct AnswerStream {
     timeout: Duration,
     usage: Option<Usage>,
     finish_reason: Option<String>,
+    finish_message: Option<String>,
     first: Option<String>,
     ended: bool,
     finished: bool,
     opened: Instant,
     relayed: usize,
+    metrics: Arc<Metrics>,
+    redactor: Redactor,
 }
 
 /// The most text a sane answer has (65k tokens are ~260 KB).
@@ -75,6 +84,8 @@ impl AnswerStream {
         response: reqwest::Response,
         model: &str,
         timeout: Duration,
+        metrics: Arc<Metrics>,
+        redactor: Redactor,
     ) -> Result<Self, GeminiError> {
         let mut stream = Self {
             body: Box::pin(response.bytes_stream()),
@@ -84,22 +95,27 @@ impl AnswerStream {
             timeout,
             usage: None,
             finish_reason: None,
+            finish_message: None,
             first: None,
             ended: false,
             finished: false,
             opened: Instant::now(),
             relayed: 0,
+            metrics,
+            redactor,
         };
         match stream.next_text().await? {
             Some(text) => {
                 stream.first = Some(text);
                 Ok(stream)
             }
-            None => Err(GeminiError::NoText {
-                finish_reason: stream
+            None => {
+                let finish_reason = stream
                     .finish_reason
-                    .unwrap_or_else(|| "FINISH_REASON_UNSPECIFIED".to_owned()),
-            }),
+                    .unwrap_or_else(|| "FINISH_REASON_UNSPECIFIED".to_owned());
+                response::log_no_text(&stream.redactor, &finish_reason, stream.finish_message.as_deref());
+                Err(GeminiError::NoText { finish_reason })
+            }
         }
     }
 
@@ -108,7 +124,8 @@ impl AnswerStream {
         &self.model
     }
 
-    /// The next event; `None` after `Done` or an error.
+    /// The next event; `None` after `Done` or an error. `Done` has counted the
+    /// answer's tokens in the metrics.
     pub async fn next(&mut self) -> Option<Result<StreamEvent, GeminiError>> {
         if let Some(first) = self.first.take() {
             return Some(Ok(StreamEvent::Delta(first)));
@@ -120,15 +137,20 @@ impl AnswerStream {
             Ok(Some(text)) => Some(Ok(StreamEvent::Delta(text))),
             Ok(None) => {
                 self.finished = true;
+                if let Some(usage) = self.usage {
+                    self.metrics
+                        .observe_tokens(usage.prompt_tokens, usage.response_tokens);
+                }
+                let finish_reason = self.finish_reason.as_deref().unwrap_or("STOP");
                 Some(Ok(StreamEvent::Done(StreamDone {
-                    finish_reason: self.finish_reason.clone().unwrap_or_else(|| "STOP".to_owned()),
+                    finish_reason: self.redactor.text(finish_reason),
                     model: self.model.clone(),
                     usage: self.usage,
                 })))
             }
             Err(error) => {
                 self.finished = true;
-                Some(Err(error))
+                Some(Err(self.redactor.error(error)))
             }
         }
     }
@@ -159,12 +181,15 @@ impl AnswerStream {
                         let response: wire::GenerateResponse = serde_json::from_str(&data).map_err(|e| {
                             GeminiError::Malformed(format!("a stream chunk is not JSON: {e}"))
                         })?;
-                        let chunk = read_chunk(response)?;
+                        let chunk = response::read_chunk(response)?;
                         if chunk.usage.is_some() {
                             self.usage = chunk.usage;
                         }
                         if chunk.finish_reason.is_some() {
                             self.finish_reason = chunk.finish_reason;
+                        }
+                        if chunk.finish_message.is_some() {
+                            self.finish_message = chunk.finish_message;
                         }
                         if !chunk.text.is_empty() {
                             return Ok(Some(chunk.text));
@@ -188,7 +213,7 @@ impl AnswerStream {
                     self.ended = true;
                     self.pending.extend(self.parser.finish());
                 }
-                Ok(Some(Err(error))) => return Err(transport_error(error)),
+                Ok(Some(Err(error))) => return Err(GeminiError::from_transport(error)),
                 Ok(Some(Ok(bytes))) => {
                     let items = self
                         .parser

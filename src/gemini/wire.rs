@@ -1,14 +1,17 @@
-//! Gemini's REST wire format (v1beta), private to the client. Responses are
+//! Gemini's REST wire format (v1beta), private to the client: plain data, no
+//! rules (those are in `request`, `response` and `error`). Responses are
 //! deserialised leniently: unknown fields are ignored, most fields optional.
 
-use serde::{Deserialize, Serialize};
+use base64::{display::Base64Display, engine::general_purpose::STANDARD};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// `GenerateContentRequest`.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct GenerateRequest<'a> {
     pub contents: Vec<Content<'a>>,
-    pub system_instruction: Content<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_instruction: Option<Content<'a>>,
     pub generation_config: GenerationConfig,
 }
 
@@ -37,15 +40,36 @@ pub(super) enum Part<'a> {
 #[serde(rename_all = "camelCase")]
 pub(super) struct InlineData<'a> {
     pub mime_type: &'a str,
-    pub data: &'a str,
+    pub data: Base64<'a>,
+}
+
+/// Bytes serialised as a standard base64 string, encoded straight into the
+/// output (no intermediate base64 copy of a photo).
+#[derive(Debug)]
+pub(super) struct Base64<'a>(pub &'a [u8]);
+
+impl Serialize for Base64<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Base64Display::new(self.0, &STANDARD))
+    }
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct GenerationConfig {
-    pub temperature: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
     pub max_output_tokens: u32,
     pub candidate_count: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking_config: Option<ThinkingConfig>,
+}
+
+/// `generationConfig.thinkingConfig`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ThinkingConfig {
+    pub thinking_budget: u32,
 }
 
 /// `GenerateContentResponse`.

@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
-    error::ApiError,
+    error::{ApiError, ErrorCode},
     guard::client_ip::{address_key, client_ip},
     guard::gcra::Decision,
     guard::rate_limit::RateLimits,
@@ -346,9 +346,10 @@ fn authority_of_url(url: &url::Url) -> Option<String> {
     })
 }
 
-/// The 429 of a refused rate-limit check, with tower-governor's headers.
-pub fn rate_limited(retry_after: u64) -> Response {
-    let mut response = ApiError::rate_limited(retry_after).into_response();
+/// The 429 of a refused rate-limit check (in the request's `Accept-Language`),
+/// with tower-governor's headers.
+pub fn rate_limited(retry_after: u64, request: &HeaderMap) -> Response {
+    let mut response = ApiError::rate_limited(retry_after).response_for(request);
     if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
         response.headers_mut().insert("x-ratelimit-after", value);
     }
@@ -395,11 +396,11 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         let caller = match self.guard.admit(&req, &address).await {
             Ok(caller) => caller,
             Err(error) => {
-                if error.status == StatusCode::TOO_MANY_REQUESTS {
+                if error.code == ErrorCode::RateLimited {
                     self.guard.count_rate_limited();
                     tracing::info!(client_ip = %ip, "token guesses limited");
                 }
-                return Ok(error.into_response());
+                return Ok(error.response_for(req.headers()));
             }
         };
         let (limit, remaining) = match self
@@ -413,7 +414,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
             Decision::Limited { retry_after } => {
                 self.guard.count_rate_limited();
                 tracing::info!(client_ip = %ip, retry_after, "rate limited");
-                return Ok(rate_limited(retry_after));
+                return Ok(rate_limited(retry_after, req.headers()));
             }
         };
         req.extensions_mut().insert(caller);

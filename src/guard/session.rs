@@ -17,6 +17,10 @@ pub const COOKIE_NAME: &str = "weld_session";
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// The last second RFC 3339 can write (9999-12-31T23:59:59Z): a later expiry is
+/// refused, so `expiresAt` can always be written.
+const MAX_EXPIRY_SECS: u64 = 253_402_300_799;
+
 /// A valid session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -79,19 +83,24 @@ impl Sessions {
     }
 
     fn issue_at(&self, now: SystemTime) -> (Session, String) {
-        let expires = now + self.ttl;
-        let secs = expires
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let secs = now
+            .checked_add(self.ttl)
+            .and_then(|expires| expires.duration_since(UNIX_EPOCH).ok())
+            .map_or(MAX_EXPIRY_SECS, |d| d.as_secs().min(MAX_EXPIRY_SECS));
+        self.sign_with_expiry(secs)
+    }
+
+    /// A session and its cookie value expiring `secs` after the Unix epoch,
+    /// whatever the TTL (tests forge far-future and overflowing expiries with it).
+    #[doc(hidden)]
+    pub fn sign_with_expiry(&self, secs: u64) -> (Session, String) {
         let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
         let payload = format!("v1.{secs}.{id}");
         let tag = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
-        let session = Session {
-            id,
-            expires: UNIX_EPOCH + Duration::from_secs(secs),
-        };
-        (session, format!("{payload}.{tag}"))
+        let expires = UNIX_EPOCH
+            .checked_add(Duration::from_secs(secs))
+            .unwrap_or(UNIX_EPOCH);
+        (Session { id, expires }, format!("{payload}.{tag}"))
     }
 
     /// The session a cookie value proves, if it is authentic and not expired.
@@ -112,7 +121,13 @@ impl Sessions {
         else {
             return None;
         };
-        let expires = UNIX_EPOCH + Duration::from_secs(secs.parse().ok()?);
+        // Checked: a signed expiry past what the clock can hold (`u64::MAX`) or
+        // write (after 9999) is refused, not a panic.
+        let secs: u64 = secs.parse().ok()?;
+        if secs > MAX_EXPIRY_SECS {
+            return None;
+        }
+        let expires = UNIX_EPOCH.checked_add(Duration::from_secs(secs))?;
         (expires > now).then(|| Session {
             id: id.to_owned(),
             expires,
@@ -193,6 +208,18 @@ mod tests {
         assert_eq!(s.verify(""), None);
         assert_eq!(sessions(&[8; 32]).verify(&value), None, "other secret");
         assert_eq!(s.verify(&"a".repeat(10_000)), None);
+    }
+
+    #[test]
+    fn a_signed_expiry_past_the_clock_is_refused_not_a_panic() {
+        let s = sessions(&[7; 32]);
+        for secs in [u64::MAX, i64::MAX as u64, MAX_EXPIRY_SECS + 1] {
+            let (_, value) = s.sign_with_expiry(secs);
+            assert_eq!(s.verify(&value), None, "{secs}");
+        }
+        let (session, value) = s.sign_with_expiry(MAX_EXPIRY_SECS);
+        assert_eq!(s.verify(&value), Some(session.clone()));
+        assert_eq!(rfc3339(session.expires), "9999-12-31T23:59:59Z");
     }
 
     #[test]

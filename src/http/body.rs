@@ -25,7 +25,7 @@ use poem::{
 };
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Invalid};
 
 /// Bytes per second a body is given on top of the request timeout.
 const ALLOWANCE_BYTES_PER_SECOND: u64 = 16 * 1024;
@@ -123,16 +123,18 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|len| len > limit as u64) {
-            return Ok(ApiError::payload_too_large(limit).into_response());
+            return Ok(ApiError::payload_too_large(limit).response_for(req.headers()));
         }
         let size = declared.map_or(limit as u64, |len| len.min(limit as u64));
         let deadline = self.reader.read_timeout + Duration::from_secs(size / ALLOWANCE_BYTES_PER_SECOND);
         let bytes = match read_body(req.take_body(), limit, self.reader.stall, deadline).await {
             Ok(bytes) => bytes,
-            Err(ReadError::TooLarge) => return Ok(ApiError::payload_too_large(limit).into_response()),
-            Err(ReadError::TimedOut) => return Ok(ApiError::request_timeout().into_response()),
+            Err(ReadError::TooLarge) => {
+                return Ok(ApiError::payload_too_large(limit).response_for(req.headers()));
+            }
+            Err(ReadError::TimedOut) => return Ok(ApiError::request_timeout().response_for(req.headers())),
             Err(ReadError::Broken) => {
-                return Ok(ApiError::invalid("the request body could not be read").into_response());
+                return Ok(ApiError::invalid(Invalid::Unreadable).response_for(req.headers()));
             }
         };
         let is_json = req

@@ -1,16 +1,21 @@
-//! The `/api` boundary: the JSON error envelope.
+//! The `/api` boundary: body limits and the JSON error envelope.
 //!
-//! Every error that leaves an operation —
-//! ours, or poem's own (bad JSON, content type, 404, 405) — becomes the flat JSON
-//! of DESIGN.md; a JSON body poem-openapi refused is checked against the OpenAPI
-//! schema so the message names the field.
+//! The body itself is read further in, after the guard (`http::body`), which
+//! leaves a JSON body here (`KeptBody`) to explain a parse failure. Every error
+//! that leaves an operation —
+//! ours (`ApiError`), or poem's own (bad JSON, content type, 404, 405) — becomes
+//! the flat JSON of DESIGN.md here, where the request's `Accept-Language` is
+//! known: an error that carries the request's `language` is written in it, any
+//! other follows `Accept-Language`, else Russian. A JSON body poem-openapi refused
+//! is checked against the OpenAPI schema so the message names the field (in the
+//! body's own `language` when it has a valid one).
 
 use std::sync::Arc;
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::header::ACCEPT_LANGUAGE};
 
 use crate::{
-    error::{ApiError, json_error_response},
+    error::{self, ApiError},
     http::{body::KeptBody, schema_check},
 };
 
@@ -43,22 +48,34 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let path = req.uri().path().to_owned();
-        // The body is read further in, after the guard (`http::body`); it leaves
-        // a JSON body here so a parse failure can be explained.
+        let accept_language = req
+            .headers()
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let accept = accept_language.as_deref();
         let kept = KeptBody::default();
         req.extensions_mut().insert(kept.clone());
-        match self.inner.call(req).await {
-            Ok(response) => Ok(response.into_response()),
-            Err(error) if error.status().as_u16() == 400 && !error.is_from_response() => {
-                let body = kept.0.lock().ok().and_then(|mut slot| slot.take());
-                let explained =
-                    body.and_then(|body| schema_check::explain(&self.boundary.spec, &path, &body));
-                Ok(match explained {
-                    Some(message) => ApiError::invalid(message).into_response(),
-                    None => json_error_response(error),
-                })
-            }
-            Err(error) => Ok(json_error_response(error)),
+        let error = match self.inner.call(req).await {
+            Ok(response) => return Ok(response.into_response()),
+            Err(error) => error,
+        };
+        if error.is_from_response() {
+            // A response someone else made on purpose: passed on as it is.
+            return Ok(error.into_response());
         }
+        let mut api = error::from_poem(&error);
+        if error.status().as_u16() == 400 && !error.is::<ApiError>() {
+            // poem-openapi refused the body: say which field, in the body's language.
+            if let Some(body) = kept.0.lock().ok().and_then(|mut slot| slot.take()) {
+                if let Some(problem) = schema_check::explain(&self.boundary.spec, &path, &body) {
+                    api = ApiError::invalid(problem);
+                }
+                if let Some(language) = schema_check::body_language(&body) {
+                    api = api.in_language(language);
+                }
+            }
+        }
+        Ok(api.response(accept))
     }
 }

@@ -29,7 +29,7 @@ use poem::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::error::json_error_response;
+use crate::error::from_poem;
 
 /// The app's Content-Security-Policy.
 pub const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
@@ -86,7 +86,10 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         let docs = path == "/docs" || path.starts_with("/docs/");
         let mut response = match head_too_large(&req) {
             Some(status) if path == "/api" || path.starts_with("/api/") => {
-                json_error_response(poem::Error::from_status(status))
+                // `invalid_request` in the JSON envelope, with the real status.
+                let mut response = from_poem(&poem::Error::from_status(status)).response_for(req.headers());
+                response.set_status(status);
+                response
             }
             Some(status) => Response::builder()
                 .status(status)

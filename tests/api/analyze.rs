@@ -4,8 +4,10 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::json;
 
 use crate::{
-    fake_gemini::Reply,
-    helpers::{Answer, PNG_1X1_BASE64, jpeg_bytes, spawn_app, spawn_app_with},
+    fake_gemini::{Gate, Reply},
+    helpers::{
+        Answer, HANG_LIMIT, PNG_1X1_BASE64, bounded, image_form, jpeg_bytes, spawn_app, spawn_app_with,
+    },
 };
 
 #[tokio::test]
@@ -35,24 +37,10 @@ async fn json_base64_analysis_sends_the_image_inline_before_the_text() {
 #[tokio::test]
 async fn multipart_analysis_with_a_note_and_language() {
     let app = spawn_app().await;
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "image",
-            reqwest::multipart::Part::bytes(jpeg_bytes())
-                .file_name("weld.jpg")
-                .mime_str("image/jpeg")
-                .unwrap(),
-        )
+    let form = image_form(jpeg_bytes(), "weld.jpg", Some("image/jpeg"))
         .text("note", "TIG, 3 mm stainless, vertical")
         .text("language", "en");
-    let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let answer = Answer::read(response).await;
+    let answer = Answer::read(app.post_multipart("/api/analyze", form).await).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let request = app.fake.last().json();
     let parts = &request["contents"][0]["parts"];
@@ -74,18 +62,8 @@ async fn multipart_analysis_with_a_note_and_language() {
 #[tokio::test]
 async fn a_multipart_file_without_a_type_is_recognised_by_its_name_or_bytes() {
     let app = spawn_app().await;
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(STANDARD.decode(PNG_1X1_BASE64).unwrap()).file_name("seam.png"),
-    );
-    let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let form = image_form(STANDARD.decode(PNG_1X1_BASE64).unwrap(), "seam.png", None);
+    assert_eq!(app.post_multipart("/api/analyze", form).await.status(), 200);
     assert_eq!(
         app.fake.last().json()["contents"][0]["parts"][0]["inlineData"]["mimeType"],
         "image/png"
@@ -97,13 +75,8 @@ async fn the_original_apps_analyze_call_works_unchanged() {
     let app = spawn_app().await;
     let body = json!({"base64Image": STANDARD.encode(jpeg_bytes()), "mimeType": "image/jpeg"});
     let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/api/analyze", Some("application/json"), body.to_string())
+        .await;
     let answer = Answer::read(response).await;
     assert_eq!(answer.status, 200);
     assert!(answer.json()["text"].as_str().is_some_and(|t| !t.is_empty()));
@@ -198,51 +171,22 @@ async fn image_validation_maps_to_400_413_and_415() {
 #[tokio::test]
 async fn a_multipart_file_of_the_wrong_type_is_415_and_a_missing_file_400() {
     let app = spawn_app().await;
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(b"%PDF-1.7 not an image".to_vec())
-            .file_name("a.pdf")
-            .mime_str("application/pdf")
-            .unwrap(),
-    );
-    let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response)
-        .await
-        .assert_error(415, "unsupported_media_type");
-
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(STANDARD.decode(PNG_1X1_BASE64).unwrap())
-            .file_name("a.jpg")
-            .mime_str("image/jpeg")
-            .unwrap(),
-    );
-    let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response)
-        .await
-        .assert_error(415, "unsupported_media_type");
+    let png = STANDARD.decode(PNG_1X1_BASE64).unwrap();
+    for form in [
+        image_form(
+            b"%PDF-1.7 not an image".to_vec(),
+            "a.pdf",
+            Some("application/pdf"),
+        ),
+        image_form(png, "a.jpg", Some("image/jpeg")),
+    ] {
+        Answer::read(app.post_multipart("/api/analyze", form).await)
+            .await
+            .assert_error(415, "unsupported_media_type");
+    }
 
     let form = reqwest::multipart::Form::new().text("note", "no image here");
-    let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let answer = Answer::read(response).await;
+    let answer = Answer::read(app.post_multipart("/api/analyze", form).await).await;
     let json = answer.assert_error(400, "invalid_request");
     assert!(
         json["error"].as_str().unwrap().contains("image"),
@@ -267,27 +211,51 @@ async fn a_blocked_image_prompt_is_422() {
 #[tokio::test]
 async fn at_most_four_photos_are_worked_on_at_once() {
     let app = spawn_app().await;
-    app.fake
-        .always(Reply::ok().delayed(std::time::Duration::from_millis(400)));
+    // The first four photos Gemini sees are held until the test opens the gate;
+    // everything after them is answered at once.
+    let gate = Gate::new();
+    app.fake.script((0..4).map(|_| Reply::ok().held(&gate)));
     let body = json!({"base64Image": PNG_1X1_BASE64, "mimeType": "image/png"});
-    let started = std::time::Instant::now();
-    let requests = (0..8).map(|_| app.post_json("/api/analyze", &body));
-    let responses = futures_util::future::join_all(requests).await;
-    assert!(responses.iter().all(|r| r.status() == 200));
-    // Eight requests, four at a time, 400 ms each: two waves.
-    let took = started.elapsed();
+    let photos: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, url, body) = (
+                app.client.clone(),
+                format!("{}/api/analyze", app.url),
+                body.clone(),
+            );
+            tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status() })
+        })
+        .collect();
+    bounded("four photos reach Gemini", HANG_LIMIT, async {
+        while app.fake.received().len() < 4 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    // Chat is not held up by the photo queue: it is answered while four photos wait.
+    let chat = bounded(
+        "chat while the photo queue is full",
+        HANG_LIMIT,
+        app.post_json("/api/chat", &json!({"message": "x"})),
+    )
+    .await;
+    assert_eq!(chat.status(), 200);
+    // All eight were sent long before the chat answer; only four got through.
+    let analyses = |app: &crate::helpers::TestApp| {
+        app.fake
+            .received()
+            .iter()
+            .filter(|r| r.json()["contents"][0]["parts"][0]["inlineData"].is_object())
+            .count()
+    };
+    assert_eq!(analyses(&app), 4, "more than four photos at once");
     assert!(
-        took >= std::time::Duration::from_millis(780),
-        "{took:?}: more than four at once"
+        photos.iter().all(|p| !p.is_finished()),
+        "a held photo was answered"
     );
-    // Chat is not held up by the photo queue.
-    app.fake.always(Reply::ok());
-    let chat = std::time::Instant::now();
-    assert_eq!(
-        app.post_json("/api/chat", &json!({"message": "x"}))
-            .await
-            .status(),
-        200
-    );
-    assert!(chat.elapsed() < std::time::Duration::from_millis(400));
+    gate.open();
+    for photo in photos {
+        assert_eq!(bounded("a photo answer", HANG_LIMIT, photo).await.unwrap(), 200);
+    }
+    assert_eq!(analyses(&app), 8);
 }

@@ -60,13 +60,8 @@ async fn the_original_apps_history_with_its_greeting_is_normalised() {
         ]
     });
     let response = app
-        .client
-        .post(format!("{}/api/chat", app.url))
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/api/chat", Some("application/json"), body.to_string())
+        .await;
     let answer = Answer::read(response).await;
     assert_eq!(answer.status, 200);
     // The client reads `data.text`.

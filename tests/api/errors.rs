@@ -4,11 +4,10 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
     fake_gemini::Reply,
-    helpers::{Answer, spawn_app, spawn_app_with},
+    helpers::{Answer, raw_request, spawn_app, spawn_app_with},
 };
 
 fn chat_body() -> serde_json::Value {
@@ -130,12 +129,14 @@ async fn every_upstream_fixture_maps_to_its_design_status_and_code() {
 #[tokio::test]
 async fn a_slow_upstream_is_a_504_within_the_bound() {
     let app = spawn_app_with(|c| c.gemini_timeout_seconds = 1).await;
-    app.fake.always(Reply::ok().delayed(Duration::from_secs(5)));
+    // Gemini would answer (200) after a minute: a 504 means the bound cut it off.
+    app.fake.always(Reply::ok().delayed(Duration::from_secs(60)));
     let started = Instant::now();
     let answer = Answer::read(app.post_json("/api/chat", &chat_body()).await).await;
     answer.assert_error(504, "upstream_timeout");
+    // The bound is twice the 1 s timeout; 10× that is slack for a busy machine.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(20),
         "took {:?}",
         started.elapsed()
     );
@@ -201,38 +202,21 @@ async fn malformed_requests_are_400_naming_the_field() {
 #[tokio::test]
 async fn broken_json_and_a_wrong_content_type_are_json_errors() {
     let app = spawn_app().await;
-    let response = app
-        .client
-        .post(format!("{}/api/chat", app.url))
-        .header("Content-Type", "application/json")
-        .body("{\"message\": \"unterminated")
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response).await.assert_error(400, "invalid_request");
-
-    let response = app
-        .client
-        .post(format!("{}/api/chat", app.url))
-        .header("Content-Type", "text/plain")
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response)
-        .await
-        .assert_error(415, "unsupported_media_type");
-
-    let response = app
-        .client
-        .post(format!("{}/api/chat", app.url))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response)
-        .await
-        .assert_error(415, "unsupported_media_type");
+    let cases = [
+        (
+            Some("application/json"),
+            "{\"message\": \"unterminated",
+            400,
+            "invalid_request",
+        ),
+        (Some("text/plain"), "hello", 415, "unsupported_media_type"),
+        (None, "{}", 415, "unsupported_media_type"),
+    ];
+    for (content_type, body, status, code) in cases {
+        Answer::read(app.post_body("/api/chat", content_type, body).await)
+            .await
+            .assert_error(status, code);
+    }
 }
 
 #[tokio::test]
@@ -261,21 +245,11 @@ async fn unknown_api_paths_and_methods_are_json_404_and_405() {
         .assert_error(404, "not_found");
 }
 
-/// Sends raw bytes and returns the response head and as much body as arrives.
-async fn raw_request(address: std::net::SocketAddr, head: &str, body: &[u8]) -> String {
-    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-    socket.write_all(head.as_bytes()).await.unwrap();
-    let _ = socket.write_all(body).await;
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[tokio::test]
 async fn a_body_declared_over_the_limit_is_refused_before_it_is_sent() {
     let app = spawn_app_with(|c| c.max_chat_bytes = 4096).await;
-    let started = Instant::now();
-    // Only the head: the server must answer without waiting for 100 MB.
+    // Only the head: the server must answer without waiting for 100 MB (which never
+    // comes: a server that waits is a hang, and `raw_request` fails on hangs).
     let head = format!(
         "POST /api/chat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n",
         app.address
@@ -283,19 +257,9 @@ async fn a_body_declared_over_the_limit_is_refused_before_it_is_sent() {
     let response = raw_request(app.address, &head, b"").await;
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
     assert!(response.contains("\"code\":\"payload_too_large\""), "{response}");
-    assert!(started.elapsed() < Duration::from_secs(3));
 
     let big = serde_json::to_vec(&json!({"message": "x".repeat(5000)})).unwrap();
-    let answer = Answer::read(
-        app.client
-            .post(format!("{}/api/chat", app.url))
-            .header("content-type", "application/json")
-            .body(big)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let answer = Answer::read(app.post_body("/api/chat", Some("application/json"), big).await).await;
     answer.assert_error(413, "payload_too_large");
 }
 

@@ -300,21 +300,42 @@ async fn with_an_access_code_sessions_need_the_code() {
 #[tokio::test]
 async fn access_code_attempts_are_rate_limited_per_client() {
     let app = spawn_app_with(|c| c.access_code = Some(CANARY_CODE.into())).await;
+    // Guesses until refused: the burst is ten (one went on the test's own login), and
+    // one attempt comes back every 2 s, so a slow machine needs a few more guesses,
+    // never fewer than nine.
     let mut statuses = Vec::new();
-    for _ in 0..15 {
+    while statuses.last() != Some(&429) {
+        assert!(statuses.len() < 100, "guessing was never refused: {statuses:?}");
         let (status, _, _) = new_session(&app, json!({"accessCode": "guess"})).await;
         statuses.push(status);
     }
-    assert!(statuses.contains(&401));
-    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
-    let response = stranger()
-        .post(format!("{}/api/session", app.url))
-        .json(&json!({"accessCode": CANARY_CODE}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 429, "even the right code waits");
-    assert!(response.headers().get("retry-after").is_some());
+    assert!(
+        statuses.len() >= 9 && statuses[..statuses.len() - 1].iter().all(|s| *s == 401),
+        "{statuses:?}"
+    );
+    // Even the right code waits. An attempt may come back between two requests
+    // (once every 2 s): a server that checks the code first lets it in every time,
+    // so one refusal in three tries is the proof.
+    let mut right_code = Vec::new();
+    for _ in 0..3 {
+        let response = stranger()
+            .post(format!("{}/api/session", app.url))
+            .json(&json!({"accessCode": CANARY_CODE}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        if status == 429 {
+            assert!(response.headers().get("retry-after").is_some());
+            break;
+        }
+        right_code.push(status);
+        while new_session(&app, json!({"accessCode": "guess"})).await.0 != 429 {}
+    }
+    assert!(
+        right_code.len() < 3,
+        "the right code was never refused: {right_code:?}"
+    );
 }
 
 #[tokio::test]
@@ -449,8 +470,9 @@ async fn cors_answers_only_listed_origins_and_never_with_credentials() {
 
 #[tokio::test]
 async fn the_request_after_the_burst_is_429_with_retry_headers() {
+    // One token a minute: no token comes back while the test runs, however slowly.
     let app = spawn_app_with(|c| {
-        c.rate_limit_per_minute = 30;
+        c.rate_limit_per_minute = 1;
         c.rate_limit_burst = 3;
         c.api_tokens = vec!["t".into()];
     })
@@ -467,7 +489,7 @@ async fn the_request_after_the_burst_is_429_with_retry_headers() {
     let answer = post_chat(&stranger(), &app, &[("x-proxy-token", "t")]).await;
     let json = answer.assert_error(429, "rate_limited");
     let retry: u64 = answer.headers["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=2).contains(&retry), "{retry}");
+    assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(json["retryAfterSeconds"], retry);
     assert_eq!(answer.headers["x-ratelimit-after"], retry.to_string().as_str());
     assert_eq!(app.fake.received().len(), 3);
@@ -475,8 +497,9 @@ async fn the_request_after_the_burst_is_429_with_retry_headers() {
 
 #[tokio::test]
 async fn one_browser_gets_half_of_its_ips_share() {
+    // Two tokens a minute per IP (one per browser): none comes back mid-test.
     let app = spawn_app_with(|c| {
-        c.rate_limit_per_minute = 30;
+        c.rate_limit_per_minute = 2;
         c.rate_limit_burst = 4;
     })
     .await;
@@ -505,7 +528,7 @@ async fn one_browser_gets_half_of_its_ips_share() {
 #[tokio::test]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let limits = |c: &mut weld_assistant::Config| {
-        c.rate_limit_per_minute = 30;
+        c.rate_limit_per_minute = 1;
         c.rate_limit_burst = 1;
         c.api_tokens = vec!["t".into()];
     };
@@ -591,21 +614,8 @@ async fn a_jpeg_with_gps_exif_reaches_gemini_without_it() {
         let answer = Answer::read(app.post_json("/api/analyze", &body).await).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
     }
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(jpeg.clone())
-            .file_name("gps.jpg")
-            .mime_str("image/jpeg")
-            .unwrap(),
-    );
-    let response = app
-        .client
-        .post(format!("{}/api/analyze", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let form = crate::helpers::image_form(jpeg.clone(), "gps.jpg", Some("image/jpeg"));
+    assert_eq!(app.post_multipart("/api/analyze", form).await.status(), 200);
     for sent in app.fake.received() {
         let data = sent.json()["contents"][0]["parts"][0]["inlineData"]["data"]
             .as_str()

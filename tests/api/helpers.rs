@@ -1,7 +1,18 @@
 //! `spawn_app()`: a server bound to 127.0.0.1:0 in this test's runtime, pointed at a
-//! fresh fake Gemini, with a canary key that must never come back.
+//! fresh fake Gemini, with a canary key that must never come back; and the one way
+//! each test posts multipart forms, reads our SSE streams, speaks raw HTTP and
+//! waits for the start-up probe.
+//!
+//! Timing: the tests run on busy 2-core machines, so nothing here asserts how fast
+//! something is. Waits are bounded only to turn a hang into a failure, by
+//! [`HANG_LIMIT`] — far above any honest answer time.
 
-use std::net::SocketAddr;
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use tokio::sync::oneshot;
 use weld_assistant::{App, Config};
@@ -102,6 +113,255 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// POSTs raw bytes to a path, with this `Content-Type` if given (as the
+    /// original app's `fetch` and broken clients do).
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}{path}", self.url)).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// POSTs a multipart form to a path.
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs JSON to a streaming path and reads the whole answer.
+    pub async fn stream(&self, path: &str, body: &serde_json::Value) -> Streamed {
+        read_events(self.post_json(path, body).await).await
+    }
+
+    /// Waits until the start-up probe has been answered and recorded
+    /// (`upstream.checkedAt` is set), so health assertions do not race it.
+    /// Returns that health body.
+    pub async fn wait_for_probe(&self) -> serde_json::Value {
+        let started = Instant::now();
+        loop {
+            let health = Answer::read(self.get("/api/health").await).await.json();
+            if !health["upstream"]["checkedAt"].is_null() {
+                return health;
+            }
+            assert!(
+                started.elapsed() < HANG_LIMIT,
+                "the start-up probe never finished: {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// How long a wait may last before the test calls it a hang: far above any honest
+/// answer time on a loaded machine, and far below "forever".
+pub const HANG_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs `future`, failing the test when it takes longer than `limit` (a hang).
+pub async fn bounded<T>(what: &str, limit: Duration, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no result within {limit:?}"))
+}
+
+/// A multipart file part: these bytes, this file name, and a content type if given.
+fn file_part(bytes: Vec<u8>, file_name: &str, content_type: Option<&str>) -> reqwest::multipart::Part {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+    match content_type {
+        Some(mime) => part.mime_str(mime).unwrap(),
+        None => part,
+    }
+}
+
+/// A multipart form with one `image` file part.
+pub fn image_form(bytes: Vec<u8>, file_name: &str, content_type: Option<&str>) -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new().part("image", file_part(bytes, file_name, content_type))
+}
+
+/// One item of our SSE stream: an event, or a comment line (keepalive).
+#[derive(Debug, Clone)]
+pub enum Sse {
+    /// `event: name` with its `data:` (parsed as JSON when it is JSON).
+    Event(Event),
+    /// `: text`.
+    Comment(String),
+}
+
+/// One SSE event.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub name: String,
+    pub data: serde_json::Value,
+}
+
+/// An SSE response read event by event, as a browser's parser would.
+pub struct EventStream {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    response: reqwest::Response,
+    buffer: String,
+    /// Everything read so far.
+    pub body: String,
+}
+
+impl EventStream {
+    pub fn new(response: reqwest::Response) -> Self {
+        Self {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            response,
+            buffer: String::new(),
+            body: String::new(),
+        }
+    }
+
+    /// The next event or comment; `None` at the end of the body. Fails on a hang.
+    pub async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                return Some(parse_block(&block));
+            }
+            let chunk = bounded("the next SSE chunk", HANG_LIMIT, self.response.chunk())
+                .await
+                .unwrap()?;
+            let text = String::from_utf8(chunk.to_vec()).unwrap();
+            assert_no_leak(&self.headers, &text);
+            self.body.push_str(&text);
+            self.buffer.push_str(&text);
+        }
+    }
+
+    /// The next event, skipping comments.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        loop {
+            match self.next().await? {
+                Sse::Event(event) => return Some(event),
+                Sse::Comment(_) => {}
+            }
+        }
+    }
+
+    /// Reads the rest of the stream.
+    pub async fn finish(mut self) -> Streamed {
+        let mut events = Vec::new();
+        while let Some(event) = self.next_event().await {
+            events.push(event);
+        }
+        assert!(
+            self.buffer.trim().is_empty(),
+            "unterminated event: {:?}",
+            self.buffer
+        );
+        Streamed {
+            status: self.status,
+            headers: self.headers,
+            events,
+            body: self.body,
+        }
+    }
+}
+
+fn parse_block(block: &str) -> Sse {
+    if let Some(comment) = block.strip_prefix(':') {
+        return Sse::Comment(comment.trim().to_owned());
+    }
+    let mut name = String::new();
+    let mut data = String::new();
+    for line in block.lines() {
+        if let Some(v) = line.strip_prefix("event: ") {
+            name = v.to_owned();
+        } else if let Some(v) = line.strip_prefix("data: ") {
+            data = v.to_owned();
+        }
+    }
+    let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data));
+    Sse::Event(Event { name, data })
+}
+
+/// A stream read whole: its events in order (comments left out), status and headers.
+pub struct Streamed {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub events: Vec<Event>,
+    pub body: String,
+}
+
+impl Streamed {
+    /// The event names in order.
+    pub fn names(&self) -> Vec<&str> {
+        self.events.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// The text of all `delta` events.
+    pub fn text(&self) -> String {
+        self.events
+            .iter()
+            .filter(|e| e.name == "delta")
+            .map(|e| e.data["text"].as_str().unwrap())
+            .collect()
+    }
+
+    /// The first event of this name.
+    pub fn event(&self, name: &str) -> &Event {
+        self.events
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("no `{name}` event in {}", self.body))
+    }
+}
+
+/// Reads a whole SSE response (checked for the canary).
+pub async fn read_events(response: reqwest::Response) -> Streamed {
+    EventStream::new(response).finish().await
+}
+
+/// Sends raw bytes and returns what comes back: one whole response (by its
+/// `content-length`), or what arrived before the server closed the connection.
+pub async fn raw_request(address: SocketAddr, head: &str, body: &[u8]) -> String {
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let _ = socket.write_all(body).await;
+    read_response(&mut socket).await
+}
+
+/// Reads one HTTP/1.1 response with a `content-length` body, or up to the close.
+/// Fails on a hang.
+pub async fn read_response(socket: &mut tokio::net::TcpStream) -> String {
+    let mut data = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = bounded("an HTTP response", HANG_LIMIT, socket.read(&mut buffer)).await;
+        let n = read.unwrap_or(0);
+        if n == 0 {
+            return String::from_utf8_lossy(&data).into_owned();
+        }
+        data.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return text;
+            }
+        }
     }
 }
 

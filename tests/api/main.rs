@@ -9,6 +9,7 @@ mod helpers;
 mod analyze;
 mod chat;
 mod edge;
+mod error_language;
 mod errors;
 mod faults;
 mod guard;

@@ -11,8 +11,8 @@ use std::{
 use serde_json::json;
 
 use crate::{
-    fake_gemini::{FakeGemini, Reply},
-    helpers::CANARY_KEY,
+    fake_gemini::{FakeGemini, Gate, Reply},
+    helpers::{CANARY_KEY, EventStream, HANG_LIMIT},
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_weld-assistant");
@@ -87,8 +87,49 @@ impl Server {
         self.child.id().to_string()
     }
 
+    /// A browser-like client with a session on this server.
+    async fn browser(&self) -> reqwest::Client {
+        let client = crate::helpers::browser();
+        let session = client
+            .post(self.url("/api/session"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(session.status(), 200);
+        client
+    }
+
+    /// Sends SIGTERM, lets it land, then lets Gemini answer what is in flight.
+    async fn stop_while_held(&self, gate: &Gate) {
+        sigterm(&self.pid());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        gate.open();
+    }
+
+    /// Asserts the process exits with 0 (within [`HANG_LIMIT`]).
+    async fn exits_0(mut self) {
+        let status = tokio::task::spawn_blocking(move || self.wait(HANG_LIMIT))
+            .await
+            .unwrap();
+        assert_eq!(status.and_then(|s| s.code()), Some(0));
+    }
+
     fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
+    }
+
+    /// The logs once `ready` says they are complete (lines arrive through a pipe, a
+    /// little after the responses), or after [`HANG_LIMIT`].
+    async fn logs_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let logs = self.logs();
+            if ready(&logs) || started.elapsed() > HANG_LIMIT {
+                return logs;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -251,12 +292,11 @@ async fn the_server_logs_no_secret_on_any_error_path_and_healthcheck_works() {
         .unwrap();
     assert!(!down.status.success());
 
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let logs = server.logs();
-    assert!(
-        logs.contains("gemini call") && logs.contains("upstream_region") || logs.contains("region_blocked"),
-        "{logs}"
-    );
+    let region_logged = |logs: &str| {
+        logs.contains("gemini call") && logs.contains("upstream_region") || logs.contains("region_blocked")
+    };
+    let logs = server.logs_when(region_logged).await;
+    assert!(region_logged(&logs), "{logs}");
     for canary in [CANARY_KEY, "canary-access-code", "canary-session-secret"] {
         assert!(!logs.contains(canary), "{canary} leaked into the logs:\n{logs}");
     }
@@ -265,16 +305,12 @@ async fn the_server_logs_no_secret_on_any_error_path_and_healthcheck_works() {
 #[tokio::test]
 async fn sigterm_drains_an_in_flight_request_then_exits_0() {
     let fake = FakeGemini::start().await;
-    fake.always(Reply::ok().delayed(Duration::from_millis(1500)));
-    let mut server = Server::start(&fake, &[]);
+    // Gemini answers only after the server was told to stop.
+    let gate = Gate::new();
+    fake.always(Reply::ok().held(&gate));
+    let server = Server::start(&fake, &[]);
     let url = server.url("/api/chat");
-    let client = crate::helpers::browser();
-    client
-        .post(server.url("/api/session"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let client = server.browser().await;
     let request = tokio::spawn(async move {
         client
             .post(url)
@@ -285,10 +321,11 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
     });
     // Wait until the request has reached the fake, then ask the server to stop.
     let started = Instant::now();
-    while fake.received().is_empty() && started.elapsed() < Duration::from_secs(10) {
+    while fake.received().is_empty() && started.elapsed() < HANG_LIMIT {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     if fake.received().is_empty() {
+        gate.open();
         let response = request.await.unwrap();
         panic!(
             "the request never reached Gemini: {} {}",
@@ -296,52 +333,41 @@ async fn sigterm_drains_an_in_flight_request_then_exits_0() {
             response.text().await.unwrap()
         );
     }
-    sigterm(&server.pid());
+    server.stop_while_held(&gate).await;
     let response = request.await.unwrap();
     assert_eq!(response.status(), 200, "the in-flight request completed");
     assert!(response.text().await.unwrap().contains("text"));
-    let status = tokio::task::spawn_blocking(move || server.wait(Duration::from_secs(10)))
-        .await
-        .unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    server.exits_0().await;
 }
 
 #[tokio::test]
 async fn sigterm_mid_stream_lets_the_stream_finish_then_exits_0() {
     let fake = FakeGemini::start().await;
-    fake.always(Reply::sse_texts(&["один ", "два ", "три"]).paced(Duration::from_millis(500)));
-    let mut server = Server::start(&fake, &[]);
-    let client = crate::helpers::browser();
-    client
-        .post(server.url("/api/session"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    let mut response = client
+    // The last piece comes only after the server was told to stop.
+    let gate = Gate::new();
+    fake.always(Reply::sse_texts(&["один ", "два ", "три"]).last_chunk_held(&gate));
+    let server = Server::start(&fake, &[]);
+    let client = server.browser().await;
+    let response = client
         .post(server.url("/api/chat/stream"))
         .json(&json!({"message": "считай"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = String::new();
-    let first = response.chunk().await.unwrap().unwrap();
-    body.push_str(&String::from_utf8_lossy(&first));
-    assert!(body.contains("event: delta"));
-    sigterm(&server.pid());
-    while let Some(chunk) = response.chunk().await.unwrap() {
-        body.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    assert!(
-        body.contains("event: done"),
-        "the open stream was drained: {body}"
+    let mut events = EventStream::new(response);
+    assert_eq!(events.status, 200);
+    let first = events.next_event().await.expect("a first delta");
+    assert_eq!(first.name, "delta");
+    server.stop_while_held(&gate).await;
+    let rest = events.finish().await;
+    assert_eq!(
+        rest.names().last(),
+        Some(&"done"),
+        "the open stream was drained: {}",
+        rest.body
     );
-    assert!(body.contains("три"));
-    let status = tokio::task::spawn_blocking(move || server.wait(Duration::from_secs(10)))
-        .await
-        .unwrap();
-    assert_eq!(status.and_then(|s| s.code()), Some(0));
+    assert!(rest.text().ends_with("три"), "{}", rest.body);
+    server.exits_0().await;
 }
 
 #[tokio::test]
@@ -361,13 +387,7 @@ async fn json_logs_have_one_line_per_request_and_per_upstream_attempt_without_se
             ("WELD_SESSION_SECRET", "canary-session-secret-0123456789abcdef"),
         ],
     );
-    let client = crate::helpers::browser();
-    client
-        .post(server.url("/api/session"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let client = server.browser().await;
     for path in ["/api/chat", "/api/chat", "/api/chat/stream"] {
         let response = client
             .post(server.url(path))
@@ -377,8 +397,19 @@ async fn json_logs_have_one_line_per_request_and_per_upstream_attempt_without_se
             .unwrap();
         let _ = response.text().await;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let logs = server.logs();
+    // Three request lines and four attempt lines are due.
+    let count = |logs: &str, message: &str| {
+        logs.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|l| l["message"] == message)
+            .filter(|l| {
+                message != "request" || l["route"].as_str().is_some_and(|r| r.starts_with("/api/chat"))
+            })
+            .count()
+    };
+    let logs = server
+        .logs_when(|logs| count(logs, "request") >= 3 && count(logs, "gemini attempt") >= 4)
+        .await;
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
@@ -464,4 +495,42 @@ async fn a_secure_cookie_over_plain_http_from_the_lan_is_logged_once_with_the_fi
     let logs = server.logs();
     assert_eq!(warnings(&logs), 1, "{logs}");
     assert!(logs.contains("192.168.1.20:8080"), "{logs}");
+}
+
+#[test]
+fn bad_settings_stop_start_up_naming_them_and_unknown_variables_are_warned_about() {
+    // A keepalive of zero used to start and then panic every stream.
+    let out = command().env("WELD_SSE_KEEPALIVE_SECONDS", "0").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("WELD_SSE_KEEPALIVE_SECONDS") && err.contains("from 1 to 300"),
+        "{err}"
+    );
+
+    let missing = std::env::temp_dir().join("weld-no-such-dir/missing.toml");
+    let out = command()
+        .arg("--config")
+        .arg(&missing)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+
+    let out = command()
+        .env("WELD_ACCESS_CODE", "0451")
+        .env("WELD_ACCES_CODE", "typo")
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("WELD_ACCES_CODE") && err.contains("did you mean WELD_ACCESS_CODE"),
+        "{err}"
+    );
+    assert!(!err.contains("typo") && !err.contains("0451"), "{err}");
 }

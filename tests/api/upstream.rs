@@ -6,92 +6,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::{
-    fake_gemini::Reply,
-    helpers::{Answer, TestApp, spawn_app_with},
+    fake_gemini::{Gate, Reply},
+    helpers::{Answer, EventStream, HANG_LIMIT, Sse, bounded, spawn_app_with},
 };
 
 fn chat() -> serde_json::Value {
     json!({"message": "Какой газ для MAG?"})
-}
-
-/// One SSE event of our stream.
-#[derive(Debug)]
-struct Event {
-    name: String,
-    data: serde_json::Value,
-    at: Instant,
-}
-
-/// A stream read whole: events with arrival times, comments, status and headers.
-struct Streamed {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    events: Vec<Event>,
-    comments: usize,
-    body: String,
-}
-
-async fn stream(app: &TestApp, path: &str, body: &serde_json::Value) -> Streamed {
-    let mut response = app
-        .client
-        .post(format!("{}{path}", app.url))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let mut buffer = String::new();
-    let mut events = Vec::new();
-    let mut comments = 0;
-    let mut body_text = String::new();
-    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(20), response.chunk())
-        .await
-        .unwrap()
-        .unwrap()
-    {
-        let text = String::from_utf8(chunk.to_vec()).unwrap();
-        body_text.push_str(&text);
-        buffer.push_str(&text);
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            if block.starts_with(':') {
-                comments += 1;
-                continue;
-            }
-            let mut name = String::new();
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event: ") {
-                    name = v.to_owned();
-                } else if let Some(v) = line.strip_prefix("data: ") {
-                    data = v.to_owned();
-                }
-            }
-            let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data));
-            events.push(Event {
-                name,
-                data,
-                at: Instant::now(),
-            });
-        }
-    }
-    crate::helpers::assert_no_leak(&headers, &body_text);
-    Streamed {
-        status,
-        headers,
-        events,
-        comments,
-        body: body_text,
-    }
-}
-
-fn texts(events: &[Event]) -> String {
-    events
-        .iter()
-        .filter(|e| e.name == "delta")
-        .map(|e| e.data["text"].as_str().unwrap())
-        .collect()
 }
 
 #[tokio::test]
@@ -153,9 +73,8 @@ async fn a_missing_model_fails_over_to_the_fallback_which_is_named() {
     );
 
     app.fake.script([Reply::json(404, "error_404_model.json")]);
-    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
-    let done = streamed.events.iter().find(|e| e.name == "done").expect("done");
-    assert_eq!(done.data["model"], "gemini-backup");
+    let streamed = app.stream("/api/chat/stream", &chat()).await;
+    assert_eq!(streamed.event("done").data["model"], "gemini-backup");
 }
 
 #[tokio::test]
@@ -170,24 +89,30 @@ async fn when_everything_fails_the_mapped_error_comes_within_twice_the_timeout()
     Answer::read(app.post_json("/api/chat", &chat()).await)
         .await
         .assert_error(503, "upstream_unavailable");
+    // The bound is 2 × 1 s; 10× that is slack for a busy machine.
     assert!(
-        started.elapsed() < Duration::from_millis(2500),
+        started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
     );
     let attempts = app.fake.received().len();
     assert!((3..=6).contains(&attempts), "{attempts}");
 
-    app.fake.always(Reply::ok().delayed(Duration::from_secs(10)));
+    // Gemini would answer (200) after a minute. Each attempt may wait the 1 s
+    // timeout and all of them twice that, so at most two attempts start: a slower
+    // machine makes fewer, never more, and per-attempt timeouts alone make three.
+    app.fake.always(Reply::ok().delayed(Duration::from_secs(60)));
     let started = Instant::now();
     Answer::read(app.post_json("/api/chat", &chat()).await)
         .await
         .assert_error(504, "upstream_timeout");
     assert!(
-        started.elapsed() < Duration::from_millis(2500),
+        started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
     );
+    let timed_out = app.fake.received().len() - attempts;
+    assert!((1..=2).contains(&timed_out), "{timed_out} attempts");
 }
 
 #[tokio::test]
@@ -203,31 +128,34 @@ async fn four_hundreds_are_never_retried() {
 #[tokio::test]
 async fn the_stream_relays_deltas_as_gemini_writes_them() {
     let app = spawn_app_with(|_| {}).await;
+    // Gemini holds its last piece until the client has read the first three.
+    let gate = Gate::new();
     app.fake.script([
-        Reply::sse_texts(&["Для стали ", "09Г2С берите ", "УОНИ-13/55", "."])
-            .paced(Duration::from_millis(300)),
+        Reply::sse_texts(&["Для стали ", "09Г2С берите ", "УОНИ-13/55", "."]).last_chunk_held(&gate),
     ]);
-    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    let mut events = EventStream::new(app.post_json("/api/chat/stream", &chat()).await);
+    for expected in ["Для стали ", "09Г2С берите ", "УОНИ-13/55"] {
+        // A server that buffers the answer hangs here (and `next_event` fails).
+        let event = events.next_event().await.expect("a delta before the end");
+        assert_eq!(
+            (event.name.as_str(), event.data["text"].as_str()),
+            ("delta", Some(expected))
+        );
+    }
+    gate.open();
+    let streamed = events.finish().await;
     assert_eq!(streamed.status, 200, "{}", streamed.body);
     assert_eq!(streamed.headers["content-type"], "text/event-stream");
     assert_eq!(streamed.headers["cache-control"], "no-cache");
     assert_eq!(streamed.headers["x-accel-buffering"], "no");
-    let deltas: Vec<&Event> = streamed.events.iter().filter(|e| e.name == "delta").collect();
-    assert_eq!(deltas.len(), 4, "{:?}", streamed.events);
-    assert_eq!(texts(&streamed.events), "Для стали 09Г2С берите УОНИ-13/55.");
-    let done = streamed.events.last().unwrap();
-    assert_eq!(done.name, "done");
+    assert_eq!(streamed.names(), ["delta", "done"], "{}", streamed.body);
+    assert_eq!(streamed.event("delta").data["text"], ".");
+    let done = streamed.event("done");
     assert_eq!(done.data["finishReason"], "STOP");
     assert_eq!(done.data["model"], "gemini-flash-latest");
     assert_eq!(
         done.data["usage"],
         json!({"promptTokens": 10, "responseTokens": 4, "totalTokens": 14})
-    );
-    // The first delta arrived well before the fake sent its last chunk (900 ms later).
-    let spread = done.at - deltas[0].at;
-    assert!(
-        spread >= Duration::from_millis(700),
-        "first delta only {spread:?} before the end"
     );
     let sent = app.fake.last();
     assert_eq!(
@@ -242,9 +170,9 @@ async fn the_recorded_stream_fixture_and_the_analyzer_stream_work() {
     let app = spawn_app_with(|_| {}).await;
     app.fake.script([Reply::sse("stream_ok.sse")]);
     let body = json!({"base64Image": crate::helpers::PNG_1X1_BASE64, "mimeType": "image/png"});
-    let streamed = stream(&app, "/api/analyze/stream", &body).await;
+    let streamed = app.stream("/api/analyze/stream", &body).await;
     assert_eq!(streamed.status, 200, "{}", streamed.body);
-    assert!(texts(&streamed.events).starts_with("Для стенки 6 мм"));
+    assert!(streamed.text().starts_with("Для стенки 6 мм"));
     let done = streamed.events.last().unwrap();
     assert_eq!(
         (done.name.as_str(), done.data["usage"]["totalTokens"].as_u64()),
@@ -260,8 +188,8 @@ async fn thought_parts_never_appear_in_a_stream() {
     let mut reply = Reply::sse_texts(&["Ответ."]);
     reply.chunks.insert(0, thought.as_bytes().to_vec());
     app.fake.script([reply]);
-    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
-    assert_eq!(texts(&streamed.events), "Ответ.");
+    let streamed = app.stream("/api/chat/stream", &chat()).await;
+    assert_eq!(streamed.text(), "Ответ.");
     assert!(!streamed.body.contains("SECRET-THOUGHT"));
 }
 
@@ -269,10 +197,9 @@ async fn thought_parts_never_appear_in_a_stream() {
 async fn a_mid_stream_error_is_an_error_event_then_the_end() {
     let app = spawn_app_with(|_| {}).await;
     app.fake.script([Reply::sse("stream_midstream_error.sse")]);
-    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    let streamed = app.stream("/api/chat/stream", &chat()).await;
     assert_eq!(streamed.status, 200);
-    let names: Vec<&str> = streamed.events.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, vec!["delta", "delta", "error"]);
+    assert_eq!(streamed.names(), ["delta", "delta", "error"]);
     let error = &streamed.events[2].data;
     assert_eq!(error["code"], "upstream_unavailable");
     assert!(
@@ -290,26 +217,14 @@ async fn failures_before_the_first_text_are_normal_json_errors() {
     })
     .await;
     app.fake.script([Reply::sse("stream_prompt_blocked.sse")]);
-    let response = app
-        .client
-        .post(format!("{}/api/chat/stream", app.url))
-        .json(&chat())
-        .send()
+    Answer::read(app.post_json("/api/chat/stream", &chat()).await)
         .await
-        .unwrap();
-    Answer::read(response).await.assert_error(422, "content_blocked");
+        .assert_error(422, "content_blocked");
 
     let mut overloaded = Reply::json(503, "error_503_overloaded.json");
     overloaded.content_type = "text/event-stream".into();
     app.fake.always(overloaded);
-    let response = app
-        .client
-        .post(format!("{}/api/chat/stream", app.url))
-        .json(&chat())
-        .send()
-        .await
-        .unwrap();
-    Answer::read(response)
+    Answer::read(app.post_json("/api/chat/stream", &chat()).await)
         .await
         .assert_error(503, "upstream_unavailable");
 
@@ -328,56 +243,60 @@ async fn an_overloaded_stream_is_retried_before_anything_is_sent() {
     let mut overloaded = Reply::json(503, "error_503_overloaded.json");
     overloaded.content_type = "text/event-stream".into();
     app.fake.script([overloaded, Reply::sse_texts(&["ok"])]);
-    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
+    let streamed = app.stream("/api/chat/stream", &chat()).await;
     assert_eq!(streamed.status, 200);
-    assert_eq!(texts(&streamed.events), "ok");
+    assert_eq!(streamed.text(), "ok");
     assert_eq!(app.fake.received().len(), 2);
 }
 
 #[tokio::test]
 async fn a_client_that_goes_away_drops_the_upstream_request() {
     let app = spawn_app_with(|_| {}).await;
+    // Thirty pieces 200 ms apart: a server that keeps reading after the client left
+    // lets the fake finish its body (`completed`) instead of dropping it.
     let pieces: Vec<String> = (0..30).map(|i| format!("piece {i} ")).collect();
     let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
     app.fake
         .script([Reply::sse_texts(&refs).paced(Duration::from_millis(200))]);
-    let mut response = app
-        .client
-        .post(format!("{}/api/chat/stream", app.url))
-        .json(&chat())
-        .send()
-        .await
-        .unwrap();
-    let first = response.chunk().await.unwrap().unwrap();
-    assert!(String::from_utf8_lossy(&first).contains("event: delta"));
-    let gone = Instant::now();
-    drop(response);
-    let mut seen = None;
-    while gone.elapsed() < Duration::from_secs(3) {
-        if let Some(at) = app.fake.dropped().first() {
-            seen = Some(at.duration_since(gone));
-            break;
+    let mut events = EventStream::new(app.post_json("/api/chat/stream", &chat()).await);
+    let first = events.next_event().await.expect("a first delta");
+    assert_eq!(first.name, "delta");
+    drop(events);
+    bounded("the upstream body ends", HANG_LIMIT, async {
+        while app.fake.dropped().is_empty() && app.fake.completed().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let seen = seen.expect("the fake saw its stream dropped");
-    assert!(seen < Duration::from_secs(1), "{seen:?}");
+    })
+    .await;
+    assert_eq!(
+        (app.fake.dropped().len(), app.fake.completed().len()),
+        (1, 0),
+        "the upstream stream was read to its end after the client left"
+    );
 }
 
 #[tokio::test]
 async fn a_slow_stream_carries_keepalive_comments() {
     let app = spawn_app_with(|c| c.sse_keepalive_seconds = 1).await;
+    // Gemini is silent after its first piece until the client has seen two keepalives.
+    let gate = Gate::new();
     app.fake
-        .script([Reply::sse_texts(&["first ", "second"]).paced(Duration::from_millis(2600))]);
-    let streamed = stream(&app, "/api/chat/stream", &chat()).await;
-    assert_eq!(texts(&streamed.events), "first second");
-    assert!(
-        streamed.comments >= 2,
-        "{} keepalives in {}",
-        streamed.comments,
-        streamed.body
-    );
-    assert!(streamed.body.contains(": keepalive\n\n"));
+        .script([Reply::sse_texts(&["first ", "second"]).last_chunk_held(&gate)]);
+    let mut events = EventStream::new(app.post_json("/api/chat/stream", &chat()).await);
+    let (mut comments, mut text) = (Vec::new(), String::new());
+    while comments.len() < 2 {
+        // Without keepalives the stream stays silent and `next` fails as a hang.
+        match events.next().await.expect("the stream stays open") {
+            Sse::Comment(comment) => comments.push(comment),
+            Sse::Event(event) => text.push_str(event.data["text"].as_str().unwrap()),
+        }
+    }
+    assert_eq!(comments, ["keepalive", "keepalive"]);
+    assert!(events.body.contains(": keepalive\n\n"));
+    gate.open();
+    let streamed = events.finish().await;
+    assert_eq!(streamed.names().last(), Some(&"done"), "{}", streamed.body);
+    assert_eq!(text + &streamed.text(), "first second");
 }
 
 #[tokio::test]
@@ -442,4 +361,128 @@ async fn rate_limited_requests_are_counted() {
     }
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(text.contains("weld_rate_limited_total 1"), "{text}");
+}
+
+#[tokio::test]
+async fn a_finished_stream_counts_its_own_tokens() {
+    let app = spawn_app_with(|c| c.metrics = true).await;
+    app.fake.script([Reply::sse_texts(&["раз ", "два"])]);
+    let streamed = app.stream("/api/chat/stream", &chat()).await;
+    assert_eq!(streamed.status, 200);
+    let done = streamed.events.last().unwrap();
+    assert_eq!(done.name, "done", "{}", streamed.body);
+    assert_eq!(done.data["usage"]["promptTokens"], 10);
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        "weld_tokens_total{kind=\"prompt\"} 10",
+        "weld_tokens_total{kind=\"response\"} 2",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+}
+
+/// Everything this test's thread logs, at debug level. The server runs in the
+/// test's current-thread runtime, so its log lines land here.
+struct CapturedLogs {
+    lines: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLogs {
+    fn start() -> Self {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .finish();
+        Self {
+            lines,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
+    }
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_that_echoes_the_key_puts_it_in_no_log_line_and_no_answer() {
+    let logs = CapturedLogs::start();
+    let app = spawn_app_with(|_| {}).await;
+    let json = |status: u16, body: &str| Reply::raw(status, "application/json; charset=UTF-8", body);
+    // `{{KEY}}`: the fake puts the key the request carried there.
+    app.fake.script([
+        json(
+            200,
+            r#"{"candidates":[{"content":{"role":"model"},"finishReason":"OTHER","finishMessage":"Declined for key {{KEY}}."}]}"#,
+        ),
+        json(
+            400,
+            r#"{"error":{"code":400,"message":"API key {{KEY}} is not valid for this method.","status":"INVALID_ARGUMENT"}}"#,
+        ),
+        json(
+            400,
+            r#"{"error":{"code":400,"message":"User location is not supported for {{KEY}}.","status":"FAILED_PRECONDITION"}}"#,
+        ),
+        json(200, r#"{"candidates":[{"content":{"role":"model"},"finishReason":"{{KEY}}"}]}"#),
+        json(200, r#"{"candidates": "{{KEY}}"}"#),
+    ]);
+    for expected in [502, 502, 502, 502, 502] {
+        let answer = Answer::read(app.post_json("/api/chat", &chat()).await).await;
+        assert_eq!(answer.status, expected, "{}", answer.text);
+    }
+    app.fake.script([
+        Reply::raw(
+            200,
+            "text/event-stream",
+            "data: {\"candidates\":[{\"content\":{\"role\":\"model\"},\"finishReason\":\"OTHER\",\"finishMessage\":\"stream {{KEY}}\"}]}\r\n\r\n",
+        ),
+        Reply {
+            chunks: vec![
+                b"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"half\"}],\"role\":\"model\"}}]}\r\n\r\n".to_vec(),
+                b"{\"error\":{\"code\":400,\"message\":\"mid-stream {{KEY}}\",\"status\":\"INVALID_ARGUMENT\"}}\n".to_vec(),
+            ],
+            ..Reply::raw(200, "text/event-stream", "")
+        },
+    ]);
+    let refused = Answer::read(app.post_json("/api/chat/stream", &chat()).await).await;
+    assert_eq!(refused.status, 502, "{}", refused.text);
+    let broken = app.stream("/api/chat/stream", &chat()).await;
+    assert_eq!(broken.events.last().unwrap().name, "error", "{}", broken.body);
+
+    let text = logs.text();
+    // The upstream text itself is logged — redacted.
+    for logged in [
+        "Declined for key [redacted].",
+        "API key [redacted] is not valid",
+        "User location is not supported for [redacted].",
+        "stream [redacted]",
+        "mid-stream [redacted]",
+    ] {
+        assert!(text.contains(logged), "`{logged}` not logged:\n{text}");
+    }
+    let key = crate::helpers::CANARY_KEY;
+    for line in text.lines() {
+        assert!(!line.contains(key), "the key reached a log line: {line}");
+        assert!(
+            !line.contains("AIzaCANARY"),
+            "part of the key reached a log line: {line}"
+        );
+    }
 }

@@ -1,6 +1,13 @@
 //! A fake Gemini: a real HTTP server on 127.0.0.1:0 that answers with the recorded
 //! fixtures of `tests/fixtures/gemini/` byte for byte and records every request.
 //! Used by the integration tests and by `examples/fake_gemini.rs`.
+//!
+//! Start-up probes are kept apart from generation calls (`probes()`): the
+//! `GET models/…` probe, and the `generate` probe — a `generateContent` call
+//! asking for one token (`generationConfig.maxOutputTokens: 1`), answered by
+//! default with the real one-token capture (`MAX_TOKENS`, no text). A reply body
+//! may hold `{{KEY}}`, replaced by the key the request carried (an upstream that
+//! echoes the key).
 #![allow(dead_code)]
 
 use std::{
@@ -41,6 +48,40 @@ pub struct Reply {
     pub delay: Duration,
     /// Delay between body chunks.
     pub chunk_delay: Duration,
+    /// A gate the response head waits for (see [`Gate`]).
+    pub head_gate: Option<Gate>,
+    /// A gate the last body chunk waits for.
+    pub last_chunk_gate: Option<Gate>,
+}
+
+/// A gate a test opens when it is ready: a reply held at it waits until then, so a
+/// test can order events ("the client saw X while Gemini was still answering")
+/// instead of guessing how long a busy machine needs.
+#[derive(Debug, Clone)]
+pub struct Gate(Arc<tokio::sync::Semaphore>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Self(Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Opens the gate for every reply held at it, now and later.
+    pub fn open(&self) {
+        self.0.close();
+    }
+
+    /// Waits until the gate is open.
+    async fn passed(&self) {
+        // A closed semaphore fails every acquire at once: that is "open".
+        let _ = self.0.acquire().await;
+    }
 }
 
 impl Reply {
@@ -57,6 +98,8 @@ impl Reply {
             chunks: vec![body.into()],
             delay: Duration::ZERO,
             chunk_delay: Duration::ZERO,
+            head_gate: None,
+            last_chunk_gate: None,
         }
     }
 
@@ -116,6 +159,18 @@ impl Reply {
         self.delay = delay;
         self
     }
+
+    /// With the head held until `gate` opens.
+    pub fn held(mut self, gate: &Gate) -> Self {
+        self.head_gate = Some(gate.clone());
+        self
+    }
+
+    /// With the last body chunk held until `gate` opens.
+    pub fn last_chunk_held(mut self, gate: &Gate) -> Self {
+        self.last_chunk_gate = Some(gate.clone());
+        self
+    }
 }
 
 /// One request the fake received.
@@ -152,8 +207,12 @@ struct State {
     received: Vec<Received>,
     probes: Vec<Received>,
     probe_reply: Option<Reply>,
+    /// Refuse every generation call by location, as Google does from a blocked region.
+    geo_blocked: bool,
     /// When streamed bodies were dropped before their last chunk (client gone).
     dropped: Vec<std::time::Instant>,
+    /// When bodies were sent to their end.
+    completed: Vec<std::time::Instant>,
 }
 
 /// A handle on a running fake.
@@ -215,19 +274,32 @@ impl FakeGemini {
         self.received().pop().expect("the fake received a request")
     }
 
-    /// The `GET models/…` requests (start-up probes), kept apart from generation calls.
+    /// The start-up probes (`GET models/…`, or a one-token `generateContent`), kept
+    /// apart from generation calls.
     pub fn probes(&self) -> Vec<Received> {
         self.state.lock().unwrap().probes.clone()
     }
 
-    /// Sets the answer to `GET models/…` (default: a model description).
+    /// Sets the answer to probes (default: a model description for `GET models/…`,
+    /// the one-token `MAX_TOKENS` answer for the `generate` probe).
     pub fn probe_reply(&self, reply: Reply) {
         self.state.lock().unwrap().probe_reply = Some(reply);
     }
 
-    /// When response bodies were dropped before they were fully sent.
+    /// Acts as Google from a blocked region: every generation call (probe or not)
+    /// gets the location error; `GET models/…` still answers normally.
+    pub fn geo_block(&self) {
+        self.state.lock().unwrap().geo_blocked = true;
+    }
+
+    /// When streamed response bodies were dropped before they were fully sent.
     pub fn dropped(&self) -> Vec<std::time::Instant> {
         self.state.lock().unwrap().dropped.clone()
+    }
+
+    /// When streamed response bodies were sent to their end.
+    pub fn completed(&self) -> Vec<std::time::Instant> {
+        self.state.lock().unwrap().completed.clone()
     }
 }
 
@@ -277,8 +349,8 @@ fn script_json(state: Data<&Arc<Mutex<State>>>, body: poem::web::Json<Vec<serde_
                     .iter()
                     .map(|c| c.as_str().unwrap_or("").as_bytes().to_vec())
                     .collect(),
-                delay: Duration::ZERO,
                 chunk_delay: Duration::from_millis(item["chunkDelayMs"].as_u64().unwrap_or(0)),
+                ..Reply::raw(status, "text/event-stream", Vec::new())
             },
             (None, Some(text)) => Reply::raw(
                 status,
@@ -311,7 +383,9 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
             .query
             .as_deref()
             .is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
-    let is_probe = received.method == Method::GET;
+    let key = received.header("x-goog-api-key").unwrap_or("").to_owned();
+    let is_probe = received.method == Method::GET || is_generate_probe(&received);
+    let is_get = received.method == Method::GET;
     let reply = {
         let mut state = state.lock().unwrap();
         if is_probe {
@@ -319,8 +393,17 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
         } else {
             state.received.push(received);
         }
-        if is_probe {
+        if state.geo_blocked && !is_get {
+            Reply::json(400, "error_400_location.json")
+        } else if is_probe {
             state.probe_reply.clone().unwrap_or_else(|| {
+                if !is_get {
+                    return if has_key {
+                        Reply::json(200, "generate_response_max_tokens_empty.json")
+                    } else {
+                        Reply::json(403, "error_403_no_key.json")
+                    };
+                }
                 let list: serde_json::Value = serde_json::from_slice(&fixture("models_list.json")).unwrap();
                 Reply::raw(
                     200,
@@ -351,14 +434,18 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    let chunk_delay = reply.chunk_delay;
-    let chunks = reply.chunks;
+    if let Some(gate) = &reply.head_gate {
+        gate.passed().await;
+    }
+    let chunks = reply.chunks.into_iter().map(|c| echo_key(c, &key)).collect();
     let stream = async_stream(
         chunks,
-        chunk_delay,
+        reply.chunk_delay,
+        reply.last_chunk_gate,
         DropWatch {
             state: state.clone(),
             done: false,
+            streamed: reply.content_type.starts_with("text/event-stream"),
         },
     );
     Response::builder()
@@ -367,10 +454,31 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
         .body(Body::from_bytes_stream(stream))
 }
 
-/// Records when a body is dropped before its last chunk was sent.
+/// Whether a request is the `generate` start-up probe: `generateContent` for one token.
+fn is_generate_probe(received: &Received) -> bool {
+    received.method == Method::POST
+        && received.path.ends_with(":generateContent")
+        && serde_json::from_slice::<serde_json::Value>(&received.body)
+            .is_ok_and(|b| b["generationConfig"]["maxOutputTokens"] == 1)
+}
+
+/// `{{KEY}}` in a reply body becomes the request's key.
+fn echo_key(chunk: Vec<u8>, key: &str) -> Vec<u8> {
+    const MARK: &[u8] = b"{{KEY}}";
+    if !chunk.windows(MARK.len()).any(|w| w == MARK) {
+        return chunk;
+    }
+    String::from_utf8_lossy(&chunk)
+        .replace("{{KEY}}", key)
+        .into_bytes()
+}
+
+/// Records when a streamed (`text/event-stream`) body is dropped before its last
+/// chunk was sent, or sent to its end.
 struct DropWatch {
     state: Arc<Mutex<State>>,
     done: bool,
+    streamed: bool,
 }
 
 impl DropWatch {
@@ -381,10 +489,16 @@ impl DropWatch {
 
 impl Drop for DropWatch {
     fn drop(&mut self) {
-        if !self.done {
-            if let Ok(mut state) = self.state.lock() {
-                state.dropped.push(std::time::Instant::now());
-            }
+        if !self.streamed {
+            return;
+        }
+        if let Ok(mut state) = self.state.lock() {
+            let list = if self.done {
+                &mut state.completed
+            } else {
+                &mut state.dropped
+            };
+            list.push(std::time::Instant::now());
         }
     }
 }
@@ -392,19 +506,28 @@ impl Drop for DropWatch {
 fn async_stream(
     chunks: Vec<Vec<u8>>,
     delay: Duration,
+    last_gate: Option<Gate>,
     watch: DropWatch,
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     futures_util::stream::unfold(
         (chunks.into_iter(), true, watch),
-        move |(mut iter, first, mut watch)| async move {
-            if !first && !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            match iter.next() {
-                Some(chunk) => Some((Ok(bytes::Bytes::from(chunk)), (iter, false, watch))),
-                None => {
-                    watch.finish();
-                    None
+        move |(mut iter, first, mut watch)| {
+            let last_gate = last_gate.clone();
+            async move {
+                if !first && !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                if iter.len() == 1 {
+                    if let Some(gate) = &last_gate {
+                        gate.passed().await;
+                    }
+                }
+                match iter.next() {
+                    Some(chunk) => Some((Ok(bytes::Bytes::from(chunk)), (iter, false, watch))),
+                    None => {
+                        watch.finish();
+                        None
+                    }
                 }
             }
         },

@@ -11,9 +11,10 @@ const I18N = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src',
 function loadDictionary(file, name) {
   const source = readFileSync(resolve(I18N, file), 'utf8')
   const head = new RegExp(`export const ${name}\\b[^=]*=\\s*\\{`).exec(source)
-  const end = source.lastIndexOf('}')
-  if (!head || end < head.index) throw new Error(`cannot find the ${name} dictionary in ${file}`)
-  const literal = source.slice(head.index + head[0].length - 1, end + 1)
+  // The literal ends at the first line that starts with its closing brace.
+  const end = head ? source.indexOf('\n}', head.index) : -1
+  if (!head || end === -1) throw new Error(`cannot find the ${name} dictionary in ${file}`)
+  const literal = source.slice(head.index + head[0].length - 1, end + 2)
   // The literal holds only string keys and string values.
   const dictionary = new Function(`return (${literal})`)()
   return new Proxy(dictionary, {
@@ -26,3 +27,6 @@ function loadDictionary(file, name) {
 
 export const ru = loadDictionary('ru.ts', 'ru')
 export const en = loadDictionary('en.ts', 'en')
+/** The messages of error codes, keyed by the code. */
+export const ruErrors = loadDictionary('ru.ts', 'ruErrors')
+export const enErrors = loadDictionary('en.ts', 'enErrors')

@@ -66,6 +66,7 @@ describe('api client', () => {
     expect(error.status).toBe(429)
     expect(error.code).toBe('rate_limited')
     expect(error.message).toBe('Too many requests')
+    expect(error.serverMessage).toBe('Too many requests')
     expect(error.retryAfterSeconds).toBe(42)
   })
 
@@ -107,6 +108,7 @@ describe('api client', () => {
     const error = await chatError()
 
     expect(error).toMatchObject({ status: 502, code: 'http_502' })
+    expect(error.serverMessage).toBeUndefined()
   })
 
   it('turns a JSON error without a code into http_<status>', async () => {
@@ -319,7 +321,11 @@ describe('api client, streaming', () => {
 
     expect(log).toEqual(['open', 'delta Начало'])
     expect(failure).toBeInstanceOf(ApiError)
-    expect(failure).toMatchObject({ code: 'upstream_unavailable', message: 'Gemini went away' })
+    expect(failure).toMatchObject({
+      code: 'upstream_unavailable',
+      message: 'Gemini went away',
+      serverMessage: 'Gemini went away',
+    })
   })
 
   it('treats a stream that ends without done as a network error', async () => {

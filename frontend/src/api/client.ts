@@ -4,11 +4,20 @@
 import { readSse } from './sse'
 import type { AnalyzeForm, AnalyzeReply, ChatReply, ChatRequest, Language, SessionInfo, SessionRequest } from './types'
 
+/**
+ * The codes the web app gives failures it detects itself, beside the server's
+ * ErrorCode: no answer or a broken stream (`network_error`), a chosen file that is
+ * not an image (`not_an_image`). A reply without a JSON error body gets `http_<status>`.
+ */
+export type ClientErrorCode = 'network_error' | 'not_an_image'
+
 export interface ApiErrorInit {
   status: number
   code: string
   message: string
   retryAfterSeconds?: number
+  /** The server's own human-readable `error` text, when it sent one. */
+  serverMessage?: string
 }
 
 /**
@@ -20,13 +29,16 @@ export class ApiError extends Error {
   readonly status: number
   readonly code: string
   readonly retryAfterSeconds?: number
+  /** The server's `error` text, shown for a code this app has no message of its own for. */
+  readonly serverMessage?: string
 
-  constructor({ status, code, message, retryAfterSeconds }: ApiErrorInit) {
+  constructor({ status, code, message, retryAfterSeconds, serverMessage }: ApiErrorInit) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
     if (retryAfterSeconds !== undefined) this.retryAfterSeconds = retryAfterSeconds
+    if (serverMessage !== undefined) this.serverMessage = serverMessage
   }
 }
 
@@ -63,6 +75,11 @@ function retryAfter(body: Record<string, unknown>, headers: Headers): number | u
   return undefined
 }
 
+/** The server's `error` text of an error body or event, when it is a non-empty string. */
+function serverMessageOf(body: Record<string, unknown>): { serverMessage?: string } {
+  return typeof body.error === 'string' && body.error.trim() !== '' ? { serverMessage: body.error } : {}
+}
+
 function errorFromResponse(response: Response, body: unknown): ApiError {
   const fallback = `HTTP ${response.status}`
   if (isRecord(body) && typeof body.code === 'string' && body.code !== '') {
@@ -72,6 +89,7 @@ function errorFromResponse(response: Response, body: unknown): ApiError {
       code: body.code,
       message: typeof body.error === 'string' ? body.error : fallback,
       ...(seconds !== undefined ? { retryAfterSeconds: seconds } : {}),
+      ...serverMessageOf(body),
     })
   }
   return new ApiError({ status: response.status, code: `http_${response.status}`, message: fallback })
@@ -240,6 +258,7 @@ function streamError(data: unknown): ApiError {
     ...(typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0
       ? { retryAfterSeconds: Math.ceil(seconds) }
       : {}),
+    ...serverMessageOf(data),
   })
 }
 

@@ -246,19 +246,28 @@ export interface components {
         };
         /**
          * ErrorBody
-         * @description The JSON body of every error.
+         * @description The JSON body of every error (and the data of an SSE `error` event).
          */
         ErrorBody: {
-            /** @description A human-readable message (no secrets); for `invalid_request` it names the field. */
+            /**
+             * @description A message for the person using the app, in the request's language (its
+             *     `language`, else `Accept-Language`, else Russian). For `invalid_request`
+             *     it names the field verbatim (`` `message` ``). Never a secret.
+             */
             error: string;
-            /** @description A stable machine-readable code. */
-            code: string;
+            /** @description A stable machine-readable code; it never changes with the language. */
+            code: components["schemas"]["ErrorCode"] & unknown;
             /**
              * Format: uint64
              * @description Seconds to wait before retrying, for 429 and some 503 answers.
              */
             retryAfterSeconds?: number;
         };
+        /**
+         * @description A stable machine-readable error code; it never changes with the language.
+         * @enum {string}
+         */
+        ErrorCode: "invalid_request" | "session_required" | "access_code_invalid" | "cross_site_request" | "not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "content_blocked" | "rate_limited" | "budget_exhausted" | "upstream_error" | "upstream_auth" | "upstream_region" | "internal_error" | "gemini_not_configured" | "upstream_unavailable" | "upstream_quota" | "limits_unavailable" | "upstream_timeout";
         /**
          * HealthReply
          * @description The server's health.
@@ -316,8 +325,8 @@ export interface components {
          *
          *     - `event: delta` — `{text}`: more of the answer, to append;
          *     - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
-         *     - `event: error` — `{error, code, retryAfterSeconds?}`: the stream failed after
-         *     it had started; it ends here.
+         *     - `event: error` — `{error, code, retryAfterSeconds?}` (an `ErrorBody`, in the
+         *     request's language): the stream failed after it had started; it ends here.
          */
         StreamEventData: {
             /** @description `delta`: the next piece of the answer (Markdown). */
@@ -328,10 +337,10 @@ export interface components {
             model?: string;
             /** @description `done`: token counts. */
             usage?: components["schemas"]["UsageReply"] & unknown;
-            /** @description `error`: a human-readable message. */
+            /** @description `error`: a message for the person using the app, in the request's language. */
             error?: string;
             /** @description `error`: the error code. */
-            code?: string;
+            code?: components["schemas"]["ErrorCode"] & unknown;
             /**
              * Format: uint64
              * @description `error`: seconds to wait before retrying.
@@ -444,7 +453,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["SessionReply"];
                 };
             };
-            /** @description `invalid_request`. */
+            /** @description `invalid_request`: malformed JSON, a missing, empty or mistyped field, bad base64, an unknown role or language; the message names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -453,7 +462,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `access_code_invalid`: the code is missing or wrong. */
+            /** @description `session_required`: no valid session cookie and no valid `X-Proxy-Token`. `access_code_invalid`: the access code is missing or wrong. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -462,7 +471,52 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `unsupported_media_type`: the body is not JSON. */
+            /** @description `cross_site_request`: the session cookie came with a request from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no `/api` endpoint at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `method_not_allowed`: a known `/api` path with the wrong method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout`: the request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body or a photo is over the limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -471,10 +525,58 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `rate_limited`: too many attempts. */
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety; the message gives the reason. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: too many requests from this person or address. `budget_exhausted`: the service's daily request budget is spent (until 00:00 UTC). */
             429: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal_error`: a bug in this server (never a dropped connection). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_error`: Gemini answered an unexpected error, no text, or does not offer the model. `upstream_auth`: Gemini rejected the server's API key. `upstream_region`: Google refused the server's location. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gemini_not_configured`: the server has no Gemini API key. `upstream_unavailable`: Gemini is overloaded or unavailable after retries. `upstream_quota`: Gemini's quota is exhausted after retries and keys. `limits_unavailable`: the shared limit store is unreachable while a daily budget is configured. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout`: Gemini did not answer in time. */
+            504: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -526,10 +628,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AnswerReply"];
                 };
             };
-            /**
-             * @description `invalid_request`: malformed JSON, a missing or empty field, bad base64, an
-             *     unknown role or language.
-             */
+            /** @description `invalid_request`: malformed JSON, a missing, empty or mistyped field, bad base64, an unknown role or language; the message names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -538,7 +637,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `session_required` or `access_code_invalid`. */
+            /** @description `session_required`: no valid session cookie and no valid `X-Proxy-Token`. `access_code_invalid`: the access code is missing or wrong. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -547,7 +646,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `cross_site_request`. */
+            /** @description `cross_site_request`: the session cookie came with a request from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -556,7 +655,34 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or the image is over the limit. */
+            /** @description `not_found`: no `/api` endpoint at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `method_not_allowed`: a known `/api` path with the wrong method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout`: the request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body or a photo is over the limit. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -565,10 +691,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /**
-             * @description `unsupported_media_type`: the image type is not allowed, or the bytes are
-             *     not the claimed type, or the body's `Content-Type` is not supported.
-             */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -577,7 +700,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety. */
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety; the message gives the reason. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -586,17 +709,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `rate_limited` or `budget_exhausted`. */
+            /** @description `rate_limited`: too many requests from this person or address. `budget_exhausted`: the service's daily request budget is spent (until 00:00 UTC). */
             429: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `internal_error`: a bug in this server. */
+            /** @description `internal_error`: a bug in this server (never a dropped connection). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -605,7 +729,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_error`, `upstream_auth` or `upstream_region`. */
+            /** @description `upstream_error`: Gemini answered an unexpected error, no text, or does not offer the model. `upstream_auth`: Gemini rejected the server's API key. `upstream_region`: Google refused the server's location. */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -614,17 +738,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `gemini_not_configured`, `upstream_unavailable` or `upstream_quota`. */
+            /** @description `gemini_not_configured`: the server has no Gemini API key. `upstream_unavailable`: Gemini is overloaded or unavailable after retries. `upstream_quota`: Gemini's quota is exhausted after retries and keys. `limits_unavailable`: the shared limit store is unreachable while a daily budget is configured. */
             503: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_timeout`. */
+            /** @description `upstream_timeout`: Gemini did not answer in time. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -660,10 +785,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["StreamEventData"];
                 };
             };
-            /**
-             * @description `invalid_request`: malformed JSON, a missing or empty field, bad base64, an
-             *     unknown role or language.
-             */
+            /** @description `invalid_request`: malformed JSON, a missing, empty or mistyped field, bad base64, an unknown role or language; the message names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -672,7 +794,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `session_required` or `access_code_invalid`. */
+            /** @description `session_required`: no valid session cookie and no valid `X-Proxy-Token`. `access_code_invalid`: the access code is missing or wrong. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -681,7 +803,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `cross_site_request`. */
+            /** @description `cross_site_request`: the session cookie came with a request from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -690,7 +812,34 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or the image is over the limit. */
+            /** @description `not_found`: no `/api` endpoint at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `method_not_allowed`: a known `/api` path with the wrong method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout`: the request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body or a photo is over the limit. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -699,10 +848,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /**
-             * @description `unsupported_media_type`: the image type is not allowed, or the bytes are
-             *     not the claimed type, or the body's `Content-Type` is not supported.
-             */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -711,7 +857,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety. */
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety; the message gives the reason. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -720,17 +866,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `rate_limited` or `budget_exhausted`. */
+            /** @description `rate_limited`: too many requests from this person or address. `budget_exhausted`: the service's daily request budget is spent (until 00:00 UTC). */
             429: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `internal_error`: a bug in this server. */
+            /** @description `internal_error`: a bug in this server (never a dropped connection). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -739,7 +886,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_error`, `upstream_auth` or `upstream_region`. */
+            /** @description `upstream_error`: Gemini answered an unexpected error, no text, or does not offer the model. `upstream_auth`: Gemini rejected the server's API key. `upstream_region`: Google refused the server's location. */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -748,17 +895,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `gemini_not_configured`, `upstream_unavailable` or `upstream_quota`. */
+            /** @description `gemini_not_configured`: the server has no Gemini API key. `upstream_unavailable`: Gemini is overloaded or unavailable after retries. `upstream_quota`: Gemini's quota is exhausted after retries and keys. `limits_unavailable`: the shared limit store is unreachable while a daily budget is configured. */
             503: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_timeout`. */
+            /** @description `upstream_timeout`: Gemini did not answer in time. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -805,10 +953,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["AnswerReply"];
                 };
             };
-            /**
-             * @description `invalid_request`: malformed JSON, a missing or empty field, bad base64, an
-             *     unknown role or language.
-             */
+            /** @description `invalid_request`: malformed JSON, a missing, empty or mistyped field, bad base64, an unknown role or language; the message names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -817,7 +962,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `session_required` or `access_code_invalid`. */
+            /** @description `session_required`: no valid session cookie and no valid `X-Proxy-Token`. `access_code_invalid`: the access code is missing or wrong. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -826,7 +971,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `cross_site_request`. */
+            /** @description `cross_site_request`: the session cookie came with a request from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -835,7 +980,34 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or the image is over the limit. */
+            /** @description `not_found`: no `/api` endpoint at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `method_not_allowed`: a known `/api` path with the wrong method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout`: the request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body or a photo is over the limit. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -844,10 +1016,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /**
-             * @description `unsupported_media_type`: the image type is not allowed, or the bytes are
-             *     not the claimed type, or the body's `Content-Type` is not supported.
-             */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -856,7 +1025,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety. */
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety; the message gives the reason. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -865,17 +1034,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `rate_limited` or `budget_exhausted`. */
+            /** @description `rate_limited`: too many requests from this person or address. `budget_exhausted`: the service's daily request budget is spent (until 00:00 UTC). */
             429: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `internal_error`: a bug in this server. */
+            /** @description `internal_error`: a bug in this server (never a dropped connection). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -884,7 +1054,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_error`, `upstream_auth` or `upstream_region`. */
+            /** @description `upstream_error`: Gemini answered an unexpected error, no text, or does not offer the model. `upstream_auth`: Gemini rejected the server's API key. `upstream_region`: Google refused the server's location. */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -893,17 +1063,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `gemini_not_configured`, `upstream_unavailable` or `upstream_quota`. */
+            /** @description `gemini_not_configured`: the server has no Gemini API key. `upstream_unavailable`: Gemini is overloaded or unavailable after retries. `upstream_quota`: Gemini's quota is exhausted after retries and keys. `limits_unavailable`: the shared limit store is unreachable while a daily budget is configured. */
             503: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_timeout`. */
+            /** @description `upstream_timeout`: Gemini did not answer in time. */
             504: {
                 headers: {
                     [name: string]: unknown;
@@ -951,10 +1122,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["StreamEventData"];
                 };
             };
-            /**
-             * @description `invalid_request`: malformed JSON, a missing or empty field, bad base64, an
-             *     unknown role or language.
-             */
+            /** @description `invalid_request`: malformed JSON, a missing, empty or mistyped field, bad base64, an unknown role or language; the message names the field. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -963,7 +1131,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `session_required` or `access_code_invalid`. */
+            /** @description `session_required`: no valid session cookie and no valid `X-Proxy-Token`. `access_code_invalid`: the access code is missing or wrong. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -972,7 +1140,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `cross_site_request`. */
+            /** @description `cross_site_request`: the session cookie came with a request from another site. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -981,7 +1149,34 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or the image is over the limit. */
+            /** @description `not_found`: no `/api` endpoint at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `method_not_allowed`: a known `/api` path with the wrong method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout`: the request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body or a photo is over the limit. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -990,10 +1185,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /**
-             * @description `unsupported_media_type`: the image type is not allowed, or the bytes are
-             *     not the claimed type, or the body's `Content-Type` is not supported.
-             */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1002,7 +1194,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety. */
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety; the message gives the reason. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1011,17 +1203,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `rate_limited` or `budget_exhausted`. */
+            /** @description `rate_limited`: too many requests from this person or address. `budget_exhausted`: the service's daily request budget is spent (until 00:00 UTC). */
             429: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `internal_error`: a bug in this server. */
+            /** @description `internal_error`: a bug in this server (never a dropped connection). */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1030,7 +1223,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_error`, `upstream_auth` or `upstream_region`. */
+            /** @description `upstream_error`: Gemini answered an unexpected error, no text, or does not offer the model. `upstream_auth`: Gemini rejected the server's API key. `upstream_region`: Google refused the server's location. */
             502: {
                 headers: {
                     [name: string]: unknown;
@@ -1039,17 +1232,18 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `gemini_not_configured`, `upstream_unavailable` or `upstream_quota`. */
+            /** @description `gemini_not_configured`: the server has no Gemini API key. `upstream_unavailable`: Gemini is overloaded or unavailable after retries. `upstream_quota`: Gemini's quota is exhausted after retries and keys. `limits_unavailable`: the shared limit store is unreachable while a daily budget is configured. */
             503: {
                 headers: {
-                    "RETRY-AFTER"?: number;
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `upstream_timeout`. */
+            /** @description `upstream_timeout`: Gemini did not answer in time. */
             504: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readSse, SseParser, type SseEvent } from './sse'
+import { MAX_EVENT_CHARS, readSse, SseParser, type SseEvent } from './sse'
 
 /** Feeds the pieces one by one and collects every event. */
 function parse(...pieces: string[]): SseEvent[] {
@@ -70,6 +70,32 @@ describe('SseParser', () => {
     ])
   })
 
+  it('parses the server\'s own stream: keepalives between deltas, then an error event', () => {
+    const wire =
+      ': keepalive\r\n\r\n' +
+      'event: delta\r\ndata: {"text":"Шов"}\r\n\r\n' +
+      ': keepalive\r\n\r\n' +
+      'event: error\r\ndata: {"error":"Gemini is overloaded","code":"upstream_unavailable","retryAfterSeconds":30}\r\n\r\n'
+    const expected = [
+      { event: 'delta', data: '{"text":"Шов"}' },
+      { event: 'error', data: '{"error":"Gemini is overloaded","code":"upstream_unavailable","retryAfterSeconds":30}' },
+    ]
+    expect(parse(wire)).toEqual(expected)
+    // One character at a time, so every CRLF is split once.
+    expect(parse(...Array.from(wire))).toEqual(expected)
+    expect(parse(...Array.from(wire.replaceAll('\r\n', '\n')))).toEqual(expected)
+  })
+
+  it('keeps the id of an event that names one', () => {
+    expect(parse('id: 7\nevent: delta\ndata: {}\n\n')).toEqual([{ event: 'delta', data: '{}', id: '7' }])
+  })
+
+  it('refuses an event that never ends instead of buffering it without limit', () => {
+    const parser = new SseParser()
+    expect(parser.push('event: delta\ndata: ')).toEqual([])
+    expect(() => parser.push('x'.repeat(MAX_EVENT_CHARS + 1))).toThrow(/longer than/)
+  })
+
   it('does not carry the event name over to the next event', () => {
     expect(parse('event: delta\ndata: 1\n\ndata: 2\n\n')).toEqual([
       { event: 'delta', data: '1' },
@@ -127,6 +153,14 @@ describe('readSse', () => {
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' })
     expect(events).toEqual([{ event: 'message', data: 'first' }])
     expect(cancelled).toBe(true)
+  })
+
+  it('yields nothing for a body of keepalive comments only', async () => {
+    expect(await collect(body(': keepalive\n\n', ': keepalive\n\n'))).toEqual([])
+  })
+
+  it('ends the last event at a bare CR that closes the stream', async () => {
+    expect(await collect(body('event: done\rdata: {}\r', '\r'))).toEqual([{ event: 'done', data: '{}' }])
   })
 
   it('passes on a network failure mid-stream after the events before it', async () => {

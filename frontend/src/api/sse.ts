@@ -1,6 +1,9 @@
-// Server-Sent Events over a fetch Response (EventSource cannot POST). A small,
-// incremental parser of the text/event-stream format (WHATWG HTML §9.2.6) and an
-// async iterator over the events of a response body. Knows nothing of the API.
+// Server-Sent Events over a fetch Response (EventSource cannot POST): an async
+// iterator over the events of a `text/event-stream` body. The format itself
+// (WHATWG HTML §9.2.6: line ends, comments, split chunks) is parsed by the kept
+// `eventsource-parser` package; this module only adapts it to a stream with an
+// AbortSignal. Knows nothing of the API.
+import { createParser, type EventSourceParser } from 'eventsource-parser'
 
 export interface SseEvent {
   /** The `event:` field; "message" when the event named none. */
@@ -12,99 +15,55 @@ export interface SseEvent {
 }
 
 /**
+ * The most text one event (or one unfinished line) may hold. Our own events are
+ * small pieces of an answer; a body that never ends its lines is not a stream of ours.
+ */
+export const MAX_EVENT_CHARS = 4 * 1024 * 1024
+
+/**
  * Feeds text in any pieces (split anywhere, even inside a line or a CRLF) and
  * returns the events that are complete so far. Comment lines (`: keepalive`) and
- * unknown fields are ignored; `\n`, `\r\n` and `\r` all end a line.
+ * unknown fields are ignored; `\n`, `\r\n` and `\r` all end a line. Throws when an
+ * event grows past MAX_EVENT_CHARS.
  */
 export class SseParser {
-  private buffer = ''
-  /** A piece ended with "\r": a "\n" at the start of the next one belongs to it. */
-  private pendingCr = false
-  private event = ''
-  private data: string[] = []
-  private hasData = false
-  private id: string | undefined
+  private events: SseEvent[] = []
+  private overflow = false
+  /** The last piece ended with "\r": at the end of the stream that is a line end too. */
+  private endsWithCr = false
+  private readonly parser: EventSourceParser = createParser({
+    maxBufferSize: MAX_EVENT_CHARS,
+    onEvent: ({ event, data, id }) => {
+      this.events.push({ event: event ?? 'message', data, ...(id !== undefined ? { id } : {}) })
+    },
+    onError: (error) => {
+      // Unknown fields and a bad `retry` mean nothing here; only an endless event does.
+      if (error.type === 'max-buffer-size-exceeded') this.overflow = true
+    },
+  })
 
   push(text: string): SseEvent[] {
-    let chunk = text
-    if (this.pendingCr && chunk.startsWith('\n')) chunk = chunk.slice(1)
-    this.pendingCr = false
-    this.buffer += chunk
-    const events: SseEvent[] = []
-    let start = 0
-    for (;;) {
-      const cr = this.buffer.indexOf('\r', start)
-      const lf = this.buffer.indexOf('\n', start)
-      if (cr === -1 && lf === -1) break
-      let end: number
-      let next: number
-      if (cr !== -1 && (lf === -1 || cr < lf)) {
-        end = cr
-        if (cr + 1 === this.buffer.length) {
-          // Cannot tell yet whether "\n" follows: treat "\r" as the end, and skip
-          // a "\n" that starts the next piece.
-          next = cr + 1
-          this.pendingCr = true
-        } else {
-          next = this.buffer[cr + 1] === '\n' ? cr + 2 : cr + 1
-        }
-      } else {
-        end = lf
-        next = lf + 1
-      }
-      const event = this.line(this.buffer.slice(start, end))
-      if (event) events.push(event)
-      start = next
+    if (text !== '') {
+      this.parser.feed(text)
+      this.endsWithCr = text.endsWith('\r')
     }
-    this.buffer = this.buffer.slice(start)
-    return events
+    if (this.overflow) throw new Error(`An event of the stream is longer than ${MAX_EVENT_CHARS} characters`)
+    return this.take()
   }
 
   /** The end of the stream: an event without its closing blank line is dropped, as browsers do. */
   end(): SseEvent[] {
-    this.buffer = ''
-    this.reset()
-    return []
+    if (this.endsWithCr) this.parser.feed('\n')
+    const events = this.overflow ? [] : this.take()
+    this.parser.reset()
+    this.endsWithCr = false
+    return events
   }
 
-  private reset() {
-    this.event = ''
-    this.data = []
-    this.hasData = false
-  }
-
-  private line(line: string): SseEvent | null {
-    if (line === '') {
-      if (!this.hasData) {
-        this.reset()
-        return null
-      }
-      const event: SseEvent = { event: this.event === '' ? 'message' : this.event, data: this.data.join('\n') }
-      if (this.id !== undefined) event.id = this.id
-      this.reset()
-      return event
-    }
-    if (line.startsWith(':')) return null
-    const colon = line.indexOf(':')
-    const field = colon === -1 ? line : line.slice(0, colon)
-    let value = colon === -1 ? '' : line.slice(colon + 1)
-    if (value.startsWith(' ')) value = value.slice(1)
-    switch (field) {
-      case 'event':
-        this.event = value
-        break
-      case 'data':
-        this.data.push(value)
-        this.hasData = true
-        break
-      case 'id':
-        if (!value.includes('\0')) this.id = value
-        break
-      default:
-        // `retry` and unknown fields mean nothing here.
-        break
-    }
-    return null
+  private take(): SseEvent[] {
+    const events = this.events
+    this.events = []
+    return events
   }
 }
 

@@ -25,3 +25,11 @@ type SessionPath = paths['/api/session']
 export type SessionInfo = ContentOf<SessionPath['get']['responses'][200]>
 /** `POST /api/session` request body; `accessCode` only where the server requires one. */
 export type SessionRequest = ContentOf<NonNullable<SessionPath['post']['requestBody']>>
+
+/**
+ * Every error `code` the server sends (docs/api.md → Errors; the `ErrorCode` enum of openapi/openapi.json). The web app maps each one
+ * to its own message (i18n/ru.ts, i18n/en.ts), so a code added here without a
+ * translation is a type error. A code outside this list (an older or newer server)
+ * is still shown, with the server's own `error` text.
+ */
+export type ErrorCode = Schemas['ErrorCode']

@@ -3,6 +3,7 @@
 import { KeyRound, LogIn } from 'lucide-react'
 import { type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
 import type { ApiError } from '../api/client'
+import type { Language } from '../api/types'
 import { useI18n } from '../hooks/useI18n'
 import { describeError, formatDuration, type Translate } from '../i18n/translate'
 
@@ -13,7 +14,7 @@ interface AccessCodeFormProps {
 
 type Problem = { kind: 'empty' } | { kind: 'failed'; error: ApiError }
 
-function describeProblem(t: Translate, problem: Problem): string {
+function describeProblem(t: Translate, language: Language, problem: Problem): string {
   if (problem.kind === 'empty') return t('access.empty')
   const { error } = problem
   if (error.code === 'access_code_invalid') return t('access.invalid')
@@ -22,11 +23,11 @@ function describeProblem(t: Translate, problem: Problem): string {
       ? t('access.rateLimited')
       : t('access.rateLimited.wait', { duration: formatDuration(t, error.retryAfterSeconds) })
   }
-  return describeError(t, error)
+  return describeError(language, error)
 }
 
 export function AccessCodeForm({ onSubmit }: AccessCodeFormProps) {
-  const { t } = useI18n()
+  const { t, language } = useI18n()
   const [code, setCode] = useState('')
   const [busy, setBusy] = useState(false)
   const [problem, setProblem] = useState<Problem | null>(null)
@@ -95,7 +96,7 @@ export function AccessCodeForm({ onSubmit }: AccessCodeFormProps) {
           onChange={(event) => setCode(event.target.value)}
         />
         <p id={errorId} className="access-error" aria-live="assertive">
-          {problem ? describeProblem(t, problem) : ''}
+          {problem ? describeProblem(t, language, problem) : ''}
         </p>
         <button type="submit" className="button button-primary access-submit" disabled={busy}>
           <LogIn aria-hidden="true" size={20} />

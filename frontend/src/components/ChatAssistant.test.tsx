@@ -2,7 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { describe, expect, it } from 'vitest'
 import { CHAT_STORAGE_KEY, type ChatMessage } from '../chat/conversation'
-import { deferred, renderWithI18n } from '../test/render'
+import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../test/render'
 import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
 import { server } from '../test/server'
 import { ChatAssistant } from './ChatAssistant'
@@ -55,7 +55,7 @@ describe('ChatAssistant', () => {
     await user.type(input, 'Какой электрод для 09Г2С?')
     await user.keyboard('{Enter}')
 
-    const strong = await within(log).findByText('09Г2С', { selector: 'strong' })
+    const strong = await within(log).findByText('09Г2С', { selector: 'strong' }, MARKDOWN_WAIT)
     expect(strong.tagName).toBe('STRONG')
     const items = within(log).getAllByRole('listitem')
     expect(items.map((item) => item.textContent)).toEqual(['УОНИ-13/55', 'ОК 46.00'])
@@ -176,6 +176,58 @@ describe('ChatAssistant', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('Нет связи с сервером.')
   })
 
+  it('explains a 408 request_timeout by its own message, not a generic one', async () => {
+    recordChat(() => errorReply(408, 'request_timeout', 'The request body did not arrive in time.'))
+    const { user, input } = renderChat()
+
+    await user.type(input, 'Вопрос{Enter}')
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Запрос отправлялся слишком долго')
+    expect(alert).toHaveTextContent('Проверьте подключение и попробуйте ещё раз.')
+    expect(alert).not.toHaveTextContent('Что-то пошло не так')
+    expect(within(alert).getByRole('button', { name: 'Повторить' })).toBeInTheDocument()
+  })
+
+  it('explains a 408 request_timeout in English when the UI is English', async () => {
+    localStorage.setItem('weld-assistant.language', 'en')
+    recordChat(() => errorReply(408, 'request_timeout', 'Запрос не успел прийти.'))
+    const { user } = renderWithI18n(<ChatAssistant />)
+
+    await user.type(screen.getByRole('textbox', { name: 'Your question' }), 'Question{Enter}')
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Sending took too long')
+    expect(alert).toHaveTextContent('Check your connection and try again.')
+    expect(alert).not.toHaveTextContent('Запрос не успел прийти.')
+  })
+
+  it('explains 405 method_not_allowed and 503 limits_unavailable by their own messages', async () => {
+    recordChat(
+      () => errorReply(405, 'method_not_allowed', 'Method not allowed.'),
+      () => errorReply(503, 'limits_unavailable', 'The limit store is unavailable.'),
+    )
+    const { user, input } = renderChat()
+
+    await user.type(input, 'Раз{Enter}')
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Сервер не принимает такой запрос по этому адресу.')
+
+    await user.click(within(alert).getByRole('button', { name: 'Повторить' }))
+    await waitFor(() => expect(screen.getByRole('alert')).toHaveTextContent('не может проверить лимиты запросов'))
+  })
+
+  it('shows the server\'s own text for an error code this app does not know', async () => {
+    recordChat(() => errorReply(503, 'brand_new_code', 'Сервис на обслуживании до 15:00.'))
+    const { user, input } = renderChat()
+
+    await user.type(input, 'Вопрос{Enter}')
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Сервис на обслуживании до 15:00.')
+    expect(alert).not.toHaveTextContent('Что-то пошло не так')
+  })
+
   it('clears the chat and forgets it', async () => {
     recordChat(() => generateReply('Ответ.'))
     const { user, input, log } = renderChat()
@@ -283,7 +335,7 @@ describe('ChatAssistant', () => {
       expect(within(log).queryByText(/ОК 46/)).not.toBeInTheDocument()
 
       stream.delta('-13/55** или ОК 46.00.')
-      expect(await within(log).findByText('УОНИ-13/55', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+      expect(await within(log).findByText('УОНИ-13/55', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
       expect(within(log).getByText(/ОК 46\.00/)).toBeInTheDocument()
       expect(screen.getByRole('button', { name: 'Остановить' })).toBeInTheDocument()
 
@@ -348,7 +400,7 @@ describe('ChatAssistant', () => {
       second.delta('Главная причина — **влага** в электродах.')
       second.done()
 
-      expect(await within(log).findByText('влага', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+      expect(await within(log).findByText('влага', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
       await waitFor(() => expect(screen.queryByRole('alert')).not.toBeInTheDocument())
       expect(within(log).queryByText(/Ответ оборвался/)).not.toBeInTheDocument()
       expect(within(log).getAllByText('Почему поры?')).toHaveLength(1)

@@ -14,13 +14,13 @@ interface ErrorNoticeProps {
 const DETAILED_CODES = new Set(['invalid_request', 'content_blocked'])
 
 export function ErrorNotice({ error, onRetry }: ErrorNoticeProps) {
-  const { t } = useI18n()
+  const { t, language } = useI18n()
   return (
     <div className="error-notice" role="alert">
       {error.code === 'session_required' && cookieDroppedOverHttp(window.location) ? (
         <InsecureCookieNotice />
       ) : (
-        <p>{describeError(t, error)}</p>
+        <p>{describeError(language, error)}</p>
       )}
       {DETAILED_CODES.has(error.code) && error.message !== '' && (
         <p className="error-detail">{t('error.detail', { message: error.message })}</p>

@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { describe, expect, it } from 'vitest'
-import { deferred, renderWithI18n } from '../test/render'
+import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../test/render'
 import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
 import { server } from '../test/server'
 import WeldAnalyzer from './WeldAnalyzer'
@@ -75,7 +75,7 @@ describe('WeldAnalyzer', () => {
     await user.click(screen.getByRole('button', { name: 'Анализировать' }))
 
     const report = await screen.findByRole('region', { name: 'Результат анализа' })
-    expect(await within(report).findByRole('heading', { name: 'Отчёт' })).toBeInTheDocument()
+    expect(await within(report).findByRole('heading', { name: 'Отчёт' }, MARKDOWN_WAIT)).toBeInTheDocument()
     expect(within(report).getByRole('listitem')).toHaveTextContent('Подрезов нет.')
     expect(sent).toHaveLength(1)
     expect(sent[0]?.contentType).toMatch(/^multipart\/form-data; boundary=/)
@@ -123,7 +123,7 @@ describe('WeldAnalyzer', () => {
 
     stream.delta('## Оценка\n\nШов **ровный**')
     const report = await screen.findByRole('region', { name: 'Результат анализа' })
-    expect(await within(report).findByText('ровный', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+    expect(await within(report).findByText('ровный', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
     expect(screen.getByRole('status')).toHaveTextContent('')
     expect(screen.getByRole('button', { name: 'Остановить' })).toBeInTheDocument()
 
@@ -150,7 +150,7 @@ describe('WeldAnalyzer', () => {
 
     first.delta('Шов с **подрезом**')
     const report = await screen.findByRole('region', { name: 'Результат анализа' })
-    await within(report).findByText('подрезом', { selector: 'strong' }, { timeout: 3000 })
+    await within(report).findByText('подрезом', { selector: 'strong' }, MARKDOWN_WAIT)
     first.send(sseEvent('error', { error: 'timeout', code: 'upstream_timeout' }))
     first.close()
 
@@ -161,7 +161,7 @@ describe('WeldAnalyzer', () => {
 
     await user.click(within(alert).getByRole('button', { name: 'Повторить' }))
 
-    expect(await screen.findByText('Подрез', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+    expect(await screen.findByText('Подрез', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
     expect(screen.queryByText('подрезом', { selector: 'strong' })).not.toBeInTheDocument()
     expect(screen.queryByText(/Ответ оборвался/)).not.toBeInTheDocument()
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
@@ -184,11 +184,33 @@ describe('WeldAnalyzer', () => {
 
     await user.click(within(alert).getByRole('button', { name: 'Повторить' }))
 
-    expect(await screen.findByText('Непровар', { selector: 'strong' }, { timeout: 3000 })).toBeInTheDocument()
+    expect(await screen.findByText('Непровар', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
     expect(sent).toHaveLength(2)
     expect(sent[1]?.bytes).toEqual(sent[0]?.bytes)
     expect(sent[1]?.note).toBe('MMA')
+  })
+
+  it('explains a photo upload that took too long (408 request_timeout), in Russian and in English', async () => {
+    recordAnalyze(() => errorReply(408, 'request_timeout', 'The request body did not arrive in time.'))
+    const { user, unmount } = renderAnalyzer()
+    await choosePhoto(user)
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('например, фото при слабой связи')
+    expect(alert).not.toHaveTextContent('Что-то пошло не так')
+    unmount()
+
+    localStorage.setItem('weld-assistant.language', 'en')
+    const english = renderAnalyzer()
+    await english.user.upload(screen.getByLabelText('Choose photo', { selector: 'input' }), weldPhoto())
+    await screen.findByRole('img', { name: 'Selected weld photo' })
+    await english.user.click(screen.getByRole('button', { name: 'Analyze' }))
+
+    const englishAlert = await screen.findByRole('alert')
+    expect(englishAlert).toHaveTextContent('for example, a photo over a weak connection')
+    expect(englishAlert).toHaveTextContent('Check your connection and try again.')
   })
 
   it('starts over with "analyze another photo"', async () => {

@@ -1,12 +1,11 @@
 // Weld-analyzer state: the chosen photo (prepared for upload, with a preview
 // URL), the note, and the analysis request with its report streaming in, its
-// result or failure.
+// result or failure (the stream's lifecycle is useAnswerStream's).
 import { useEffect, useRef, useState } from 'react'
-import { analyzeStream, ApiError, asApiError } from '../api/client'
+import { type AnalyzeInput, analyzeStream, ApiError } from '../api/client'
 import type { Language } from '../api/types'
 import { type PreparedImage, prepareImage } from '../image/prepare'
-import { frameScheduler } from './frame'
-import { useWithSession } from './useSession'
+import { type AnswerState, useAnswerStream } from './useAnswerStream'
 
 export interface Photo {
   prepared: PreparedImage
@@ -49,14 +48,10 @@ export function useAnalyzer(language: Language): Analyzer {
   const [preparing, setPreparing] = useState(false)
   const [fileError, setFileError] = useState<ApiError | null>(null)
   const [note, setNote] = useState('')
-  const [phase, setPhase] = useState<AnalysisPhase>({ kind: 'idle' })
   // Bumped on every new selection and reset, so a slow preparation of an older
   // photo cannot overwrite a newer choice.
   const selection = useRef(0)
-  const inFlight = useRef<AbortController | null>(null)
-  /** The request the user stopped (as opposed to one dropped by a new photo or reset). */
-  const stopping = useRef<AbortController | null>(null)
-  const withSession = useWithSession()
+  const stream = useAnswerStream<AnalyzeInput>(analyzeStream)
 
   useEffect(() => {
     const url = photo?.previewUrl
@@ -65,19 +60,14 @@ export function useAnalyzer(language: Language): Analyzer {
     }
   }, [photo])
 
-  useEffect(() => {
-    return () => inFlight.current?.abort()
-  }, [])
-
   async function selectFileAsync(file: File) {
     if (file.type !== '' && !file.type.startsWith('image/')) {
       setFileError(new ApiError({ status: 0, code: 'not_an_image', message: file.type }))
       return
     }
-    inFlight.current?.abort()
+    stream.cancel()
     const current = ++selection.current
     setFileError(null)
-    setPhase({ kind: 'idle' })
     setPhoto(null)
     setPreparing(true)
     const prepared = await prepareImage(file)
@@ -86,73 +76,53 @@ export function useAnalyzer(language: Language): Analyzer {
     setPreparing(false)
   }
 
-  async function submitAsync(chosen: Photo) {
-    inFlight.current?.abort()
-    const controller = new AbortController()
-    inFlight.current = controller
-    let text = ''
-    const render = frameScheduler(() => {
-      if (!controller.signal.aborted) setPhase({ kind: 'analyzing', text })
-    })
-    setPhase({ kind: 'analyzing', text })
-    try {
-      await withSession(() =>
-        analyzeStream(
-          { image: chosen.prepared.blob, filename: chosen.prepared.filename, note, language },
-          {
-            onOpen: () => {
-              text = ''
-            },
-            onDelta: (piece) => {
-              text += piece
-              render.schedule()
-            },
-          },
-          { signal: controller.signal },
-        ),
-      )
-      render.cancel()
-      if (controller.signal.aborted) return
-      setPhase({ kind: 'done', text })
-    } catch (error) {
-      render.cancel()
-      if (controller.signal.aborted) {
-        if (stopping.current === controller) setPhase(text === '' ? { kind: 'idle' } : { kind: 'done', text, stopped: true })
-        return
-      }
-      setPhase({ kind: 'failed', error: asApiError(error), text })
-    } finally {
-      if (inFlight.current === controller) inFlight.current = null
-      if (stopping.current === controller) stopping.current = null
-    }
-  }
-
   function selectFile(file: File) {
-    if (phase.kind === 'analyzing') return
+    if (stream.busy) return
     void selectFileAsync(file)
   }
 
   function submit() {
-    if (photo && phase.kind !== 'analyzing') void submitAsync(photo)
-  }
-
-  function stop() {
-    const controller = inFlight.current
-    if (!controller) return
-    stopping.current = controller
-    controller.abort()
+    if (!photo || stream.busy) return
+    stream.start({ image: photo.prepared.blob, filename: photo.prepared.filename, note, language })
   }
 
   function reset() {
-    inFlight.current?.abort()
-    inFlight.current = null
+    stream.cancel()
     selection.current += 1
     setPhoto(null)
     setPreparing(false)
     setFileError(null)
     setNote('')
-    setPhase({ kind: 'idle' })
   }
 
-  return { photo, preparing, fileError, note, phase, selectFile, setNote, submit, stop, reset }
+  return {
+    photo,
+    preparing,
+    fileError,
+    note,
+    phase: analysisPhase(stream.state),
+    selectFile,
+    setNote,
+    submit,
+    stop: stream.stop,
+    reset,
+  }
+}
+
+/** The analyzer's view of the stream: a report stopped before any text leaves the form as it was. */
+function analysisPhase(state: AnswerState<AnalyzeInput>): AnalysisPhase {
+  switch (state.kind) {
+    case 'idle':
+      return { kind: 'idle' }
+    case 'waiting':
+      return { kind: 'analyzing', text: '' }
+    case 'streaming':
+      return { kind: 'analyzing', text: state.text }
+    case 'done':
+      return { kind: 'done', text: state.text }
+    case 'stopped':
+      return state.text === '' ? { kind: 'idle' } : { kind: 'done', text: state.text, stopped: true }
+    case 'failed':
+      return { kind: 'failed', error: state.error, text: state.text }
+  }
 }

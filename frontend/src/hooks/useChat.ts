@@ -1,8 +1,9 @@
 // Chat state: the conversation (remembered in localStorage), the answer being
 // streamed in, and the last failure, which can be retried with the same message
-// and history. Talks to the server only through api/client.
+// and history. The stream itself (stop, abort, retry) is useAnswerStream's; this
+// hook keeps each answer in the conversation. Talks to the server only through api/client.
 import { useEffect, useRef, useState } from 'react'
-import { type ApiError, asApiError, chatStream } from '../api/client'
+import { type ApiError, chatStream } from '../api/client'
 import type { HistoryItem, Language } from '../api/types'
 import {
   type ChatMessage,
@@ -11,8 +12,7 @@ import {
   saveConversation,
   trimHistory,
 } from '../chat/conversation'
-import { frameScheduler } from './frame'
-import { useWithSession } from './useSession'
+import { type AnswerState, useAnswerStream } from './useAnswerStream'
 
 interface ChatRequestDraft {
   message: string
@@ -24,8 +24,8 @@ export type ChatStatus =
   | { kind: 'idle' }
   /** Waiting for the answer (`text` is '' until the first piece) or receiving it. */
   | { kind: 'sending'; request: ChatRequestDraft; text: string }
-  /** Failed; `partialId` names the incomplete answer kept in the conversation, if any text arrived. */
-  | { kind: 'failed'; request: ChatRequestDraft; error: ApiError; partialId?: string }
+  /** Failed; what arrived before is kept in the conversation, marked as incomplete. */
+  | { kind: 'failed'; request: ChatRequestDraft; error: ApiError }
 
 export interface Chat {
   messages: ChatMessage[]
@@ -42,102 +42,64 @@ export interface Chat {
 
 export function useChat(language: Language): Chat {
   const [messages, setMessages] = useState<ChatMessage[]>(loadConversation)
-  const [status, setStatus] = useState<ChatStatus>({ kind: 'idle' })
-  const inFlight = useRef<AbortController | null>(null)
-  /** The request the user stopped (as opposed to one dropped by clear or unmount). */
-  const stopping = useRef<AbortController | null>(null)
-  const withSession = useWithSession()
+  /** The incomplete answer kept in the conversation after the last failure, if any text arrived. */
+  const partialId = useRef<string | undefined>(undefined)
+  const stream = useAnswerStream<ChatRequestDraft>(
+    (request, handlers, options) => chatStream({ ...request, language }, handlers, options),
+    (end) => {
+      // The answer joins the conversation; an incomplete one only when some text arrived.
+      if (end.kind !== 'done' && end.text === '') {
+        if (end.kind === 'failed') partialId.current = undefined
+        return
+      }
+      const id = newMessageId()
+      const incomplete = end.kind === 'done' ? {} : { incomplete: end.kind }
+      const answer: ChatMessage = { id, role: 'model', text: end.text, ...incomplete }
+      setMessages((current) => [...current, answer])
+      if (end.kind === 'failed') partialId.current = id
+    },
+  )
 
   useEffect(() => {
     saveConversation(messages)
   }, [messages])
 
-  useEffect(() => {
-    return () => inFlight.current?.abort()
-  }, [])
-
-  async function run(request: ChatRequestDraft) {
-    inFlight.current?.abort()
-    const controller = new AbortController()
-    inFlight.current = controller
-    let text = ''
-    const render = frameScheduler(() => {
-      if (!controller.signal.aborted) setStatus({ kind: 'sending', request, text })
-    })
-    setStatus({ kind: 'sending', request, text })
-    const keep = (incomplete?: ChatMessage['incomplete']): string | undefined => {
-      if (incomplete !== undefined && text === '') return undefined
-      const id = newMessageId()
-      const answer: ChatMessage = { id, role: 'model', text, ...(incomplete ? { incomplete } : {}) }
-      setMessages((current) => [...current, answer])
-      return id
-    }
-    try {
-      await withSession(() =>
-        chatStream(
-          { ...request, language },
-          {
-            onOpen: () => {
-              text = ''
-            },
-            onDelta: (piece) => {
-              text += piece
-              render.schedule()
-            },
-          },
-          { signal: controller.signal },
-        ),
-      )
-      render.cancel()
-      if (controller.signal.aborted) return
-      keep()
-      setStatus({ kind: 'idle' })
-    } catch (error) {
-      render.cancel()
-      if (controller.signal.aborted) {
-        if (stopping.current === controller) {
-          keep('stopped')
-          setStatus({ kind: 'idle' })
-        }
-        return
-      }
-      const partialId = keep('failed')
-      setStatus({ kind: 'failed', request, error: asApiError(error), ...(partialId ? { partialId } : {}) })
-    } finally {
-      if (inFlight.current === controller) inFlight.current = null
-      if (stopping.current === controller) stopping.current = null
-    }
-  }
-
   function send(text: string): boolean {
     const message = text.trim()
-    if (message === '' || status.kind === 'sending') return false
+    if (message === '' || stream.busy) return false
     const history = trimHistory(messages)
     setMessages((current) => [...current, { id: newMessageId(), role: 'user', text: message }])
-    void run({ message, history })
+    stream.start({ message, history })
     return true
   }
 
   function retry() {
-    if (status.kind !== 'failed') return
-    const { partialId } = status
-    if (partialId !== undefined) setMessages((current) => current.filter((message) => message.id !== partialId))
-    void run(status.request)
-  }
-
-  function stop() {
-    const controller = inFlight.current
-    if (!controller) return
-    stopping.current = controller
-    controller.abort()
+    if (stream.state.kind !== 'failed') return
+    const partial = partialId.current
+    partialId.current = undefined
+    if (partial !== undefined) setMessages((current) => current.filter((message) => message.id !== partial))
+    stream.retry()
   }
 
   function clear() {
-    inFlight.current?.abort()
-    inFlight.current = null
+    stream.cancel()
+    partialId.current = undefined
     setMessages([])
-    setStatus({ kind: 'idle' })
   }
 
-  return { messages, status, send, retry, stop, clear }
+  return { messages, status: chatStatus(stream.state), send, retry, stop: stream.stop, clear }
+}
+
+/** The chat's view of the stream: a finished or stopped answer is already in the conversation. */
+function chatStatus(state: AnswerState<ChatRequestDraft>): ChatStatus {
+  switch (state.kind) {
+    case 'waiting':
+      return { kind: 'sending', request: state.request, text: '' }
+    case 'streaming':
+      return { kind: 'sending', request: state.request, text: state.text }
+    case 'failed':
+      return { kind: 'failed', request: state.request, error: state.error }
+    default:
+      return { kind: 'idle' }
+  }
 }

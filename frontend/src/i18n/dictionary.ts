@@ -1,6 +1,7 @@
 // The dictionary type: exactly the keys of the Russian dictionary, any string values.
 import type { ru } from './ru'
 
+export type { ErrorMessages } from './ru'
 export type MessageKey = keyof typeof ru
 export type Dictionary = Record<MessageKey, string>
 export type MessageParams = Record<string, string | number>

@@ -1,5 +1,5 @@
 // English. Typed against the Russian dictionary: a missing or extra key is a type error.
-import type { Dictionary } from './dictionary'
+import type { Dictionary, ErrorMessages } from './dictionary'
 
 export const en: Dictionary = {
   'app.name': 'Weld Assistant',
@@ -77,34 +77,51 @@ export const en: Dictionary = {
   'units.minutes': '{n} min',
   'units.hours': '{n} h',
 
-  'error.invalid_request':
-    'The server did not accept the request: something in it is wrong. Check the text or photo and try again.',
-  'error.session_required': 'Your session has not started or has expired. Reload the page and try again.',
-  'error.access_code_invalid': 'A valid access code is needed. Reload the page and enter the code.',
-  'error.cross_site_request':
-    'The request did not come from the assistant’s own site and was refused. Open the assistant at its usual address.',
-  'error.not_found': 'The server does not know this address. The app may have been updated — reload the page.',
-  'error.payload_too_large': 'The file is too large to send. Choose a smaller photo or take it again.',
-  'error.unsupported_media_type': 'This file format is not accepted. Save the photo as JPEG or PNG and try again.',
-  'error.content_blocked':
-    'The AI service refused to answer this request (a safety filter was triggered). Rephrase the question or choose another photo.',
-  'error.rate_limited': 'Too many requests in a row. Wait a little and try again.',
   'error.rate_limited.wait': 'Too many requests in a row. Try again in {duration}.',
-  'error.budget_exhausted':
-    'The service’s daily request limit is used up. Try again tomorrow: the limit resets at midnight UTC.',
   'error.budget_exhausted.wait':
     'The service’s daily request limit is used up. It resets at midnight UTC — try again in {duration}.',
-  'error.upstream_error': 'The AI service answered with an error. Try again a little later.',
-  'error.upstream_auth': 'The server could not connect to the AI service: its key was refused. Tell the administrator.',
-  'error.upstream_region':
-    'The AI service does not work from the country where the server runs. Tell the administrator.',
-  'error.gemini_not_configured': 'The server is not set up for the AI service yet. Tell the administrator.',
-  'error.upstream_unavailable': 'The AI service is overloaded right now. Wait a minute and try again.',
-  'error.upstream_quota': 'The AI service’s quota is used up for now. Try again later.',
-  'error.upstream_timeout': 'The AI service did not answer in time. Try again; a shorter question is answered faster.',
-  'error.internal_error': 'The server hit an internal error. Try again; if it keeps happening, tell the administrator.',
-  'error.network_error': 'No connection to the server. Check your internet and press “Retry”.',
-  'error.not_an_image': 'This is not an image. Choose a photo (JPEG, PNG, WebP, HEIC).',
   'error.generic': 'Something went wrong (code: {code}). Please try again.',
   'error.detail': 'Server said: {message}',
+}
+
+/**
+ * What each error code means for the person using the app (English). Exhaustive: a
+ * code of the API (ErrorCode) or of the app itself without a message is a type error.
+ */
+export const enErrors: ErrorMessages = {
+  invalid_request:
+    'The server did not accept the request: something in it is wrong. Check the text or photo and try again.',
+  session_required: 'Your session has not started or has expired. Reload the page and try again.',
+  access_code_invalid: 'A valid access code is needed. Reload the page and enter the code.',
+  cross_site_request:
+    'The request did not come from the assistant’s own site and was refused. Open the assistant at its usual address.',
+  not_found: 'The server does not know this address. The app may have been updated — reload the page.',
+  method_not_allowed:
+    'The server does not accept this kind of request at this address. The app may have been updated — reload the page.',
+  request_timeout:
+    'Sending took too long (for example, a photo over a weak connection), so the server stopped waiting. Check your connection and try again.',
+  payload_too_large: 'The file is too large to send. Choose a smaller photo or take it again.',
+  unsupported_media_type:
+    'This file format is not accepted. Save the photo as JPEG or PNG and try again.',
+  content_blocked:
+    'The AI service refused to answer this request (a safety filter was triggered). Rephrase the question or choose another photo.',
+  rate_limited: 'Too many requests in a row. Wait a little and try again.',
+  budget_exhausted:
+    'The service’s daily request limit is used up. Try again tomorrow: the limit resets at midnight UTC.',
+  upstream_error: 'The AI service answered with an error. Try again a little later.',
+  upstream_auth:
+    'The server could not connect to the AI service: its key was refused. Tell the administrator.',
+  upstream_region:
+    'The AI service does not work from the country where the server runs. Tell the administrator.',
+  internal_error:
+    'The server hit an internal error. Try again; if it keeps happening, tell the administrator.',
+  gemini_not_configured: 'The server is not set up for the AI service yet. Tell the administrator.',
+  upstream_unavailable: 'The AI service is overloaded right now. Wait a minute and try again.',
+  upstream_quota: 'The AI service’s quota is used up for now. Try again later.',
+  limits_unavailable:
+    'The service cannot check its request limits right now (their store is unavailable), so the request was not run. Try again later; if it lasts, tell the administrator.',
+  upstream_timeout:
+    'The AI service did not answer in time. Try again; a shorter question is answered faster.',
+  network_error: 'No connection to the server. Check your internet and press “Retry”.',
+  not_an_image: 'This is not an image. Choose a photo (JPEG, PNG, WebP, HEIC).',
 }

@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { en } from './en'
+import type { ErrorCode } from '../api/types'
+import { en, enErrors } from './en'
 import { detectLanguage, LANGUAGE_STORAGE_KEY } from './language'
-import { ru } from './ru'
+import { ru, ruErrors } from './ru'
 import { describeError, formatBytes, formatDuration, translator } from './translate'
 
-/** Every error code of the public API (docs/api.md, openapi.json) plus the client's own. */
-const ERROR_CODES = [
+/** The error codes of the public API (docs/api.md, openapi.json); ErrorCode must keep them all. */
+const API_ERROR_CODES: readonly ErrorCode[] = [
   'invalid_request',
   'session_required',
   'access_code_invalid',
   'cross_site_request',
   'not_found',
+  'method_not_allowed',
+  'request_timeout',
   'payload_too_large',
   'unsupported_media_type',
   'content_blocked',
@@ -19,12 +22,12 @@ const ERROR_CODES = [
   'upstream_error',
   'upstream_auth',
   'upstream_region',
+  'internal_error',
   'gemini_not_configured',
   'upstream_unavailable',
   'upstream_quota',
+  'limits_unavailable',
   'upstream_timeout',
-  'internal_error',
-  'network_error',
 ]
 
 const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]).sort()
@@ -43,32 +46,47 @@ describe('dictionaries', () => {
   })
 
   it('explain every API error code in its own words, in both languages', () => {
+    expect(Object.keys(enErrors).sort()).toEqual(Object.keys(ruErrors).sort())
+    const codes = Object.keys(ruErrors)
+    expect(codes).toEqual(expect.arrayContaining([...API_ERROR_CODES, 'network_error', 'not_an_image']))
     for (const language of ['ru', 'en'] as const) {
-      const t = translator(language)
-      const generic = t('error.generic', { code: 'x' }).replace('x', '')
-      const messages = ERROR_CODES.map((code) => describeError(t, { code }))
+      const generic = translator(language)('error.generic', { code: 'x' }).replace('x', '')
+      const messages = codes.map((code) => describeError(language, { code, serverMessage: 'server text' }))
       for (const [index, message] of messages.entries()) {
-        expect(message, ERROR_CODES[index]).not.toContain(generic)
+        expect(message, codes[index]).not.toContain(generic)
+        expect(message, codes[index]).not.toBe('server text')
+        expect(message.trim(), codes[index]).not.toBe('')
       }
-      expect(new Set(messages).size).toBe(ERROR_CODES.length)
+      expect(new Set(messages).size).toBe(codes.length)
     }
   })
 
-  it('falls back to a generic message naming an unknown code', () => {
-    expect(describeError(translator('ru'), { code: 'http_502' })).toBe(
-      'Что-то пошло не так (код: http_502). Попробуйте ещё раз.',
+  it('tells a slow upload apart from a slow AI service', () => {
+    expect(describeError('ru', { code: 'request_timeout' })).toBe(ruErrors.request_timeout)
+    expect(describeError('ru', { code: 'request_timeout' })).toContain('Проверьте подключение')
+    expect(describeError('en', { code: 'request_timeout' })).toContain('Check your connection')
+    expect(describeError('en', { code: 'upstream_timeout' })).not.toBe(describeError('en', { code: 'request_timeout' }))
+  })
+
+  it('shows the server\'s own text for a code it does not know', () => {
+    expect(describeError('en', { code: 'brand_new_code', serverMessage: 'Новая ошибка сервера.' })).toBe(
+      'Новая ошибка сервера.',
     )
   })
 
+  it('falls back to a generic message naming an unknown code when the server sent no text', () => {
+    expect(describeError('ru', { code: 'http_502' })).toBe('Что-то пошло не так (код: http_502). Попробуйте ещё раз.')
+    expect(describeError('en', { code: 'http_502' })).toBe('Something went wrong (code: http_502). Please try again.')
+  })
+
   it('mentions the wait of rate_limited when the server gives one', () => {
-    const t = translator('ru')
-    expect(describeError(t, { code: 'rate_limited', retryAfterSeconds: 30 })).toBe(
+    expect(describeError('ru', { code: 'rate_limited', retryAfterSeconds: 30 })).toBe(
       'Слишком много запросов подряд. Повторите через 30 с.',
     )
-    expect(describeError(translator('en'), { code: 'budget_exhausted', retryAfterSeconds: 7200 })).toBe(
+    expect(describeError('en', { code: 'budget_exhausted', retryAfterSeconds: 7200 })).toBe(
       'The service’s daily request limit is used up. It resets at midnight UTC — try again in 2 h.',
     )
-    expect(describeError(t, { code: 'rate_limited' })).toBe(ru['error.rate_limited'])
+    expect(describeError('ru', { code: 'rate_limited' })).toBe(ruErrors.rate_limited)
   })
 
   it('formats waits and sizes for people', () => {

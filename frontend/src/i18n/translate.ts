@@ -1,9 +1,9 @@
 // Translation functions over the dictionaries; pure, no React.
 import type { ApiError } from '../api/client'
 import type { Language } from '../api/types'
-import { type Dictionary, format, type MessageKey, type MessageParams } from './dictionary'
-import { en } from './en'
-import { ru } from './ru'
+import { type Dictionary, type ErrorMessages, format, type MessageKey, type MessageParams } from './dictionary'
+import { en, enErrors } from './en'
+import { ru, ruErrors } from './ru'
 
 export const DICTIONARIES: Record<Language, Dictionary> = { ru, en }
 
@@ -30,27 +30,12 @@ export function formatBytes(t: Translate, language: Language, bytes: number): st
   return t('units.megabytes', { n: number(bytes / (1024 * 1024), 1) })
 }
 
-const ERROR_KEYS: Partial<Record<string, MessageKey>> = {
-  invalid_request: 'error.invalid_request',
-  session_required: 'error.session_required',
-  access_code_invalid: 'error.access_code_invalid',
-  cross_site_request: 'error.cross_site_request',
-  not_found: 'error.not_found',
-  payload_too_large: 'error.payload_too_large',
-  unsupported_media_type: 'error.unsupported_media_type',
-  content_blocked: 'error.content_blocked',
-  rate_limited: 'error.rate_limited',
-  budget_exhausted: 'error.budget_exhausted',
-  upstream_error: 'error.upstream_error',
-  upstream_auth: 'error.upstream_auth',
-  upstream_region: 'error.upstream_region',
-  gemini_not_configured: 'error.gemini_not_configured',
-  upstream_unavailable: 'error.upstream_unavailable',
-  upstream_quota: 'error.upstream_quota',
-  upstream_timeout: 'error.upstream_timeout',
-  internal_error: 'error.internal_error',
-  network_error: 'error.network_error',
-  not_an_image: 'error.not_an_image',
+/** The messages of error codes, per language; exhaustive by their type. */
+export const ERROR_MESSAGES: Record<Language, ErrorMessages> = { ru: ruErrors, en: enErrors }
+
+/** Whether this app has its own message for the code (every language has the same codes). */
+function isKnownCode(code: string): code is keyof ErrorMessages {
+  return Object.hasOwn(ruErrors, code)
 }
 
 const WAIT_KEYS: Partial<Record<string, MessageKey>> = {
@@ -58,12 +43,21 @@ const WAIT_KEYS: Partial<Record<string, MessageKey>> = {
   budget_exhausted: 'error.budget_exhausted.wait',
 }
 
-/** The message for an error, chosen by its code, in the UI language. */
-export function describeError(t: Translate, error: Pick<ApiError, 'code' | 'retryAfterSeconds'>): string {
+/**
+ * The message for an error in the UI language, chosen by its code. A code this app
+ * has no message for (a newer or older server) shows the server's own `error` text;
+ * failing that, a generic message naming the code.
+ */
+export function describeError(
+  language: Language,
+  error: Pick<ApiError, 'code' | 'retryAfterSeconds' | 'serverMessage'>,
+): string {
+  const t = translator(language)
   const waitKey = WAIT_KEYS[error.code]
   if (waitKey && error.retryAfterSeconds !== undefined) {
     return t(waitKey, { duration: formatDuration(t, error.retryAfterSeconds) })
   }
-  const key = ERROR_KEYS[error.code]
-  return key ? t(key) : t('error.generic', { code: error.code })
+  if (isKnownCode(error.code)) return ERROR_MESSAGES[language][error.code]
+  if (error.serverMessage !== undefined) return error.serverMessage
+  return t('error.generic', { code: error.code })
 }

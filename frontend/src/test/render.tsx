@@ -18,3 +18,9 @@ export function deferred() {
   })
   return { promise, resolve }
 }
+
+/**
+ * How long to wait for text rendered as Markdown: the renderer is a lazy chunk, and
+ * its first import can take seconds on a busy machine.
+ */
+export const MARKDOWN_WAIT = { timeout: 8000 }

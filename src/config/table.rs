@@ -1,0 +1,268 @@
+//! The settings, each defined once: its type, environment name, default, form and
+//! meaning. The `Config` struct, `SETTINGS`, the defaults, the start-up checks, the
+//! redacted view and the README's table (`weld-assistant config --reference`) are all
+//! produced from this table; tests hold `.env.example` and
+//! `weld-assistant.example.toml` to it. A setting's TOML key is its field name.
+//!
+//! To add a setting: add a row here (the type decides how it is read and whether it
+//! is secret; a `range` is checked at start-up; `check` adds a rule of its own), run
+//! `bash scripts/check-config-docs.sh --write` to regenerate the README's table, and
+//! add it to `.env.example` and `weld-assistant.example.toml` (the tests say what is
+//! missing). Nothing else lists settings.
+
+use std::net::SocketAddr;
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::{
+    setting::{DefaultValue::*, range, settings, text},
+    value::{quoted, words},
+};
+
+settings! {
+    gemini_api_key: Option<SecretString> {
+        env: "GEMINI_API_KEY",
+        default: Unset,
+        form: text("a Gemini API key (printable ASCII, no spaces)"),
+        meaning: "the server's Gemini key; `WELD_GEMINI_API_KEYS` adds more",
+        check: |key| match key {
+            Some(key) if !printable(key) => Err("the key has spaces or non-ASCII characters".to_owned()),
+            _ => Ok(()),
+        },
+    },
+    gemini_api_keys: Vec<SecretString> {
+        env: "WELD_GEMINI_API_KEYS",
+        default: Unset,
+        form: text("a comma-separated list of Gemini API keys"),
+        meaning: "more keys, tried in order after `GEMINI_API_KEY` when one is over quota or rejected",
+        check: |keys| match keys.iter().find(|k| !printable(k)) {
+            Some(_) => Err("a key has spaces or non-ASCII characters".to_owned()),
+            None => Ok(()),
+        },
+    },
+    gemini_model: String {
+        env: "WELD_GEMINI_MODEL",
+        default: Text("gemini-flash-latest"),
+        form: text("a model id (letters, digits, `.`, `-`, `_`)"),
+        meaning: "model id; the default is the moving alias, because Google retires fixed ids often",
+        check: |model| model_id(model),
+    },
+    gemini_fallback_models: Vec<String> {
+        env: "WELD_GEMINI_FALLBACK_MODELS",
+        default: Text("gemini-flash-lite-latest"),
+        form: text("a comma-separated list of model ids"),
+        meaning: "models tried in order when the model is overloaded, over quota or gone (404)",
+        check: |models| models.iter().try_for_each(|m| model_id(m)),
+    },
+    gemini_base_url: Url {
+        env: "WELD_GEMINI_BASE_URL",
+        default: Text("https://generativelanguage.googleapis.com"),
+        form: text("an http(s) URL"),
+        meaning: "upstream base (tests point it at a fake)",
+        check: |url| match url.scheme() {
+            "http" | "https" => Ok(()),
+            _ => Err("the URL is not http(s)".to_owned()),
+        },
+    },
+    gemini_timeout_seconds: u64 {
+        env: "WELD_GEMINI_TIMEOUT_SECONDS",
+        default: Text("60"),
+        form: range(1, 600, "seconds"),
+        meaning: "bound on one upstream attempt (for a stream: until its first byte, then between chunks); retries stop once twice this has passed",
+    },
+    listen: SocketAddr {
+        env: "WELD_LISTEN",
+        default: Text("0.0.0.0:8080"),
+        form: text("an address and port such as `127.0.0.1:8080`"),
+        meaning: "listen address",
+    },
+    public_url: Option<Url> {
+        env: "WELD_PUBLIC_URL",
+        default: Unset,
+        form: text("an http(s) URL with a host such as `https://weld.example.org`"),
+        meaning: "the site's public URL (origin check, logs)",
+        check: |url| match url {
+            Some(url) if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() => {
+                Err("the URL is not http(s) with a host".to_owned())
+            }
+            _ => Ok(()),
+        },
+    },
+    session_secret: Option<SecretString> {
+        env: "WELD_SESSION_SECRET",
+        default: UnsetMeans("random per start (warns)"),
+        form: text("a secret of at least 32 bytes"),
+        meaning: "signs the session cookie; set it so sessions survive restarts (`openssl rand -base64 48`)",
+        check: |secret| match secret {
+            Some(secret) if secret.expose_secret().len() < 32 => {
+                Err("the secret is shorter than 32 bytes".to_owned())
+            }
+            _ => Ok(()),
+        },
+    },
+    session_ttl_hours: u64 {
+        env: "WELD_SESSION_TTL_HOURS",
+        default: Text("168"),
+        form: range(1, 8760, "hours"),
+        meaning: "session lifetime",
+    },
+    cookie_secure: bool {
+        env: "WELD_COOKIE_SECURE",
+        default: Text("true"),
+        form: text("`true` or `false`"),
+        meaning: "the session cookie's `Secure` flag; `false` only for plain-HTTP LAN use",
+    },
+    access_code: Option<SecretString> {
+        env: "WELD_ACCESS_CODE",
+        default: Unset,
+        form: text("any text, taken verbatim (`0451` stays `0451`)"),
+        meaning: "when set, a session needs this code",
+    },
+    api_tokens: Vec<SecretString> {
+        env: "WELD_API_TOKENS",
+        default: Unset,
+        form: text("a comma-separated list of tokens"),
+        meaning: "tokens accepted in `X-Proxy-Token`",
+    },
+    allowed_origins: Vec<String> {
+        env: "WELD_ALLOWED_ORIGINS",
+        default: Unset,
+        form: text("a comma-separated list of origins such as `https://app.example.org`"),
+        meaning: "extra origins allowed by CORS",
+        check: |origins| origins.iter().try_for_each(|o| origin(o)),
+    },
+    rate_limit_per_minute: u32 {
+        env: "WELD_RATE_LIMIT_PER_MINUTE",
+        default: Text("20"),
+        form: range(1, 10_000_000, ""),
+        meaning: "chat + analyze requests per client IP per minute",
+    },
+    rate_limit_burst: u32 {
+        env: "WELD_RATE_LIMIT_BURST",
+        default: Text("5"),
+        form: range(1, 10_000_000, ""),
+        meaning: "burst allowance of that limit",
+    },
+    trusted_proxies: Vec<IpNet> {
+        env: "WELD_TRUSTED_PROXIES",
+        default: Unset,
+        form: text("a comma-separated list of CIDRs such as `10.0.0.0/8,::1/128`"),
+        meaning: "proxies whose `X-Forwarded-For`/`Forwarded` is believed",
+    },
+    max_image_bytes: usize {
+        env: "WELD_MAX_IMAGE_BYTES",
+        default: Text("10485760"),
+        form: range(1024, 104_857_600, "bytes"),
+        meaning: "decoded image limit; an analyze body may be 4/3 of it plus 64 KiB",
+    },
+    max_chat_bytes: usize {
+        env: "WELD_MAX_CHAT_BYTES",
+        default: Text("1048576"),
+        form: range(1024, 104_857_600, "bytes"),
+        meaning: "chat request body limit",
+    },
+    request_timeout_seconds: u64 {
+        env: "WELD_REQUEST_TIMEOUT_SECONDS",
+        default: Text("30"),
+        form: range(1, 600, "seconds"),
+        meaning: "a request's headers must arrive within it (else the connection is closed); a body within it plus 1 s per 16 KiB (else 408 `request_timeout`)",
+    },
+    sse_keepalive_seconds: u64 {
+        env: "WELD_SSE_KEEPALIVE_SECONDS",
+        default: Text("15"),
+        form: range(1, 300, "seconds"),
+        meaning: "seconds between `: keepalive` comments of a quiet stream, so idle proxies do not cut a slow answer",
+    },
+    daily_request_budget: Option<u64> {
+        env: "WELD_DAILY_REQUEST_BUDGET",
+        default: UnsetMeans("no cap"),
+        form: range(0, 1_000_000_000, "requests"),
+        meaning: "cap on Gemini calls per UTC day, all users",
+    },
+    startup_probe: StartupProbe {
+        env: "WELD_STARTUP_PROBE",
+        default: Text("generate"),
+        form: text("`generate`, `models` or `off`"),
+        meaning: "how the start-up probe asks Gemini: `generate` (one token; sees a geo-block), `models` (free, cannot see one), `off`",
+    },
+    metrics: bool {
+        env: "WELD_METRICS",
+        default: Text("false"),
+        form: text("`true` or `false`"),
+        meaning: "serve `/metrics`",
+    },
+    log_format: LogFormat {
+        env: "WELD_LOG_FORMAT",
+        default: Text("text"),
+        form: text("`text` or `json`"),
+        meaning: "`json` for log shippers",
+    },
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+words!(LogFormat {
+    "text" => LogFormat::Text,
+    "json" => LogFormat::Json,
+});
+
+/// How the start-up probe asks Gemini whether it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartupProbe {
+    /// Ask for one token: costs next to nothing and sees a geo-block.
+    #[default]
+    Generate,
+    /// List the model: free, but Google answers it from blocked regions too.
+    Models,
+    /// No probe: the upstream state is learned from the first real call.
+    Off,
+}
+
+words!(StartupProbe {
+    "generate" => StartupProbe::Generate,
+    "models" => StartupProbe::Models,
+    "off" => StartupProbe::Off,
+});
+
+/// Printable ASCII without spaces: what an API key is made of.
+fn printable(secret: &SecretString) -> bool {
+    secret.expose_secret().bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn model_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{} is not a model id", quoted(id)))
+    }
+}
+
+fn origin(origin: &str) -> Result<(), String> {
+    let ok = Url::parse(origin).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some()
+            && u.path() == "/"
+            && u.query().is_none()
+            && !origin.ends_with('/')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{} is not an origin", quoted(origin)))
+    }
+}
