@@ -75,13 +75,24 @@ impl Services {
             .as_ref()
             .map(|s| s.expose_secret().as_bytes().to_vec())
             .unwrap_or_else(Sessions::random_secret);
-        let sessions = Sessions::new(
+        // Bound to the access-code setting: enabling, changing or removing the
+        // code ends every earlier session.
+        let sessions = Sessions::for_access_code(
             secret,
             Duration::from_secs(config.session_ttl_hours * 3600),
             config.cookie_secure,
+            config.access_code.as_ref().map(|c| c.expose_secret()),
         );
-        // TODO(lead): from WELD_REDIS_URL.
-        let shared: Option<Arc<SharedStore>> = None;
+        // The URL was checked at start-up (`WELD_REDIS_URL`), so opening it succeeds;
+        // the connection itself is made on first use.
+        let shared: Option<Arc<SharedStore>> = config.redis_url.as_ref().and_then(|url| {
+            SharedStore::new(url.expose_secret())
+                .map(Arc::new)
+                .inspect_err(|_| {
+                    tracing::error!("WELD_REDIS_URL cannot be opened: limits stay in the process")
+                })
+                .ok()
+        });
         let guard = Guard::new(
             sessions,
             SecretSet::new(&config.api_tokens),
@@ -91,9 +102,8 @@ impl Services {
                 LimitSettings::new(
                     config.rate_limit_per_minute,
                     config.rate_limit_burst,
-                    // TODO(lead): WELD_RATE_LIMIT_PER_IP_PER_MINUTE / _PER_IP_BURST.
-                    120,
-                    60,
+                    config.rate_limit_per_ip_per_minute,
+                    config.rate_limit_per_ip_burst,
                 ),
                 shared.clone(),
                 Some(metrics.clone()),
@@ -159,7 +169,11 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
         Duration::from_secs(config.sse_keepalive_seconds),
     );
     (
-        MetaApi::new(services.upstream.clone(), services.gemini.is_configured()),
+        MetaApi::new(
+            services.upstream.clone(),
+            services.gemini.is_configured(),
+            services.guard.limits().clone(),
+        ),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),
         AnalyzeApi::new(ai, config.max_image_bytes),

@@ -226,10 +226,20 @@ impl RateLimits {
         self.check(Kind::Guess, address, true).await
     }
 
-    /// Which store keeps the limits (`memory` or `redis`) and whether it answers.
+    /// Which store keeps the limits (`memory` or `redis`) and whether it
+    /// answered its last call.
     pub fn store(&self) -> (&'static str, bool) {
         match &self.inner.shared {
             Some(shared) => ("redis", shared.is_ok()),
+            None => ("memory", true),
+        }
+    }
+
+    /// Which store keeps the limits and whether it answers now: Redis is asked
+    /// (one `PING`, bounded by a short timeout); memory always answers.
+    pub async fn probe_store(&self) -> (&'static str, bool) {
+        match &self.inner.shared {
+            Some(shared) => ("redis", shared.ping().await),
             None => ("memory", true),
         }
     }

@@ -56,7 +56,10 @@ pub enum StoreError {
 /// A Redis/Valkey store of limits and the budget.
 pub struct SharedStore {
     client: redis::Client,
-    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// The live connection, cloned by every call (a clone shares it).
+    connection: Mutex<Option<ConnectionManager>>,
+    /// Held by the one call that is connecting; the others fall back meanwhile.
+    connecting: tokio::sync::Mutex<()>,
     last_attempt: Mutex<Option<Instant>>,
     ok: AtomicBool,
     gcra: Script,
@@ -79,7 +82,8 @@ impl SharedStore {
     pub fn new(url: &str) -> Result<Self, redis::RedisError> {
         Ok(Self {
             client: redis::Client::open(url)?,
-            connection: tokio::sync::Mutex::new(None),
+            connection: Mutex::new(None),
+            connecting: tokio::sync::Mutex::new(()),
             last_attempt: Mutex::new(None),
             ok: AtomicBool::new(true),
             gcra: Script::new(gcra::LUA),
@@ -94,19 +98,32 @@ impl SharedStore {
         self.ok.load(Ordering::Relaxed)
     }
 
+    /// Notes how a call went. After a failure the connection is dropped, so the
+    /// next call (at most once per `RECONNECT_EVERY`) makes a new one, and the
+    /// calls in between fall back at once instead of waiting on a dead store.
     fn record<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         self.ok.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_err() {
+            self.reset();
+        }
         result
     }
 
+    fn current(&self) -> Option<ConnectionManager> {
+        self.connection.lock().ok().and_then(|slot| slot.clone())
+    }
+
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
         // Waiting for another request's connection attempt would queue requests
         // behind a dead store: only one tries, the others fall back at once.
-        let Ok(mut slot) = self.connection.try_lock() else {
+        let Ok(_connecting) = self.connecting.try_lock() else {
             return Err(StoreError::Unreachable);
         };
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
+        if let Some(connection) = self.current() {
+            return Ok(connection);
         }
         {
             let Ok(mut last) = self.last_attempt.lock() else {
@@ -127,7 +144,9 @@ impl SharedStore {
         )
         .await
         .map_err(|_| StoreError::Timeout)??;
-        *slot = Some(connection.clone());
+        if let Ok(mut slot) = self.connection.lock() {
+            *slot = Some(connection.clone());
+        }
         Ok(connection)
     }
 
@@ -188,10 +207,24 @@ impl SharedStore {
         Ok(())
     }
 
+    /// Whether the store answers a `PING` now (bounded by `TIMEOUT`); the
+    /// answer is also what `is_ok` says afterwards.
+    pub async fn ping(&self) -> bool {
+        let result = async {
+            let mut connection = self.connection().await?;
+            let _: String = tokio::time::timeout(TIMEOUT, redis::cmd("PING").query_async(&mut connection))
+                .await
+                .map_err(|_| StoreError::Timeout)??;
+            Ok(())
+        }
+        .await;
+        self.record(result).is_ok()
+    }
+
     /// Forgets the connection after the store went away, so the next call
     /// reconnects (the connection manager would otherwise keep retrying it).
-    pub async fn reset(&self) {
-        if let Ok(mut slot) = self.connection.try_lock() {
+    fn reset(&self) {
+        if let Ok(mut slot) = self.connection.lock() {
             *slot = None;
         }
     }
