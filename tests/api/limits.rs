@@ -112,7 +112,11 @@ async fn one_person_over_their_limit_is_refused_while_a_classmate_is_not() {
     }
     assert_limited(&ask(&eager, &app, &[]).await, "rate_limited");
     let answer = ask(&classmate, &app, &[]).await;
-    assert_eq!(answer.status, 200, "the classmate on the same address: {}", answer.text);
+    assert_eq!(
+        answer.status, 200,
+        "the classmate on the same address: {}",
+        answer.text
+    );
     assert_eq!(app.fake.received().len(), burst + 1);
 }
 
@@ -198,7 +202,11 @@ async fn slow_uploads_do_not_hold_the_analysis_up() {
     for socket in &mut stalled {
         assert!(!answered_yet(socket).await, "a stalled upload was answered first");
     }
-    assert_eq!(app.fake.received().len(), 1, "only the normal analysis reached Gemini");
+    assert_eq!(
+        app.fake.received().len(),
+        1,
+        "only the normal analysis reached Gemini"
+    );
     // Then each stalled upload is cut with 408.
     for socket in &mut stalled {
         let response = read_response(socket).await;
@@ -349,7 +357,11 @@ async fn a_dual_stack_listener_believes_an_ipv4_proxy() {
     assert_eq!(ask_as(&app, "203.0.113.5").await.status, 200);
     assert_limited(&ask_as(&app, "203.0.113.5").await, "rate_limited");
     let other = ask_as(&app, "203.0.113.6").await;
-    assert_eq!(other.status, 200, "another client behind the proxy: {}", other.text);
+    assert_eq!(
+        other.status, 200,
+        "another client behind the proxy: {}",
+        other.text
+    );
 }
 
 #[tokio::test]
@@ -362,7 +374,10 @@ async fn a_64_of_ipv6_addresses_shares_one_limit() {
     assert_eq!(ask_as(&app, "2001:db8:1:2::1").await.status, 200);
     // Another address of the same /64 (and the IPv4-mapped spelling of an IPv4
     // client is that client).
-    assert_limited(&ask_as(&app, "2001:db8:1:2:ffff:ffff:ffff:9").await, "rate_limited");
+    assert_limited(
+        &ask_as(&app, "2001:db8:1:2:ffff:ffff:ffff:9").await,
+        "rate_limited",
+    );
     assert_eq!(ask_as(&app, "2001:db8:1:3::1").await.status, 200, "another /64");
     assert_eq!(ask_as(&app, "192.0.2.9").await.status, 200);
     assert_limited(&ask_as(&app, "::ffff:192.0.2.9").await, "rate_limited");
@@ -458,7 +473,9 @@ async fn losing_redis_fails_the_budget_closed_and_nothing_hangs() {
         .unwrap();
     assert!(errors >= 1, "{errors}");
     // The process keeps answering the rest of the API meanwhile.
-    let mut socket = tokio::net::TcpStream::connect(without_budget.address).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(without_budget.address)
+        .await
+        .unwrap();
     socket
         .write_all(b"GET /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
