@@ -51,6 +51,7 @@ pub struct Metrics {
     tokens: Family<TokenLabels, Counter>,
     rate_limited: Counter,
     budget_refused: Counter,
+    limit_store_errors: Counter,
     budget_remaining: Gauge<i64, AtomicI64>,
     upstream_state: Family<StateLabels, Gauge>,
     alive_tasks: Gauge,
@@ -118,6 +119,12 @@ impl Metrics {
             "Requests refused by the daily budget",
             budget_refused.clone(),
         );
+        let limit_store_errors = Counter::default();
+        registry.register(
+            "limit_store_errors",
+            "Calls to the shared limit store (Redis) that failed or timed out",
+            limit_store_errors.clone(),
+        );
         let budget_remaining = Gauge::<i64, AtomicI64>::default();
         registry.register(
             "budget_remaining",
@@ -145,6 +152,7 @@ impl Metrics {
             tokens,
             rate_limited,
             budget_refused,
+            limit_store_errors,
             budget_remaining,
             upstream_state,
             alive_tasks,
@@ -187,6 +195,11 @@ impl Metrics {
     /// A request refused by a rate limit.
     pub fn observe_rate_limited(&self) {
         self.rate_limited.inc();
+    }
+
+    /// A call to the shared limit store that failed.
+    pub fn observe_store_error(&self) {
+        self.limit_store_errors.inc();
     }
 
     /// A request refused by the budget.

@@ -1,7 +1,9 @@
 //! The route tree: the one place where the middleware order is visible.
 //!
 //! ```text
-//! RequestLog → SecurityHeaders → CatchPanic (JSON 500) ─┬─ /api/*  CorsPolicy → ApiBoundary (413, JSON errors) → Guard (401/403/429) → operations
+//! RequestLog → SecurityHeaders → CatchPanic (JSON 500) ─┬─ /api/*  CorsPolicy → ApiBoundary (JSON errors)
+//!                                                       │            → Guard (401/403/429, from the headers alone)
+//!                                                       │            → BodyReader (413/408; then analysis capacity) → operations
 //!                                                       ├─ /openapi.json   the spec
 //!                                                       ├─ /docs           Swagger UI (assets inlined, no CDN)
 //!                                                       ├─ /metrics        JSON 404 unless enabled
@@ -20,12 +22,13 @@ use crate::{
     error::ApiError,
     gemini::{GeminiClient, GeminiSettings, ProbeMode},
     guard::budget::DailyBudget,
-    guard::rate_limit::RateLimits,
+    guard::rate_limit::{LimitSettings, RateLimits},
     guard::session::Sessions,
+    guard::shared::SharedStore,
     guard::{Guard, SecretSet},
     http::{
-        assets::SpaEndpoint, boundary::ApiBoundary, catch_panic::CatchPanic, cors::CorsPolicy,
-        security::SecurityHeaders,
+        assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
+        cors::CorsPolicy, security::SecurityHeaders,
     },
     metrics::Metrics,
     telemetry::RequestLog,
@@ -35,6 +38,10 @@ use crate::{
 /// Analyze requests handled at once (each may hold a 10 MiB photo several times:
 /// body, decoded bytes, base64 for Gemini).
 pub const IMAGE_WORK_PERMITS: usize = 4;
+
+/// The longest a request body may make no progress at all before it is cut
+/// (408), at most the request timeout.
+pub const BODY_STALL: Duration = Duration::from_secs(10);
 
 /// What the routes are built over.
 #[derive(Clone)]
@@ -68,24 +75,46 @@ impl Services {
             .as_ref()
             .map(|s| s.expose_secret().as_bytes().to_vec())
             .unwrap_or_else(Sessions::random_secret);
-        let sessions = Sessions::new(
+        // Bound to the access-code setting: enabling, changing or removing the
+        // code ends every earlier session.
+        let sessions = Sessions::for_access_code(
             secret,
             Duration::from_secs(config.session_ttl_hours * 3600),
             config.cookie_secure,
+            config.access_code.as_ref().map(|c| c.expose_secret()),
         );
+        // The URL was checked at start-up (`WELD_REDIS_URL`), so opening it succeeds;
+        // the connection itself is made on first use.
+        let shared: Option<Arc<SharedStore>> = config.redis_url.as_ref().and_then(|url| {
+            SharedStore::new(url.expose_secret())
+                .map(Arc::new)
+                .inspect_err(|_| {
+                    tracing::error!("WELD_REDIS_URL cannot be opened: limits stay in the process")
+                })
+                .ok()
+        });
         let guard = Guard::new(
             sessions,
             SecretSet::new(&config.api_tokens),
             config.public_url.as_ref(),
             config.trusted_proxies.clone(),
-            RateLimits::new(config.rate_limit_per_minute, config.rate_limit_burst),
+            RateLimits::new(
+                LimitSettings::new(
+                    config.rate_limit_per_minute,
+                    config.rate_limit_burst,
+                    config.rate_limit_per_ip_per_minute,
+                    config.rate_limit_per_ip_burst,
+                ),
+                shared.clone(),
+                Some(metrics.clone()),
+            ),
         )
         .with_metrics(metrics.clone());
         Self {
             gemini,
             upstream,
             guard,
-            budget: Arc::new(DailyBudget::new(config.daily_request_budget)),
+            budget: Arc::new(DailyBudget::new(config.daily_request_budget, shared)),
             access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
             metrics,
         }
@@ -98,10 +127,14 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
     let service = api::service(apis(config, services));
     let swagger = service.swagger_ui();
     let boundary = ApiBoundary {
+        spec: Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
+    };
+    let read_timeout = Duration::from_secs(config.request_timeout_seconds);
+    let body = BodyReader {
         analyze_limit: config.max_analyze_body_bytes(),
         other_limit: config.max_chat_bytes,
-        spec: std::sync::Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
-        read_timeout: Duration::from_secs(config.request_timeout_seconds),
+        read_timeout,
+        stall: read_timeout.min(BODY_STALL),
         image_work: Arc::new(tokio::sync::Semaphore::new(IMAGE_WORK_PERMITS)),
     };
 
@@ -110,6 +143,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         .nest_no_strip(
             "/api",
             service
+                .with(body)
                 .with(services.guard.clone())
                 .with(boundary)
                 .with(CorsPolicy::new(&config.allowed_origins)),
@@ -135,7 +169,11 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
         Duration::from_secs(config.sse_keepalive_seconds),
     );
     (
-        MetaApi::new(services.upstream.clone(), services.gemini.is_configured()),
+        MetaApi::new(
+            services.upstream.clone(),
+            services.gemini.is_configured(),
+            services.guard.limits().clone(),
+        ),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),
         AnalyzeApi::new(ai, config.max_image_bytes),

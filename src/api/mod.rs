@@ -24,7 +24,7 @@ use crate::{
     domain::language::Language,
     error::ApiError,
     gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
-    guard::budget::{DailyBudget, Reservation},
+    guard::budget::{DailyBudget, Refusal, Reservation},
     metrics::Metrics,
 };
 
@@ -57,20 +57,25 @@ impl Ai {
         }
     }
 
-    fn reserve(&self) -> Result<Reservation, ApiError> {
+    async fn reserve(&self) -> Result<Reservation, ApiError> {
         if !self.gemini.is_configured() {
             return Err(GeminiError::NotConfigured.into());
         }
-        self.budget.reserve().map_err(|seconds| {
+        self.budget.reserve().await.map_err(|refusal| {
             self.metrics.observe_budget_refused();
-            ApiError::budget_exhausted(seconds)
+            match refusal {
+                Refusal::Exhausted { retry_after } => ApiError::budget_exhausted(retry_after),
+                Refusal::Unavailable => ApiError::limits_unavailable(),
+            }
         })
     }
 
-    fn settle<T>(&self, reservation: Reservation, result: &Result<T, GeminiError>) {
-        match result {
-            Err(GeminiError::NotConfigured | GeminiError::Unreachable(_)) => self.budget.release(reservation),
-            _ => self.budget.settle(reservation),
+    /// Keeps the unit spent, or gives it back when no upstream call happened.
+    async fn settle(&self, reservation: Reservation, called_upstream: bool) {
+        if called_upstream {
+            self.budget.settle(reservation);
+        } else {
+            self.budget.release(reservation).await;
         }
     }
 
@@ -78,9 +83,9 @@ impl Ai {
     /// normal error until Gemini's first text has arrived. Errors, before and
     /// during the stream, are written in `language`.
     pub async fn stream(&self, prompt: &Prompt, language: Language) -> Result<SseAnswer, ApiError> {
-        let reservation = self.reserve().map_err(|e| e.in_language(language))?;
+        let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let result = self.gemini.stream(prompt).await;
-        self.settle(reservation, &result);
+        self.settle(reservation, called_upstream(&result)).await;
         let stream = result.map_err(|e| ApiError::from(e).in_language(language))?;
         Ok(SseAnswer::new(stream, self.keepalive, language))
     }
@@ -88,11 +93,19 @@ impl Ai {
     /// Asks Gemini, counting the call against the daily budget (reserved first,
     /// given back when no upstream call happened). Errors are written in `language`.
     pub async fn answer(&self, prompt: &Prompt, language: Language) -> Result<Answer, ApiError> {
-        let reservation = self.reserve().map_err(|e| e.in_language(language))?;
+        let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let result = self.gemini.generate(prompt).await;
-        self.settle(reservation, &result);
+        self.settle(reservation, called_upstream(&result)).await;
         result.map_err(|e| ApiError::from(e).in_language(language))
     }
+}
+
+/// Whether a Gemini call reached Gemini (and so spent a unit of the budget).
+fn called_upstream<T>(result: &Result<T, GeminiError>) -> bool {
+    !matches!(
+        result,
+        Err(GeminiError::NotConfigured | GeminiError::Unreachable(_))
+    )
 }
 
 /// The OpenAPI service of the whole API.

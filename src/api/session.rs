@@ -7,9 +7,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use super::{ApiTags, json_string::JsonString};
 use crate::{
     error::ApiError,
-    guard::rate_limit::Decision,
     guard::session::rfc3339,
     guard::{ClientIp, Guard, SecretSet},
+    guard::{client_ip::address_key, gcra::Decision},
 };
 
 /// Sessions.
@@ -94,14 +94,23 @@ impl SessionApi {
             .get::<ClientIp>()
             .map(|c| c.0)
             .unwrap_or(self.guard.client_ip(req));
-        if let Decision::Limited { retry_after } = self.guard.limits().check_session_create(ip) {
-            self.guard.count_rate_limited();
-            return Err(ApiError::rate_limited(retry_after));
-        }
         if let Some(codes) = &self.access_code {
+            // Only guesses are limited, per address: while an address has failed
+            // too often, its attempts are refused before the code is compared.
+            let address = address_key(ip);
+            if let Decision::Limited { retry_after } = self.guard.limits().may_guess(&address).await {
+                self.guard.count_rate_limited();
+                return Err(ApiError::rate_limited(retry_after));
+            }
             let given = body.0.and_then(|b| b.access_code).unwrap_or_default();
             if given.as_str().is_empty() || !codes.contains(given.as_str()) {
                 tracing::info!(client_ip = %ip, "access code refused");
+                if let Decision::Limited { retry_after } =
+                    self.guard.limits().count_failed_guess(&address).await
+                {
+                    self.guard.count_rate_limited();
+                    return Err(ApiError::rate_limited(retry_after));
+                }
                 return Err(ApiError::access_code_invalid());
             }
         }

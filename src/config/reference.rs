@@ -125,7 +125,8 @@ mod tests {
                 "gemini_api_keys",
                 "session_secret",
                 "access_code",
-                "api_tokens"
+                "api_tokens",
+                "redis_url"
             ]),
             "the secret settings changed; check the redacted view and the docs"
         );

@@ -137,13 +137,35 @@ settings! {
         env: "WELD_RATE_LIMIT_PER_MINUTE",
         default: Text("20"),
         form: range(1, 10_000_000, ""),
-        meaning: "chat + analyze requests per client IP per minute",
+        meaning: "chat + analyze requests **per person** (one session cookie or one API token) per minute — exactly this, not a fraction of it",
     },
     rate_limit_burst: u32 {
         env: "WELD_RATE_LIMIT_BURST",
         default: Text("5"),
         form: range(1, 10_000_000, ""),
-        meaning: "burst allowance of that limit",
+        meaning: "requests one person may make at once (the burst of that limit)",
+    },
+    rate_limit_per_ip_per_minute: u32 {
+        env: "WELD_RATE_LIMIT_PER_IP_PER_MINUTE",
+        default: Text("120"),
+        form: range(1, 10_000_000, ""),
+        meaning: "chat + analyze requests of **everyone behind one client address** together per minute (a school's NAT, a mobile carrier's CGNAT); IPv6 clients are grouped by /64. The defaults let 30 people on one address each ask 2 questions at once",
+    },
+    rate_limit_per_ip_burst: u32 {
+        env: "WELD_RATE_LIMIT_PER_IP_BURST",
+        default: Text("60"),
+        form: range(1, 10_000_000, ""),
+        meaning: "requests everyone behind one address may make at once (the burst of the per-address limit)",
+    },
+    redis_url: Option<SecretString> {
+        env: "WELD_REDIS_URL",
+        default: Unset,
+        form: text("a `redis://` or `rediss://` URL (Redis or Valkey; it may hold a password)"),
+        meaning: "`redis://…` or `rediss://…` (Redis or Valkey): rate limits and the daily budget are shared by every replica that points at it. Unset: kept in the process. Unreachable: rate limits fall back to the process, the budget (if set) refuses AI calls with 503 `limits_unavailable`; `/api/health` says which store is in use and whether it answers",
+        check: |url| match url {
+            Some(url) => redis_url(url.expose_secret()),
+            None => Ok(()),
+        },
     },
     trusted_proxies: Vec<IpNet> {
         env: "WELD_TRUSTED_PROXIES",
@@ -237,6 +259,19 @@ words!(StartupProbe {
 /// Printable ASCII without spaces: what an API key is made of.
 fn printable(secret: &SecretString) -> bool {
     secret.expose_secret().bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A URL the Redis client accepts, over `redis://` or `rediss://` only. The
+/// message never repeats the URL: it may hold a password.
+fn redis_url(url: &str) -> Result<(), String> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("redis" | "rediss")) {
+        return Err("the URL does not start with `redis://` or `rediss://`".to_owned());
+    }
+    match redis::Client::open(url) {
+        Ok(_) => Ok(()),
+        Err(_) => Err("the Redis client cannot read the URL".to_owned()),
+    }
 }
 
 fn model_id(id: &str) -> Result<(), String> {

@@ -29,6 +29,9 @@ fn defaults_match_the_design_table() {
         assert!(c.cookie_secure);
         assert_eq!(c.rate_limit_per_minute, 20);
         assert_eq!(c.rate_limit_burst, 5);
+        assert_eq!(c.rate_limit_per_ip_per_minute, 120);
+        assert_eq!(c.rate_limit_per_ip_burst, 60);
+        assert!(c.redis_url.is_none());
         assert_eq!(c.max_image_bytes, 10_485_760);
         assert_eq!(c.max_chat_bytes, 1_048_576);
         assert!(c.gemini_api_key.is_none() && c.daily_request_budget.is_none());
@@ -150,6 +153,32 @@ fn a_short_session_secret_is_refused_without_echoing_it() {
 }
 
 #[test]
+fn a_bad_redis_url_is_refused_naming_the_setting_without_echoing_it() {
+    for bad in [
+        "http://:canary-pw@127.0.0.1:6379",
+        "canary-pw@127.0.0.1:6379",
+        "redis://:canary-pw@[::1:6379",
+        "redis+unix:///tmp/canary-pw.sock",
+    ] {
+        Jail::expect_with(|jail| {
+            jail.set_env("WELD_REDIS_URL", bad);
+            let msg = load_in_jail(None).unwrap_err().to_string();
+            assert!(msg.contains("WELD_REDIS_URL"), "{bad}: {msg}");
+            assert!(!msg.contains("canary-pw"), "{bad}: {msg}");
+            Ok(())
+        });
+    }
+    for good in ["redis://127.0.0.1:6379", "rediss://:pw@valkey.example.org:6380/2"] {
+        Jail::expect_with(|jail| {
+            jail.set_env("WELD_REDIS_URL", good);
+            let c = load_in_jail(None).unwrap();
+            assert_eq!(c.redis_url.unwrap().expose_secret(), good);
+            Ok(())
+        });
+    }
+}
+
+#[test]
 fn an_unknown_toml_key_is_named() {
     Jail::expect_with(|jail| {
         jail.create_file("weld.toml", "gemini_modle = \"x\"\n")?;
@@ -166,8 +195,15 @@ fn the_redacted_view_hides_every_secret() {
         jail.set_env("WELD_SESSION_SECRET", "canary-secret-0123456789abcdef0123456789");
         jail.set_env("WELD_ACCESS_CODE", "canary-code");
         jail.set_env("WELD_API_TOKENS", "canary-token");
+        jail.set_env("WELD_REDIS_URL", "redis://:canary-redis@127.0.0.1:6379/0");
         let text = load_in_jail(None).unwrap().redacted_toml();
-        for canary in ["canary-key", "canary-secret", "canary-code", "canary-token"] {
+        for canary in [
+            "canary-key",
+            "canary-secret",
+            "canary-code",
+            "canary-token",
+            "canary-redis",
+        ] {
             assert!(!text.contains(canary), "{canary} leaked:\n{text}");
         }
         assert!(text.contains("gemini_model = \"gemini-flash-latest\""), "{text}");

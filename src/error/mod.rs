@@ -108,6 +108,12 @@ impl ApiError {
         Self::new(ErrorCode::BudgetExhausted).retry_after(Some(retry_after))
     }
 
+    /// 503 `limits_unavailable`: the shared limit store does not answer while a
+    /// daily budget is configured, so AI calls are refused (the budget fails closed).
+    pub fn limits_unavailable() -> Self {
+        Self::new(ErrorCode::LimitsUnavailable).retry_after(Some(30))
+    }
+
     /// 404 `not_found`.
     pub fn not_found() -> Self {
         Self::new(ErrorCode::NotFound)

@@ -1,28 +1,55 @@
 //! Who the client is: the TCP peer, unless the peer is a trusted proxy; then the
 //! right-most address of `X-Forwarded-For` (else `Forwarded`) that is not itself
 //! a trusted proxy. Untrusted peers cannot spoof their address with headers.
+//!
+//! Every address is made canonical first (an IPv4-mapped `::ffff:a.b.c.d`, which a
+//! dual-stack listener reports for IPv4 peers, is `a.b.c.d`), so a proxy listed as
+//! `127.0.0.1/32` is recognised behind `[::]:8080` and one client is one key.
+//! Limits count IPv6 clients per /64 (`address_key`): one subscriber usually
+//! holds a whole /64, so counting single addresses would let it walk around them.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use ipnet::IpNet;
 use poem::http::HeaderMap;
 
 /// The client's address.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = canonical(peer);
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
     let hops = forwarded_for(headers);
     for hop in hops.iter().rev() {
-        match hop {
-            Some(ip) if is_trusted(ip) => continue,
-            Some(ip) => return *ip,
+        match hop.map(canonical) {
+            Some(ip) if is_trusted(&ip) => continue,
+            Some(ip) => return ip,
             // An unparseable or obfuscated hop: nothing to its left can be believed.
             None => break,
         }
     }
     peer
+}
+
+/// The address itself, with an IPv4-mapped IPv6 address turned into IPv4.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The key under which an address is counted: an IPv4 address itself, an IPv6
+/// address's /64 network.
+pub fn address_key(ip: IpAddr) -> String {
+    match canonical(ip) {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{}/64", Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
 }
 
 /// The hops of `X-Forwarded-For`, or else of `Forwarded` (`for=`), left to right;
@@ -127,6 +154,38 @@ mod tests {
         );
         let all_trusted = headers(&[("x-forwarded-for", "10.0.0.5, 10.0.0.6")]);
         assert_eq!(client_ip(ip("10.0.0.1"), &all_trusted, &trusted), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_ipv4_before_any_comparison() {
+        let trusted: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
+        let h = headers(&[("x-forwarded-for", "::ffff:198.51.100.7")]);
+        assert_eq!(
+            client_ip(ip("::ffff:127.0.0.1"), &h, &trusted),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_ip(ip("::ffff:203.0.113.9"), &HeaderMap::new(), &[]),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            address_key(ip("::ffff:203.0.113.9")),
+            address_key(ip("203.0.113.9"))
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        assert_eq!(
+            address_key(ip("2001:db8:1:2:aaaa::1")),
+            address_key(ip("2001:db8:1:2:ffff:1:2:3"))
+        );
+        assert_eq!(address_key(ip("2001:db8:1:2::9")), "2001:db8:1:2::/64");
+        assert_ne!(
+            address_key(ip("2001:db8:1:2::1")),
+            address_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(address_key(ip("192.0.2.1")), "192.0.2.1");
     }
 
     mod properties {

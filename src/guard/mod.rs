@@ -15,8 +15,10 @@
 
 pub(crate) mod budget;
 pub(crate) mod client_ip;
+pub(crate) mod gcra;
 pub(crate) mod rate_limit;
 pub mod session;
+pub(crate) mod shared;
 
 use std::{
     net::IpAddr,
@@ -36,9 +38,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
-    error::ApiError,
-    guard::client_ip::client_ip,
-    guard::rate_limit::{Decision, RateLimits},
+    error::{ApiError, ErrorCode},
+    guard::client_ip::{address_key, client_ip},
+    guard::gcra::Decision,
+    guard::rate_limit::RateLimits,
     guard::session::{Session, Sessions},
     metrics::Metrics,
 };
@@ -48,8 +51,18 @@ use crate::{
 pub enum Caller {
     /// A browser with a valid session cookie.
     Session(Session),
-    /// A script with a valid `X-Proxy-Token`.
-    Token,
+    /// A script with a valid `X-Proxy-Token` (the token's place in the list).
+    Token(usize),
+}
+
+impl Caller {
+    /// The person a request counts against: one session, or one token.
+    pub fn person_key(&self) -> String {
+        match self {
+            Caller::Session(session) => format!("s:{}", session.id),
+            Caller::Token(index) => format!("t:{index}"),
+        }
+    }
 }
 
 /// The client's address, resolved through trusted proxies (a request extension).
@@ -73,10 +86,22 @@ impl SecretSet {
 
     /// Whether `candidate` is one of them.
     pub fn contains(&self, candidate: &str) -> bool {
+        self.position(candidate).is_some()
+    }
+
+    /// Which of them `candidate` is (every one is compared, in constant time).
+    pub fn position(&self, candidate: &str) -> Option<usize> {
         let d = digest(candidate);
         self.digests
             .iter()
-            .fold(false, |found, known| found | bool::from(known.ct_eq(&d)))
+            .enumerate()
+            .fold(None, |found, (index, known)| {
+                if bool::from(known.ct_eq(&d)) {
+                    Some(index)
+                } else {
+                    found
+                }
+            })
     }
 
     /// Whether the set is empty.
@@ -99,7 +124,7 @@ struct GuardInner {
     metrics: Option<Arc<Metrics>>,
     sessions: Sessions,
     tokens: SecretSet,
-    site_authority: Option<String>,
+    site_origin: Option<url::Origin>,
     trusted_proxies: Vec<IpNet>,
     limits: RateLimits,
 }
@@ -113,13 +138,13 @@ impl Guard {
         trusted_proxies: Vec<IpNet>,
         limits: RateLimits,
     ) -> Self {
-        let site_authority = public_url.and_then(authority_of_url);
+        let site_origin = public_url.map(url::Url::origin).filter(url::Origin::is_tuple);
         Self {
             inner: Arc::new(GuardInner {
                 metrics: None,
                 sessions,
                 tokens,
-                site_authority,
+                site_origin,
                 trusted_proxies,
                 limits,
             }),
@@ -222,24 +247,38 @@ impl Guard {
         let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else {
             return false;
         };
-        let site = self.inner.site_authority.clone().or_else(|| {
-            headers
-                .get("host")
-                .and_then(|v| v.to_str().ok())
-                .map(|h| h.trim().to_ascii_lowercase())
-        });
-        let origin = url::Url::parse(origin).ok().and_then(|u| authority_of_url(&u));
-        match (origin, site) {
-            (Some(origin), Some(site)) => origin != site,
-            // `Origin: null` (sandboxed or privacy-sensitive contexts) or no host to compare.
+        let Ok(origin) = url::Url::parse(origin) else {
+            // `Origin: null` (sandboxed or privacy-sensitive contexts) or garbage.
+            return true;
+        };
+        if let Some(site) = &self.inner.site_origin {
+            // With `WELD_PUBLIC_URL`, scheme, host and port must all match.
+            return origin.origin() != *site;
+        }
+        let host = headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .map(|h| h.trim().to_ascii_lowercase());
+        match (authority_of_url(&origin), host) {
+            (Some(origin), Some(host)) => origin != host,
             _ => true,
         }
     }
 
-    fn admit(&self, req: &Request) -> std::result::Result<Caller, ApiError> {
-        if let Some(token) = req.headers().get("x-proxy-token").and_then(|v| v.to_str().ok()) {
-            if !self.inner.tokens.is_empty() && self.inner.tokens.contains(token) {
-                return Ok(Caller::Token);
+    /// Lets a request in, or says why not. A token that is wrong counts as a
+    /// guess of its address; while the address has guessed too often, tokens are
+    /// refused before they are compared.
+    async fn admit(&self, req: &Request, address: &str) -> std::result::Result<Caller, ApiError> {
+        let token = req.headers().get("x-proxy-token").and_then(|v| v.to_str().ok());
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            if let Decision::Limited { retry_after } = self.inner.limits.may_guess(address).await {
+                return Err(ApiError::rate_limited(retry_after));
+            }
+            if let Some(index) = self.inner.tokens.position(token) {
+                return Ok(Caller::Token(index));
+            }
+            if let Decision::Limited { retry_after } = self.inner.limits.count_failed_guess(address).await {
+                return Err(ApiError::rate_limited(retry_after));
             }
         }
         let Some(session) = self.inner.sessions.from_headers(req.headers()) else {
@@ -353,15 +392,24 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         if !is_guarded(&req) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let caller = match self.guard.admit(&req) {
+        let address = address_key(ip);
+        let caller = match self.guard.admit(&req, &address).await {
             Ok(caller) => caller,
-            Err(error) => return Ok(error.response_for(req.headers())),
+            Err(error) => {
+                if error.code == ErrorCode::RateLimited {
+                    self.guard.count_rate_limited();
+                    tracing::info!(client_ip = %ip, "token guesses limited");
+                }
+                return Ok(error.response_for(req.headers()));
+            }
         };
-        let session_id = match &caller {
-            Caller::Session(s) => Some(s.id.as_str()),
-            Caller::Token => None,
-        };
-        let (limit, remaining) = match self.guard.inner.limits.check_ai(ip, session_id) {
+        let (limit, remaining) = match self
+            .guard
+            .inner
+            .limits
+            .check_ai(&caller.person_key(), &address)
+            .await
+        {
             Decision::Allowed { limit, remaining } => (limit, remaining),
             Decision::Limited { retry_after } => {
                 self.guard.count_rate_limited();
@@ -392,7 +440,11 @@ mod tests {
             SecretSet::default(),
             url.as_ref(),
             vec![],
-            RateLimits::new(10, 10),
+            RateLimits::new(
+                crate::guard::rate_limit::LimitSettings::new(10, 10, 10, 10),
+                None,
+                None,
+            ),
         )
     }
 
@@ -449,6 +501,19 @@ mod tests {
             ("host", "10.0.0.5:8080"),
             ("origin", "http://10.0.0.5:8080")
         ])));
+        // Scheme and port count: plain HTTP on the same host is another site.
+        assert!(g.is_cross_site(&headers(&[
+            ("host", "weld.example.org"),
+            ("origin", "http://weld.example.org")
+        ])));
+        assert!(g.is_cross_site(&headers(&[
+            ("host", "weld.example.org"),
+            ("origin", "https://weld.example.org:8443")
+        ])));
+        assert!(!g.is_cross_site(&headers(&[
+            ("host", "weld.example.org"),
+            ("origin", "https://weld.example.org:443")
+        ])));
     }
 
     #[test]
@@ -488,7 +553,11 @@ mod tests {
             SecretSet::default(),
             None,
             proxies,
-            RateLimits::new(10, 10),
+            RateLimits::new(
+                crate::guard::rate_limit::LimitSettings::new(10, 10, 10, 10),
+                None,
+                None,
+            ),
         )
     }
 

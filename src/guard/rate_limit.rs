@@ -1,74 +1,138 @@
-//! Rate limits with governor (the engine under tower-governor, whose Service
-//! cannot wrap poem): per client IP for chat + analyze, per session (half the IP's
-//! share, so one browser cannot take a whole NAT's share), and a looser one per IP
-//! for creating sessions (which also bounds access-code guessing). Idle keys are
-//! evicted every minute, so memory stays bounded under many IPs.
+//! The rate limits, in people's terms (DESIGN.md → Configuration):
+//! - **per person** — one session cookie or one API token gets exactly
+//!   `WELD_RATE_LIMIT_PER_MINUTE` / `_BURST` chat + analyze requests;
+//! - **per address** — everyone behind one client address together (a school's
+//!   NAT, a carrier's CGNAT; IPv6 by /64) gets `_PER_IP_PER_MINUTE` / `_PER_IP_BURST`;
+//! - **guesses** — failed access codes and failed tokens of one address; while an
+//!   address is over it, its attempts are refused before they are looked at.
+//!
+//! Opening the site is never limited. With a shared store (Redis) the limits hold
+//! across replicas; when the store does not answer, the process's own counters
+//! take over for that request, so a limit never hangs and never disappears. Key
+//! tables are bounded: idle keys go every minute, and each shard holds at most
+//! `MAX_KEYS_PER_SHARD`.
 
-use std::{hash::Hash, net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
-
-use governor::{
-    Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
-    middleware::StateInformationMiddleware,
-    state::keyed::DefaultKeyedStateStore,
+use std::{
+    collections::HashMap,
+    hash::{BuildHasher, RandomState},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
-/// Session creations per IP per minute, and their burst.
-pub const SESSION_CREATE_PER_MINUTE: u32 = 30;
-/// Burst of session creations.
-pub const SESSION_CREATE_BURST: u32 = 10;
+use super::{
+    gcra::{self, Decision, Quota},
+    shared::SharedStore,
+};
+use crate::metrics::Metrics;
 
-type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+/// Failed access-code or token attempts per address per minute.
+pub const GUESSES_PER_MINUTE: u32 = 10;
+/// Failed attempts allowed at once (a person who mistypes the code a few times).
+pub const GUESS_BURST: u32 = 10;
 
-/// The outcome of a check: the headers tower-governor sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Allowed: `x-ratelimit-limit` and `x-ratelimit-remaining`.
-    Allowed { limit: u32, remaining: u32 },
-    /// Refused: wait this many whole seconds (`retry-after`, `x-ratelimit-after`).
-    Limited { retry_after: u64 },
+const SHARDS: usize = 16;
+/// Keys one shard of one limit holds at most (16 × this per limit).
+const MAX_KEYS_PER_SHARD: usize = 16_384;
+
+/// The configured quotas.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitSettings {
+    /// Per person (session or token).
+    pub person: Quota,
+    /// Per client address.
+    pub address: Quota,
+    /// Failed access-code / token attempts per address.
+    pub guess: Quota,
 }
 
-struct Limiter<K: Hash + Eq + Clone> {
-    limiter: Keyed<K>,
-    burst: u32,
-}
-
-impl<K: Hash + Eq + Clone> Limiter<K> {
-    fn new(per_minute: u32, burst: u32) -> Self {
-        let per_minute = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_minute(per_minute).allow_burst(burst);
+impl LimitSettings {
+    /// From the configured per-minute rates and bursts.
+    pub fn new(
+        person_per_minute: u32,
+        person_burst: u32,
+        address_per_minute: u32,
+        address_burst: u32,
+    ) -> Self {
         Self {
-            limiter: RateLimiter::dashmap(quota).with_middleware::<StateInformationMiddleware>(),
-            burst: burst.get(),
+            person: Quota::per_minute(person_per_minute, person_burst),
+            address: Quota::per_minute(address_per_minute, address_burst),
+            guess: Quota::per_minute(GUESSES_PER_MINUTE, GUESS_BURST),
+        }
+    }
+}
+
+/// Which limit a key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Person,
+    Address,
+    Guess,
+}
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Person => "person:",
+            Kind::Address => "address:",
+            Kind::Guess => "guess:",
+        }
+    }
+}
+
+/// One limit's keys in the process: tat per key, sharded to keep locks short.
+struct MemoryTable {
+    shards: Vec<Mutex<HashMap<String, u64>>>,
+    hasher: RandomState,
+}
+
+impl MemoryTable {
+    fn new() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            hasher: RandomState::new(),
         }
     }
 
-    fn check(&self, key: &K) -> Decision {
-        match self.limiter.check_key(key) {
-            Ok(state) => Decision::Allowed {
-                limit: self.burst,
-                remaining: state.remaining_burst_capacity(),
-            },
-            Err(not_until) => {
-                // The limiter's own clock: building a new one per refusal costs a
-                // CPUID (a VM exit) each time.
-                let wait = not_until.wait_time_from(self.limiter.clock().now());
-                Decision::Limited {
-                    retry_after: wait.as_secs_f64().ceil().max(1.0) as u64,
+    fn check(&self, key: &str, quota: Quota, now_ms: u64, take: bool) -> Decision {
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        let Ok(mut map) = shard.lock() else {
+            return Decision::Allowed {
+                limit: quota.burst,
+                remaining: 0,
+            };
+        };
+        let (decision, next) = gcra::step(quota, map.get(key).copied(), now_ms, take);
+        if let Some(tat) = next {
+            if let Some(slot) = map.get_mut(key) {
+                *slot = tat;
+            } else {
+                if map.len() >= MAX_KEYS_PER_SHARD {
+                    map.retain(|_, tat| *tat > now_ms);
                 }
+                // A full shard after eviction (a flood of new addresses) stops
+                // remembering new keys rather than growing without bound.
+                if map.len() < MAX_KEYS_PER_SHARD {
+                    map.insert(key.to_owned(), tat);
+                }
+            }
+        }
+        decision
+    }
+
+    fn evict(&self, now_ms: u64) {
+        for shard in &self.shards {
+            if let Ok(mut map) = shard.lock() {
+                map.retain(|_, tat| *tat > now_ms);
+                map.shrink_to_fit();
             }
         }
     }
 
-    fn evict(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
-    }
-
     fn len(&self) -> usize {
-        self.limiter.len()
+        self.shards
+            .iter()
+            .map(|s| s.lock().map(|m| m.len()).unwrap_or(0))
+            .sum()
     }
 }
 
@@ -79,50 +143,118 @@ pub struct RateLimits {
 }
 
 struct Inner {
-    ai_by_ip: Limiter<IpAddr>,
-    ai_by_session: Limiter<String>,
-    sessions_by_ip: Limiter<IpAddr>,
+    settings: LimitSettings,
+    person: MemoryTable,
+    address: MemoryTable,
+    guess: MemoryTable,
+    shared: Option<Arc<SharedStore>>,
+    metrics: Option<Arc<Metrics>>,
+    epoch: Instant,
 }
 
 impl RateLimits {
-    /// Limits from the configured per-minute rate and burst.
-    pub fn new(per_minute: u32, burst: u32) -> Self {
+    /// Limits kept in the process, or in `shared` when given.
+    pub fn new(
+        settings: LimitSettings,
+        shared: Option<Arc<SharedStore>>,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                ai_by_ip: Limiter::new(per_minute, burst),
-                ai_by_session: Limiter::new(per_minute.div_ceil(2), burst.div_ceil(2)),
-                sessions_by_ip: Limiter::new(SESSION_CREATE_PER_MINUTE, SESSION_CREATE_BURST),
+                settings,
+                person: MemoryTable::new(),
+                address: MemoryTable::new(),
+                guess: MemoryTable::new(),
+                shared,
+                metrics,
+                epoch: Instant::now(),
             }),
         }
     }
 
-    /// One chat/analyze request of a client (and its session, if it has one).
-    pub fn check_ai(&self, ip: IpAddr, session: Option<&str>) -> Decision {
-        let by_ip = self.inner.ai_by_ip.check(&ip);
-        match (by_ip, session) {
-            (Decision::Allowed { .. }, Some(id)) => match self.inner.ai_by_session.check(&id.to_owned()) {
-                limited @ Decision::Limited { .. } => limited,
-                Decision::Allowed { .. } => by_ip,
-            },
-            _ => by_ip,
+    fn now_ms(&self) -> u64 {
+        self.inner.epoch.elapsed().as_millis() as u64
+    }
+
+    async fn check(&self, kind: Kind, key: &str, take: bool) -> Decision {
+        let quota = match kind {
+            Kind::Person => self.inner.settings.person,
+            Kind::Address => self.inner.settings.address,
+            Kind::Guess => self.inner.settings.guess,
+        };
+        let full_key = format!("{}{key}", kind.prefix());
+        if let Some(shared) = &self.inner.shared {
+            match shared.check(&full_key, quota, take).await {
+                Ok(decision) => return decision,
+                Err(error) => {
+                    if let Some(metrics) = &self.inner.metrics {
+                        metrics.observe_store_error();
+                    }
+                    tracing::warn!(error = %error, "limit store failed: this request is limited by the process alone");
+                }
+            }
+        }
+        let table = match kind {
+            Kind::Person => &self.inner.person,
+            Kind::Address => &self.inner.address,
+            Kind::Guess => &self.inner.guess,
+        };
+        table.check(&full_key, quota, self.now_ms(), take)
+    }
+
+    /// One chat/analyze request of `person` (a session id or a token's id) from
+    /// `address` (an address key). The person's own limit comes first, so one
+    /// person over it does not spend the share of the others behind the address.
+    pub async fn check_ai(&self, person: &str, address: &str) -> Decision {
+        let by_person = self.check(Kind::Person, person, true).await;
+        if !by_person.is_allowed() {
+            return by_person;
+        }
+        match self.check(Kind::Address, address, true).await {
+            Decision::Allowed { .. } => by_person,
+            limited => limited,
         }
     }
 
-    /// One session creation (or access-code attempt) of a client.
-    pub fn check_session_create(&self, ip: IpAddr) -> Decision {
-        self.inner.sessions_by_ip.check(&ip)
+    /// Whether `address` may try an access code or a token now (spends nothing).
+    pub async fn may_guess(&self, address: &str) -> Decision {
+        self.check(Kind::Guess, address, false).await
+    }
+
+    /// Counts a failed access code or token of `address`.
+    pub async fn count_failed_guess(&self, address: &str) -> Decision {
+        self.check(Kind::Guess, address, true).await
+    }
+
+    /// Which store keeps the limits (`memory` or `redis`) and whether it
+    /// answered its last call.
+    pub fn store(&self) -> (&'static str, bool) {
+        match &self.inner.shared {
+            Some(shared) => ("redis", shared.is_ok()),
+            None => ("memory", true),
+        }
+    }
+
+    /// Which store keeps the limits and whether it answers now: Redis is asked
+    /// (one `PING`, bounded by a short timeout); memory always answers.
+    pub async fn probe_store(&self) -> (&'static str, bool) {
+        match &self.inner.shared {
+            Some(shared) => ("redis", shared.ping().await),
+            None => ("memory", true),
+        }
     }
 
     /// Drops idle keys.
     pub fn evict_idle(&self) {
-        self.inner.ai_by_ip.evict();
-        self.inner.ai_by_session.evict();
-        self.inner.sessions_by_ip.evict();
+        let now = self.now_ms();
+        self.inner.person.evict(now);
+        self.inner.address.evict(now);
+        self.inner.guess.evict(now);
     }
 
-    /// Keys currently held (for tests and metrics).
+    /// Keys currently held in the process.
     pub fn tracked_keys(&self) -> usize {
-        self.inner.ai_by_ip.len() + self.inner.ai_by_session.len() + self.inner.sessions_by_ip.len()
+        self.inner.person.len() + self.inner.address.len() + self.inner.guess.len()
     }
 
     /// Evicts idle keys every minute until the limits are dropped.
@@ -144,57 +276,72 @@ impl RateLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_burst_is_allowed_then_the_next_request_waits() {
-        let limits = RateLimits::new(20, 5);
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        for expected_remaining in (0..5).rev() {
+    fn limits(person: (u32, u32), address: (u32, u32)) -> RateLimits {
+        RateLimits::new(
+            LimitSettings::new(person.0, person.1, address.0, address.1),
+            None,
+            None,
+        )
+    }
+
+    #[tokio::test]
+    async fn one_person_gets_exactly_their_burst_and_a_classmate_is_not_affected() {
+        let limits = limits((20, 5), (120, 60));
+        for remaining in (0..5).rev() {
             assert_eq!(
-                limits.check_ai(ip, None),
-                Decision::Allowed {
-                    limit: 5,
-                    remaining: expected_remaining
-                }
+                limits.check_ai("s1", "192.0.2.1").await,
+                Decision::Allowed { limit: 5, remaining }
             );
         }
-        match limits.check_ai(ip, None) {
-            Decision::Limited { retry_after } => assert!((1..=3).contains(&retry_after), "{retry_after}"),
-            other => panic!("expected a limit, got {other:?}"),
+        assert!(!limits.check_ai("s1", "192.0.2.1").await.is_allowed());
+        assert!(limits.check_ai("s2", "192.0.2.1").await.is_allowed());
+    }
+
+    #[tokio::test]
+    async fn the_address_limit_bounds_everyone_behind_it_together() {
+        let limits = limits((20, 5), (10, 4));
+        for person in 0..4 {
+            assert!(
+                limits
+                    .check_ai(&format!("s{person}"), "192.0.2.1")
+                    .await
+                    .is_allowed()
+            );
         }
-        let other: IpAddr = "192.0.2.2".parse().unwrap();
-        assert!(matches!(limits.check_ai(other, None), Decision::Allowed { .. }));
+        assert!(!limits.check_ai("s9", "192.0.2.1").await.is_allowed());
+        assert!(limits.check_ai("s9", "192.0.2.2").await.is_allowed());
+    }
+
+    #[tokio::test]
+    async fn a_person_over_their_limit_does_not_spend_the_address() {
+        let limits = limits((60, 1), (60, 2));
+        assert!(limits.check_ai("greedy", "a").await.is_allowed());
+        for _ in 0..10 {
+            assert!(!limits.check_ai("greedy", "a").await.is_allowed());
+        }
+        assert!(limits.check_ai("other", "a").await.is_allowed());
+    }
+
+    #[tokio::test]
+    async fn guesses_are_refused_once_an_address_has_failed_too_often() {
+        let limits = limits((20, 5), (120, 60));
+        for _ in 0..GUESS_BURST {
+            assert!(limits.may_guess("a").await.is_allowed());
+            assert!(limits.count_failed_guess("a").await.is_allowed());
+        }
+        assert!(!limits.may_guess("a").await.is_allowed());
+        assert!(limits.may_guess("b").await.is_allowed());
     }
 
     #[test]
-    fn one_session_gets_at_most_half_of_its_ips_burst() {
-        let limits = RateLimits::new(20, 6);
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        for _ in 0..3 {
-            assert!(matches!(
-                limits.check_ai(ip, Some("s1")),
-                Decision::Allowed { .. }
-            ));
+    fn idle_keys_are_evicted_and_tables_stay_bounded() {
+        let table = MemoryTable::new();
+        let quota = Quota::per_minute(6000, 1);
+        for i in 0..(SHARDS * MAX_KEYS_PER_SHARD + 5_000) {
+            let _ = table.check(&i.to_string(), quota, 0, true);
         }
-        assert!(matches!(
-            limits.check_ai(ip, Some("s1")),
-            Decision::Limited { .. }
-        ));
-        assert!(matches!(
-            limits.check_ai(ip, Some("s2")),
-            Decision::Allowed { .. }
-        ));
-    }
-
-    #[test]
-    fn idle_keys_are_evicted() {
-        let limits = RateLimits::new(6000, 100);
-        for i in 0..1000u32 {
-            let ip = IpAddr::from(i.to_be_bytes());
-            let _ = limits.check_ai(ip, None);
-        }
-        assert_eq!(limits.tracked_keys(), 1000);
-        std::thread::sleep(Duration::from_millis(1100));
-        limits.evict_idle();
-        assert!(limits.tracked_keys() < 1000, "{}", limits.tracked_keys());
+        assert!(table.len() <= SHARDS * MAX_KEYS_PER_SHARD, "{}", table.len());
+        table.evict(1_000);
+        assert_eq!(table.len(), 0);
     }
 }

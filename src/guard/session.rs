@@ -1,7 +1,9 @@
 //! The stateless session cookie `weld_session`: `v1.<expires>.<id>.<mac>`, where
-//! `mac` is HMAC-SHA256 over the rest with the server secret. The expiry sits
-//! inside the signed value and is checked on every request, so a copied cookie
-//! does not stay valid forever. Owns cookie issuing, checking and clearing; it
+//! `mac` is HMAC-SHA256 over the rest with a key derived from the server secret
+//! and the access-code setting (`HMAC(secret, "weld-session/" + binding)`), so
+//! enabling, changing or removing `WELD_ACCESS_CODE` ends every earlier session.
+//! The expiry sits inside the signed value and is checked on every request, so a
+//! copied cookie does not stay valid forever. Owns cookie issuing, checking and clearing; it
 //! must never log or return the secret.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,7 +12,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use poem::http::HeaderMap;
 use secrecy::{ExposeSecret, SecretSlice};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// The cookie's name.
 pub const COOKIE_NAME: &str = "weld_session";
@@ -33,7 +35,8 @@ pub struct Session {
 /// Issues and checks session cookies.
 #[derive(Clone)]
 pub struct Sessions {
-    secret: SecretSlice<u8>,
+    /// The signing key: derived from the secret and the access-code binding.
+    key: SecretSlice<u8>,
     ttl: Duration,
     secure: bool,
 }
@@ -48,10 +51,29 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    /// Sessions signed with `secret` (at least 32 bytes), living `ttl`.
+    /// Sessions signed with `secret` (at least 32 bytes), living `ttl`, on a site
+    /// without an access code.
     pub fn new(secret: Vec<u8>, ttl: Duration, secure: bool) -> Self {
+        Self::for_access_code(secret, ttl, secure, None)
+    }
+
+    /// Sessions signed with `secret`, bound to the access code they are issued
+    /// under (`None`: no code): a cookie issued under another setting is refused.
+    pub fn for_access_code(secret: Vec<u8>, ttl: Duration, secure: bool, access_code: Option<&str>) -> Self {
+        let secret: SecretSlice<u8> = secret.into();
+        #[allow(clippy::expect_used)] // HMAC takes keys of any length.
+        let mut derive = HmacSha256::new_from_slice(secret.expose_secret()).expect("any key length");
+        derive.update(b"weld-session/");
+        match access_code {
+            // Only a digest of the code enters the key.
+            Some(code) => {
+                derive.update(b"code/");
+                derive.update(&Sha256::digest(code.as_bytes()));
+            }
+            None => derive.update(b"open"),
+        }
         Self {
-            secret: secret.into(),
+            key: derive.finalize().into_bytes().to_vec().into(),
             ttl,
             secure,
         }
@@ -72,7 +94,7 @@ impl Sessions {
 
     fn mac(&self, payload: &str) -> HmacSha256 {
         #[allow(clippy::expect_used)] // HMAC takes keys of any length.
-        let mut mac = HmacSha256::new_from_slice(self.secret.expose_secret()).expect("any key length");
+        let mut mac = HmacSha256::new_from_slice(self.key.expose_secret()).expect("any key length");
         mac.update(payload.as_bytes());
         mac
     }
@@ -208,6 +230,25 @@ mod tests {
         assert_eq!(s.verify(""), None);
         assert_eq!(sessions(&[8; 32]).verify(&value), None, "other secret");
         assert_eq!(s.verify(&"a".repeat(10_000)), None);
+    }
+
+    #[test]
+    fn a_cookie_is_bound_to_the_access_code_it_was_issued_under() {
+        let bound = |code: Option<&str>| {
+            Sessions::for_access_code(vec![7; 32], Duration::from_secs(3600), true, code)
+        };
+        let (session, open) = bound(None).issue();
+        assert_eq!(
+            sessions(&[7; 32]).verify(&open),
+            Some(session),
+            "`new` is the open site"
+        );
+        assert_eq!(bound(Some("A")).verify(&open), None, "a code was enabled");
+        let (session, under_a) = bound(Some("A")).issue();
+        assert_eq!(bound(Some("A")).verify(&under_a), Some(session), "same code");
+        assert_eq!(bound(Some("B")).verify(&under_a), None, "the code changed");
+        assert_eq!(bound(None).verify(&under_a), None, "the code was removed");
+        assert_eq!(bound(Some("")).verify(&open), None, "an empty code is a code");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! knows Gemini or the guard's rules.
 
 pub(crate) mod assets;
+pub(crate) mod body;
 pub(crate) mod boundary;
 pub(crate) mod catch_panic;
 pub(crate) mod cors;

@@ -247,11 +247,15 @@ async fn unknown_api_paths_and_methods_are_json_404_and_405() {
 
 #[tokio::test]
 async fn a_body_declared_over_the_limit_is_refused_before_it_is_sent() {
-    let app = spawn_app_with(|c| c.max_chat_bytes = 4096).await;
+    let app = spawn_app_with(|c| {
+        c.max_chat_bytes = 4096;
+        c.api_tokens = vec!["t".into()];
+    })
+    .await;
     // Only the head: the server must answer without waiting for 100 MB (which never
     // comes: a server that waits is a hang, and `raw_request` fails on hangs).
     let head = format!(
-        "POST /api/chat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n",
+        "POST /api/chat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\nX-Proxy-Token: t\r\nConnection: close\r\n\r\n",
         app.address
     );
     let response = raw_request(app.address, &head, b"").await;
@@ -265,9 +269,13 @@ async fn a_body_declared_over_the_limit_is_refused_before_it_is_sent() {
 
 #[tokio::test]
 async fn a_chunked_body_is_cut_off_at_the_limit() {
-    let app = spawn_app_with(|c| c.max_chat_bytes = 4096).await;
+    let app = spawn_app_with(|c| {
+        c.max_chat_bytes = 4096;
+        c.api_tokens = vec!["t".into()];
+    })
+    .await;
     let head = format!(
-        "POST /api/chat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        "POST /api/chat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nX-Proxy-Token: t\r\nConnection: close\r\n\r\n",
         app.address
     );
     let chunk = format!("{:x}\r\n{}\r\n", 8000, "x".repeat(8000));
@@ -279,11 +287,15 @@ async fn a_chunked_body_is_cut_off_at_the_limit() {
 
 #[tokio::test]
 async fn the_analyze_limit_is_four_thirds_of_the_image_limit_plus_64_kib() {
-    let app = spawn_app_with(|c| c.max_image_bytes = 30_000).await;
+    let app = spawn_app_with(|c| {
+        c.max_image_bytes = 30_000;
+        c.api_tokens = vec!["t".into()];
+    })
+    .await;
     let limit = 40_000 + 64 * 1024;
     for (length, expect_413) in [(limit + 1, true), (limit - 10, false)] {
         let head = format!(
-            "POST /api/analyze HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
+            "POST /api/analyze HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nX-Proxy-Token: t\r\nConnection: close\r\n\r\n",
             app.address
         );
         let body = if expect_413 {

@@ -188,12 +188,13 @@ async fn slow_clients_are_cut_off_and_do_not_block_others() {
     let app = spawn_app_with(|c| {
         c.request_timeout_seconds = 1;
         c.gemini_timeout_seconds = 30;
+        c.api_tokens = vec!["t".into()];
     })
     .await;
     // A body that trickles in: 408 once the body timeout passes.
     let mut trickle = tokio::net::TcpStream::connect(app.address).await.unwrap();
     let head = format!(
-        "POST /api/chat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+        "POST /api/chat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nX-Proxy-Token: t\r\nContent-Length: 100\r\n\r\n",
         app.address
     );
     trickle.write_all(head.as_bytes()).await.unwrap();

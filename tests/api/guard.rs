@@ -496,11 +496,11 @@ async fn the_request_after_the_burst_is_429_with_retry_headers() {
 }
 
 #[tokio::test]
-async fn one_browser_gets_half_of_its_ips_share() {
-    // Two tokens a minute per IP (one per browser): none comes back mid-test.
+async fn one_browser_gets_exactly_its_own_limit() {
+    // Two a minute per person, two at once: none comes back mid-test.
     let app = spawn_app_with(|c| {
         c.rate_limit_per_minute = 2;
-        c.rate_limit_burst = 4;
+        c.rate_limit_burst = 2;
     })
     .await;
     let statuses: Vec<u16> = {
@@ -527,9 +527,10 @@ async fn one_browser_gets_half_of_its_ips_share() {
 
 #[tokio::test]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    // One request per address; one token is one person with plenty.
     let limits = |c: &mut weld_assistant::Config| {
-        c.rate_limit_per_minute = 1;
-        c.rate_limit_burst = 1;
+        c.rate_limit_per_ip_per_minute = 1;
+        c.rate_limit_per_ip_burst = 1;
         c.api_tokens = vec!["t".into()];
     };
     let behind_proxy = spawn_app_with(|c| {

@@ -47,6 +47,8 @@ pub fn test_config(fake: &FakeGemini) -> Config {
     // Generous limits: tests of the limits set their own.
     config.rate_limit_per_minute = 6000;
     config.rate_limit_burst = 1000;
+    config.rate_limit_per_ip_per_minute = 6000;
+    config.rate_limit_per_ip_burst = 1000;
     config
 }
 

@@ -5,6 +5,8 @@
 #[path = "../support/fake_gemini.rs"]
 mod fake_gemini;
 mod helpers;
+#[path = "../support/redis.rs"]
+mod redis_server;
 
 mod analyze;
 mod chat;
@@ -14,6 +16,7 @@ mod errors;
 mod faults;
 mod guard;
 mod images;
+mod limits;
 mod meta;
 mod process;
 mod spa;

@@ -281,6 +281,8 @@ export interface components {
             geminiConfigured: boolean;
             /** @description The upstream state. */
             upstream: components["schemas"]["UpstreamReply"] & unknown;
+            /** @description The limit store. */
+            limits: components["schemas"]["LimitsReply"] & unknown;
         };
         /**
          * HistoryItem
@@ -307,6 +309,24 @@ export interface components {
          * @enum {string}
          */
         HistoryRole: "user" | "model";
+        /**
+         * @description Where the rate limits and the daily budget are kept.
+         * @enum {string}
+         */
+        LimitStore: "memory" | "redis";
+        /**
+         * LimitsReply
+         * @description The store of the limits and whether it answers.
+         */
+        LimitsReply: {
+            /** @description Where the limits are kept. */
+            store: components["schemas"]["LimitStore"] & unknown;
+            /**
+             * @description Whether it answers now. `false`: each replica limits on its own, and a
+             *     configured daily budget refuses AI calls with 503 `limits_unavailable`.
+             */
+            ok: boolean;
+        };
         /**
          * SessionReply
          * @description The session state.

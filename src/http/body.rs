@@ -1,0 +1,172 @@
+//! Reading `/api` request bodies — after the guard has let the request in, so
+//! an anonymous or over-limit client never holds a buffer or an upload slot.
+//!
+//! A declared `Content-Length` over the route's limit is refused before a byte
+//! is read; an unsized (chunked) body is read only up to the limit (413
+//! `payload_too_large`). The body must keep moving: a body that makes no
+//! progress for `stall` is cut with 408 `request_timeout`, and the whole body
+//! has the request timeout plus one second per 16 KiB. Analysis capacity (the
+//! work on photos, which multiplies a body's size in memory) is taken only once
+//! the whole body is here, so slow uploads cannot stall the others.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{
+        HeaderValue, Method,
+        header::{CONTENT_LENGTH, CONTENT_TYPE},
+    },
+};
+use tokio::sync::Semaphore;
+
+use crate::error::{ApiError, Invalid};
+
+/// Bytes per second a body is given on top of the request timeout.
+const ALLOWANCE_BYTES_PER_SECOND: u64 = 16 * 1024;
+
+/// The body of a JSON request as it was read, for explaining a parse error (a
+/// request extension the boundary puts in and reads back).
+#[derive(Clone, Default)]
+pub struct KeptBody(pub Arc<Mutex<Option<Bytes>>>);
+
+/// The body-reading middleware.
+#[derive(Clone)]
+pub struct BodyReader {
+    /// `/api/analyze*` body limit.
+    pub analyze_limit: usize,
+    /// Every other `/api` body limit.
+    pub other_limit: usize,
+    /// Bound on receiving a whole body (plus the size allowance).
+    pub read_timeout: Duration,
+    /// Longest time a body may make no progress at all.
+    pub stall: Duration,
+    /// Analyze requests worked on at once, once their bodies are in.
+    pub image_work: Arc<Semaphore>,
+}
+
+impl<E: Endpoint> Middleware<E> for BodyReader {
+    type Output = BodyReaderEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        BodyReaderEndpoint {
+            inner,
+            reader: self.clone(),
+        }
+    }
+}
+
+/// The endpoint wrapped by `BodyReader`.
+pub struct BodyReaderEndpoint<E> {
+    inner: E,
+    reader: BodyReader,
+}
+
+/// Why a body was not read.
+enum ReadError {
+    TooLarge,
+    TimedOut,
+    Broken,
+}
+
+/// Reads a body of at most `limit` bytes that never stalls for `stall` and
+/// arrives within `deadline`.
+async fn read_body(
+    body: poem::Body,
+    limit: usize,
+    stall: Duration,
+    deadline: Duration,
+) -> std::result::Result<Bytes, ReadError> {
+    let started = tokio::time::Instant::now();
+    let mut stream = body.into_bytes_stream();
+    let mut buffer = BytesMut::new();
+    loop {
+        let remaining = deadline.saturating_sub(started.elapsed());
+        let wait = stall.min(remaining);
+        match tokio::time::timeout(wait, stream.next()).await {
+            Err(_) => return Err(ReadError::TimedOut),
+            Ok(None) => return Ok(buffer.freeze()),
+            Ok(Some(Err(_))) => return Err(ReadError::Broken),
+            Ok(Some(Ok(chunk))) => {
+                if buffer.len() + chunk.len() > limit {
+                    return Err(ReadError::TooLarge);
+                }
+                if buffer.is_empty() {
+                    // One chunk is the whole body more often than not: no copy.
+                    buffer = BytesMut::from(chunk);
+                } else {
+                    buffer.extend_from_slice(&chunk);
+                }
+            }
+        }
+    }
+}
+
+impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let is_analyze = req.uri().path().starts_with("/api/analyze") && req.method() == Method::POST;
+        let limit = if is_analyze {
+            self.reader.analyze_limit
+        } else {
+            self.reader.other_limit
+        };
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Ok(ApiError::payload_too_large(limit).response_for(req.headers()));
+        }
+        let size = declared.map_or(limit as u64, |len| len.min(limit as u64));
+        let deadline = self.reader.read_timeout + Duration::from_secs(size / ALLOWANCE_BYTES_PER_SECOND);
+        let bytes = match read_body(req.take_body(), limit, self.reader.stall, deadline).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge) => {
+                return Ok(ApiError::payload_too_large(limit).response_for(req.headers()));
+            }
+            Err(ReadError::TimedOut) => return Ok(ApiError::request_timeout().response_for(req.headers())),
+            Err(ReadError::Broken) => {
+                return Ok(ApiError::invalid(Invalid::Unreadable).response_for(req.headers()));
+            }
+        };
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        // A POST with no body and no type (`curl -X POST …/api/session`) is taken
+        // as an empty JSON body: optional bodies work, required ones get a 400
+        // naming what is missing.
+        let untyped_empty = bytes.is_empty() && !req.headers().contains_key(CONTENT_TYPE);
+        if untyped_empty {
+            req.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if is_json || untyped_empty {
+            if let Some(kept) = req.extensions().get::<KeptBody>() {
+                if let Ok(mut slot) = kept.0.lock() {
+                    *slot = Some(bytes.clone());
+                }
+            }
+        }
+        req.set_body(bytes);
+        let _work = if is_analyze {
+            self.reader.image_work.clone().acquire_owned().await.ok()
+        } else {
+            None
+        };
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
