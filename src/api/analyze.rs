@@ -314,7 +314,11 @@ impl AnalyzeApi {
 
     /// One base64 photo: type claimed, bytes decoded within the limit, checked
     /// against the claim, metadata removed.
-    fn photo_from_base64(&self, base64_image: JsonString, mime_type: Option<JsonString>) -> Result<Photo, ApiError> {
+    fn photo_from_base64(
+        &self,
+        base64_image: JsonString,
+        mime_type: Option<JsonString>,
+    ) -> Result<Photo, ApiError> {
         let mime_type = mime_type.ok_or_else(|| {
             ApiError::invalid(Invalid::Required {
                 field: "mimeType".to_owned(),

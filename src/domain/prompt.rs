@@ -59,7 +59,10 @@ pub fn chat_instruction(language: Language) -> String {
 /// each finding).
 pub fn analyze_instruction(language: Language, photos: usize) -> String {
     let given = if photos > 1 { ANALYZE_MANY } else { ANALYZE_ONE };
-    format!("{ANALYZE_ROLE} {given} {ANALYZE_REPORT}\n\n{}", answer_in(language))
+    format!(
+        "{ANALYZE_ROLE} {given} {ANALYZE_REPORT}\n\n{}",
+        answer_in(language)
+    )
 }
 
 /// The user turn that accompanies the photos: the ask, the welder's note, and —
@@ -184,7 +187,10 @@ mod tests {
         let request = analyze_request(Language::En, None, &[Some(6)]);
         assert_eq!(
             request,
-            format!("Analyze the weld in this photo.\n\n{}", orientation_note(6, None).unwrap())
+            format!(
+                "Analyze the weld in this photo.\n\n{}",
+                orientation_note(6, None).unwrap()
+            )
         );
         assert!(!request.contains("Photo 1"));
     }
@@ -208,7 +214,9 @@ mod tests {
 
         let request = analyze_request(Language::Ru, Some("MMA, 09G2S"), &[None, Some(6), None]);
         assert!(
-            request.starts_with("Проанализируй сварной шов на этих фото (3 шт.).\n\nПримечание сварщика: MMA, 09G2S"),
+            request.starts_with(
+                "Проанализируй сварной шов на этих фото (3 шт.).\n\nПримечание сварщика: MMA, 09G2S"
+            ),
             "{request}"
         );
         assert!(request.contains("The 3 photos show the same weld"), "{request}");
@@ -216,14 +224,19 @@ mod tests {
         assert!(request.contains("say which photo shows it"), "{request}");
         // Only the turned photo gets a note, and it names that photo.
         assert!(
-            request.contains("(Photo 2 is stored turned: EXIF orientation 6. To view it upright, rotate it 90° clockwise."),
+            request.contains(
+                "(Photo 2 is stored turned: EXIF orientation 6. To view it upright, rotate it 90° clockwise."
+            ),
             "{request}"
         );
         assert_eq!(request.matches("stored turned").count(), 1, "{request}");
         assert!(!request.contains("The photo is stored turned"));
 
         let english = analyze_request(Language::En, None, &[None, None]);
-        assert!(english.starts_with("Analyze the weld in these 2 photos."), "{english}");
+        assert!(
+            english.starts_with("Analyze the weld in these 2 photos."),
+            "{english}"
+        );
         assert!(english.contains("Photo 1 to Photo 2"));
     }
 
@@ -236,7 +249,11 @@ mod tests {
             six.contains("orientation 6") && six.contains("90° clockwise"),
             "{six}"
         );
-        assert!(orientation_note(8, None).unwrap().contains("90° counter-clockwise"));
+        assert!(
+            orientation_note(8, None)
+                .unwrap()
+                .contains("90° counter-clockwise")
+        );
         assert!(orientation_note(3, None).unwrap().contains("180°"));
         for o in 2..=8 {
             assert!(orientation_note(o, None).is_some());

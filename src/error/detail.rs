@@ -113,7 +113,11 @@ fn subject(lang: Language, field: &str) -> String {
 
 /// `` `a`, `b` `` — field names quoted verbatim.
 fn quote_all(fields: &[String]) -> String {
-    fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+    fields
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Invalid {

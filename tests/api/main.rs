@@ -15,6 +15,7 @@ mod faults;
 mod guard;
 mod images;
 mod meta;
+mod multi_photo;
 mod process;
 mod spa;
 mod upstream;
