@@ -176,7 +176,7 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
         ),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),
-        AnalyzeApi::new(ai, config.max_image_bytes),
+        AnalyzeApi::new(ai, config.max_image_bytes, config.max_images),
     )
 }
 

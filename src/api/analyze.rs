@@ -1,5 +1,10 @@
-//! `POST /api/analyze`: a weld photo in, a Markdown defect report out. Accepts JSON
-//! with base64 (what the original app sends) or multipart with the file.
+//! `POST /api/analyze`: photos of one weld in (1 to `WELD_MAX_IMAGES`: face, root,
+//! side, a close-up of a defect), one Markdown defect report out. Accepts JSON with
+//! base64 — the `images` array, or the single `base64Image` the original app
+//! sends — or multipart with one `image` part per photo. Every photo is checked
+//! and stripped before anything is sent; one bad photo fails the whole request,
+//! and its message says which photo. All photos go to Gemini in one request, in
+//! order.
 
 use std::borrow::Cow;
 
@@ -31,25 +36,51 @@ pub const MAX_NOTE_CHARS: usize = 1000;
 pub struct AnalyzeApi {
     ai: Ai,
     max_image_bytes: usize,
+    max_images: usize,
 }
 
 impl AnalyzeApi {
-    /// The API over the shared Gemini client and budget, with the decoded-image limit.
-    pub fn new(ai: Ai, max_image_bytes: usize) -> Self {
-        Self { ai, max_image_bytes }
+    /// The API over the shared Gemini client and budget, with the decoded limit
+    /// per photo and the number of photos per analysis.
+    pub fn new(ai: Ai, max_image_bytes: usize, max_images: usize) -> Self {
+        Self {
+            ai,
+            max_image_bytes,
+            max_images,
+        }
     }
 }
 
-/// A weld photo as base64 JSON.
+/// One photo of the `images` array.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AnalyzeImage {
+    /// The photo as standard base64 (a `data:image/...;base64,` prefix is allowed).
+    /// Decoded, at most `WELD_MAX_IMAGE_BYTES` (10 MiB by default).
+    pub base64_image: JsonString,
+    /// The photo's type: `image/png`, `image/jpeg`, `image/webp`, `image/heic` or
+    /// `image/heif`. The bytes must match it.
+    pub mime_type: JsonString,
+}
+
+/// Photos of one weld as base64 JSON: either `images` (1 to `WELD_MAX_IMAGES`
+/// photos, 4 by default) or the single `base64Image` + `mimeType` — exactly one
+/// of `images` and `base64Image`.
 #[derive(Debug, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct AnalyzeJsonRequest {
-    /// The image as standard base64 (a `data:image/...;base64,` prefix is allowed).
-    /// Decoded, at most `WELD_MAX_IMAGE_BYTES` (10 MiB by default).
-    pub base64_image: JsonString,
-    /// The image's type: `image/png`, `image/jpeg`, `image/webp`, `image/heic` or
-    /// `image/heif`. The bytes must match it.
-    pub mime_type: JsonString,
+    /// Photos of the same weld (face, root, side, a close-up of a defect), 1 to
+    /// `WELD_MAX_IMAGES` (4 by default), sent to Gemini in this order as Photo 1,
+    /// Photo 2, …
+    pub images: Option<Vec<AnalyzeImage>>,
+    /// One photo as standard base64 (a `data:image/...;base64,` prefix is allowed),
+    /// the form of the original app; not together with `images`. Decoded, at most
+    /// `WELD_MAX_IMAGE_BYTES` (10 MiB by default).
+    pub base64_image: Option<JsonString>,
+    /// The type of `base64Image`: `image/png`, `image/jpeg`, `image/webp`,
+    /// `image/heic` or `image/heif`. The bytes must match it. Required with
+    /// `base64Image`; not with `images` (each photo there has its own).
+    pub mime_type: Option<JsonString>,
     /// An optional note from the welder: process, material, thickness, position
     /// (at most 1,000 characters).
     pub note: Option<JsonString>,
@@ -103,43 +134,54 @@ impl ParseFromMultipartField for MemoryUpload {
     }
 }
 
-/// A weld photo as a multipart upload.
+/// Photos of one weld as a multipart upload.
 #[derive(Debug, Multipart)]
 pub struct AnalyzeForm {
-    /// The photo file (PNG, JPEG, WebP, HEIC or HEIF).
-    pub image: MemoryUpload,
+    /// The photo files (PNG, JPEG, WebP, HEIC or HEIF): 1 to `WELD_MAX_IMAGES`
+    /// (4 by default) parts named `image`, sent to Gemini in this order.
+    pub image: Vec<MemoryUpload>,
     /// An optional note from the welder (at most 1,000 characters).
     pub note: Option<String>,
     /// `ru` or `en`.
     pub language: Option<String>,
 }
 
-/// The photo, in either encoding.
+/// The photos, in either encoding.
 #[derive(Debug, ApiRequest)]
 pub enum AnalyzeRequest {
-    /// JSON with a base64 image.
+    /// JSON with base64 photos: `images`, or the single `base64Image`.
     Json(Json<AnalyzeJsonRequest>),
-    /// `multipart/form-data` with the part `image` and optional `note`, `language`.
+    /// `multipart/form-data` with 1 to `WELD_MAX_IMAGES` parts `image` and optional
+    /// `note`, `language`.
     Multipart(AnalyzeForm),
 }
 
-/// A validated photo and its context.
+/// A validated photo, its metadata removed.
 struct Photo {
     kind: ImageType,
     bytes: Vec<u8>,
     /// The EXIF orientation removed with the metadata (2–8), if any.
     orientation: Option<u8>,
+}
+
+/// The validated photos of one request, in order, and the welder's note.
+struct Photos {
+    photos: Vec<Photo>,
     note: Option<String>,
 }
 
 #[OpenApi(tag = "ApiTags::Analyze")]
 impl AnalyzeApi {
-    /// Analyze a weld photo
+    /// Analyze photos of a weld
     ///
-    /// Sends the photo to Gemini with a weld-inspector instruction and returns a
-    /// structured Markdown report: what is in the photo, the defects found with their
-    /// likely causes, how to fix them, and a verdict — or a clear note when the photo
-    /// does not show a weld or is too poor to judge.
+    /// Sends the photos (1 to `WELD_MAX_IMAGES`, 4 by default: face, root, side, a
+    /// close-up of a defect — all of one weld) to Gemini in one request, in order,
+    /// with a weld-inspector instruction, and returns one structured Markdown
+    /// report: what is in the photos, the defects found with their likely causes
+    /// (and, with several photos, which photo shows each), how to fix them, and a
+    /// verdict — or a clear note when the photos do not show a weld or are too poor
+    /// to judge. One bad photo fails the whole request; its message names it
+    /// (`images[2]`). More photos than the limit: 400 naming `images`.
     #[oai(path = "/api/analyze", method = "post", operation_id = "analyze")]
     async fn analyze(
         &self,
@@ -154,7 +196,7 @@ impl AnalyzeApi {
         Ok(Json(answer.into()))
     }
 
-    /// Analyze a weld photo, streamed
+    /// Analyze photos of a weld, streamed
     ///
     /// The same as `analyze`, but the report arrives as Server-Sent Events while
     /// Gemini writes it: `delta` events with `{text}`, then `done` with
@@ -183,62 +225,150 @@ impl AnalyzeApi {
         body: AnalyzeRequest,
         accept_language: Option<&str>,
     ) -> Result<(Prompt, Language), ApiError> {
-        let (photo, language) = match body {
+        let (photos, language) = match body {
             AnalyzeRequest::Json(Json(request)) => {
                 let language = Language::resolve(request.language.map(Into::into), accept_language);
-                let photo = self
-                    .photo_from_json(request)
+                let photos = self
+                    .photos_from_json(request)
                     .map_err(|e| e.in_language(language))?;
-                (photo, language)
+                (photos, language)
             }
             AnalyzeRequest::Multipart(form) => {
                 let explicit = form_language(form.language.as_deref())?;
                 let language = Language::resolve(explicit, accept_language);
-                let photo = self.photo_from_form(form).map_err(|e| e.in_language(language))?;
-                (photo, language)
+                let photos = self.photos_from_form(form).map_err(|e| e.in_language(language))?;
+                (photos, language)
             }
         };
-        let mut request = prompt::analyze_request(language, photo.note.as_deref());
-        if let Some(note) = photo.orientation.and_then(prompt::orientation_note) {
-            request = format!("{request}\n\n{note}");
-        }
+        let Photos { photos, note } = photos;
+        let orientations: Vec<Option<u8>> = photos.iter().map(|p| p.orientation).collect();
+        let request = prompt::analyze_request(language, note.as_deref(), &orientations);
         let prompt = Prompt {
-            system: prompt::analyze_instruction(language),
+            system: prompt::analyze_instruction(language, photos.len()),
             turns: vec![Turn::new(Role::User, request)],
-            image: Some(InlineImage {
-                mime: photo.kind.mime(),
-                bytes: photo.bytes.into(),
-            }),
+            images: photos
+                .into_iter()
+                .map(|photo| InlineImage {
+                    mime: photo.kind.mime(),
+                    bytes: photo.bytes.into(),
+                })
+                .collect(),
             temperature: 0.2,
             max_output_tokens: 8192,
         };
         Ok((prompt, language))
     }
 
-    fn photo_from_json(&self, request: AnalyzeJsonRequest) -> Result<Photo, ApiError> {
-        if request.mime_type.as_str().trim().is_empty() {
+    /// `count` photos are 1 to `max_images`; more → 400 naming `images`.
+    fn check_count(&self, count: usize, field: &str) -> Result<(), ApiError> {
+        if count == 0 {
+            return Err(ApiError::invalid(Invalid::Empty {
+                field: field.to_owned(),
+            }));
+        }
+        if count > self.max_images {
+            return Err(ApiError::invalid(Invalid::TooManyPhotos {
+                field: "images".to_owned(),
+                max: self.max_images,
+            }));
+        }
+        Ok(())
+    }
+
+    fn photos_from_json(&self, request: AnalyzeJsonRequest) -> Result<Photos, ApiError> {
+        let note = check_note(request.note.map(JsonString::into_inner))?;
+        let photos = match (request.images, request.base64_image) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(Invalid::NotWith {
+                    field: "base64Image".to_owned(),
+                    other: "images".to_owned(),
+                }));
+            }
+            (None, None) => {
+                return Err(ApiError::invalid(Invalid::ExactlyOne {
+                    fields: vec!["images".to_owned(), "base64Image".to_owned()],
+                }));
+            }
+            (Some(images), None) => {
+                if request.mime_type.is_some() {
+                    return Err(ApiError::invalid(Invalid::NotWith {
+                        field: "mimeType".to_owned(),
+                        other: "images".to_owned(),
+                    }));
+                }
+                self.check_count(images.len(), "images")?;
+                // Each base64 text is dropped as soon as its photo is decoded.
+                let mut photos = Vec::with_capacity(images.len());
+                for (index, image) in images.into_iter().enumerate() {
+                    let photo = self
+                        .photo_from_base64(image.base64_image, Some(image.mime_type))
+                        .map_err(|e| e.for_photo("images", index))?;
+                    photos.push(photo);
+                }
+                photos
+            }
+            (None, Some(base64_image)) => vec![self.photo_from_base64(base64_image, request.mime_type)?],
+        };
+        Ok(Photos { photos, note })
+    }
+
+    /// One base64 photo: type claimed, bytes decoded within the limit, checked
+    /// against the claim, metadata removed.
+    fn photo_from_base64(
+        &self,
+        base64_image: JsonString,
+        mime_type: Option<JsonString>,
+    ) -> Result<Photo, ApiError> {
+        let mime_type = mime_type.ok_or_else(|| {
+            ApiError::invalid(Invalid::Required {
+                field: "mimeType".to_owned(),
+            })
+        })?;
+        if mime_type.as_str().trim().is_empty() {
             return Err(ApiError::invalid(Invalid::Empty {
                 field: "mimeType".to_owned(),
             }));
         }
-        let kind = ImageType::from_mime(request.mime_type.as_str())?;
-        let bytes = image::decode_base64("base64Image", request.base64_image.as_str(), self.max_image_bytes)?;
+        let kind = ImageType::from_mime(mime_type.as_str())?;
+        let bytes = image::decode_base64("base64Image", base64_image.as_str(), self.max_image_bytes)?;
+        drop(base64_image);
         kind.verify(&bytes)?;
         let stripped = image::strip_metadata(kind, bytes)?;
         Ok(Photo {
             kind,
             bytes: stripped.bytes,
             orientation: stripped.orientation,
-            note: check_note(request.note.map(JsonString::into_inner))?,
         })
     }
 
-    fn photo_from_form(&self, form: AnalyzeForm) -> Result<Photo, ApiError> {
+    fn photos_from_form(&self, form: AnalyzeForm) -> Result<Photos, ApiError> {
+        let note = check_note(form.note)?;
+        if form.image.is_empty() {
+            return Err(ApiError::invalid(Invalid::Required {
+                field: "image".to_owned(),
+            }));
+        }
+        self.check_count(form.image.len(), "image")?;
+        let several = form.image.len() > 1;
+        let mut photos = Vec::with_capacity(form.image.len());
+        for (index, upload) in form.image.into_iter().enumerate() {
+            let photo = self.photo_from_upload(upload).map_err(|e| {
+                // A single part keeps the single-photo messages of the original form.
+                if several { e.for_photo("image", index) } else { e }
+            })?;
+            photos.push(photo);
+        }
+        Ok(Photos { photos, note })
+    }
+
+    /// One multipart photo: type from the part's type, else its file name, else
+    /// its bytes; checked, metadata removed.
+    fn photo_from_upload(&self, upload: MemoryUpload) -> Result<Photo, ApiError> {
         let MemoryUpload {
             bytes,
             content_type,
             file_name,
-        } = form.image;
+        } = upload;
         let claimed = content_type
             .filter(|t| !t.is_empty() && !t.starts_with("application/octet-stream"))
             .or_else(|| {
@@ -270,7 +400,6 @@ impl AnalyzeApi {
             kind,
             bytes: stripped.bytes,
             orientation: stripped.orientation,
-            note: check_note(form.note)?,
         })
     }
 }

@@ -178,7 +178,7 @@ fn build_prompt(request: ChatRequest, language: Language) -> Result<Prompt, ApiE
     Ok(Prompt {
         system: prompt::chat_instruction(language),
         turns: history::normalise(turns, &message, HistoryBudget::default()),
-        image: None,
+        images: Vec::new(),
         temperature: 0.4,
         max_output_tokens: 8192,
     })

@@ -135,9 +135,13 @@ impl Config {
         Duration::from_secs(self.gemini_timeout_seconds)
     }
 
-    /// The largest body `/api/analyze*` accepts: base64 of the image limit plus 64 KiB.
+    /// The largest body `/api/analyze*` accepts: the base64 of `max_images` photos
+    /// at the photo limit, plus 64 KiB for the note and the JSON around them. Enforced
+    /// before the body is read.
     pub fn max_analyze_body_bytes(&self) -> usize {
-        self.max_image_bytes.div_ceil(3) * 4 + 64 * 1024
+        self.max_images
+            .saturating_mul(self.max_image_bytes.div_ceil(3) * 4)
+            .saturating_add(64 * 1024)
     }
 
     /// The effective configuration as TOML, one `key = value` line per setting in

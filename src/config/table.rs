@@ -173,11 +173,17 @@ settings! {
         form: text("a comma-separated list of CIDRs such as `10.0.0.0/8,::1/128`"),
         meaning: "proxies whose `X-Forwarded-For`/`Forwarded` is believed",
     },
+    max_images: usize {
+        env: "WELD_MAX_IMAGES",
+        default: Text("4"),
+        form: range(1, 10, "photos"),
+        meaning: "photos per analysis (face, root, side… of one weld, sent to Gemini in one request)",
+    },
     max_image_bytes: usize {
         env: "WELD_MAX_IMAGE_BYTES",
         default: Text("10485760"),
         form: range(1024, 104_857_600, "bytes"),
-        meaning: "decoded image limit; an analyze body may be 4/3 of it plus 64 KiB",
+        meaning: "decoded limit per photo; an analyze body may be `WELD_MAX_IMAGES` × 4/3 of it plus 64 KiB",
     },
     max_chat_bytes: usize {
         env: "WELD_MAX_CHAT_BYTES",

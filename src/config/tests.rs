@@ -32,6 +32,7 @@ fn defaults_match_the_design_table() {
         assert_eq!(c.rate_limit_per_ip_per_minute, 120);
         assert_eq!(c.rate_limit_per_ip_burst, 60);
         assert!(c.redis_url.is_none());
+        assert_eq!(c.max_images, 4);
         assert_eq!(c.max_image_bytes, 10_485_760);
         assert_eq!(c.max_chat_bytes, 1_048_576);
         assert!(c.gemini_api_key.is_none() && c.daily_request_budget.is_none());
@@ -481,4 +482,28 @@ fn the_redacted_view_lists_every_setting_once_in_table_order() {
     let expected: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
     assert_eq!(keys, expected);
     assert!(toml::from_str::<toml::Table>(&text).is_ok(), "{text}");
+}
+
+#[test]
+fn the_analyze_body_limit_scales_with_the_number_of_photos() {
+    let mut c = Config::defaults();
+    // Four photos of 10 MiB as base64 (4 × 13,981,016) plus 64 KiB.
+    assert_eq!(c.max_analyze_body_bytes(), 4 * 13_981_016 + 65_536);
+    c.max_image_bytes = 30_000;
+    c.max_images = 1;
+    assert_eq!(c.max_analyze_body_bytes(), 40_000 + 65_536);
+    c.max_images = 10;
+    assert_eq!(c.max_analyze_body_bytes(), 400_000 + 65_536);
+}
+
+#[test]
+fn the_number_of_photos_is_checked_at_start_up() {
+    for bad in ["0", "11"] {
+        Jail::expect_with(|jail| {
+            jail.set_env("WELD_MAX_IMAGES", bad);
+            let error = load_in_jail(None).unwrap_err();
+            assert!(error.to_string().contains("WELD_MAX_IMAGES"), "{error}");
+            Ok(())
+        });
+    }
 }

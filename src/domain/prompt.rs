@@ -24,10 +24,20 @@ welding, metalworking or related safety, answer briefly and steer back to weldin
 invent standards, brands or figures; say when you are not sure. Format answers in Markdown \
 (short paragraphs, lists, tables for settings) and keep them focused.";
 
-const ANALYZE: &str = "You are Weld Assistant, a certified welding inspector (visual testing, \
-ISO 17637 / GOST R ISO 17637) who judges welds from photos. You will receive one photo and \
-possibly a note from the welder about the process, material, thickness and position. Write a \
-structured report in Markdown with exactly these sections as level-2 headings:\n\
+const ANALYZE_ROLE: &str = "You are Weld Assistant, a certified welding inspector (visual testing, \
+ISO 17637 / GOST R ISO 17637) who judges welds from photos.";
+
+const ANALYZE_ONE: &str = "You will receive one photo and possibly a note from the welder about the \
+process, material, thickness and position.";
+
+const ANALYZE_MANY: &str = "You will receive several photos of the same weld (for example its face, \
+its root, a side view and a close-up of a defect), numbered Photo 1, Photo 2 and so on in the order \
+they are attached, and possibly a note from the welder about the process, material, thickness and \
+position. Judge them together and write one report for the weld, not one per photo; for every \
+finding say which photo shows it (for example \"Photo 2\").";
+
+const ANALYZE_REPORT: &str = "Write a structured report in Markdown with exactly these sections \
+as level-2 headings:\n\
 1. What is in the photo: the joint type, the likely process and position, and the photo quality.\n\
 2. Defects found: a list; for each defect give its name (with the ISO 6520-1 reference number \
 when you are confident), where it is, how severe it looks, and its most likely causes.\n\
@@ -44,34 +54,57 @@ pub fn chat_instruction(language: Language) -> String {
     format!("{CHAT}\n\n{}", answer_in(language))
 }
 
-/// The weld analysis system instruction.
-pub fn analyze_instruction(language: Language) -> String {
-    format!("{ANALYZE}\n\n{}", answer_in(language))
+/// The weld analysis system instruction for `photos` photos of one weld (with
+/// one, the single-photo instruction; with several, it asks which photo shows
+/// each finding).
+pub fn analyze_instruction(language: Language, photos: usize) -> String {
+    let given = if photos > 1 { ANALYZE_MANY } else { ANALYZE_ONE };
+    format!(
+        "{ANALYZE_ROLE} {given} {ANALYZE_REPORT}\n\n{}",
+        answer_in(language)
+    )
 }
 
-/// The user turn that accompanies the photo.
-pub fn analyze_request(language: Language, note: Option<&str>) -> String {
-    let ask = match language {
-        Language::Ru => "Проанализируй сварной шов на этом фото.",
-        Language::En => "Analyze the weld in this photo.",
+/// The user turn that accompanies the photos: the ask, the welder's note, and —
+/// for several photos — how they are numbered; then, for each photo stored turned,
+/// its orientation note. `orientations` holds each photo's removed EXIF
+/// orientation, in order. With one photo this is the single-photo request.
+pub fn analyze_request(language: Language, note: Option<&str>, orientations: &[Option<u8>]) -> String {
+    let count = orientations.len();
+    let mut request = match (language, count > 1) {
+        (Language::Ru, false) => "Проанализируй сварной шов на этом фото.".to_owned(),
+        (Language::En, false) => "Analyze the weld in this photo.".to_owned(),
+        (Language::Ru, true) => format!("Проанализируй сварной шов на этих фото ({count} шт.)."),
+        (Language::En, true) => format!("Analyze the weld in these {count} photos."),
     };
-    match note.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(note) => {
-            let label = match language {
-                Language::Ru => "Примечание сварщика",
-                Language::En => "Welder's note",
-            };
-            format!("{ask}\n\n{label}: {note}")
-        }
-        None => ask.to_owned(),
+    if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        let label = match language {
+            Language::Ru => "Примечание сварщика",
+            Language::En => "Welder's note",
+        };
+        request = format!("{request}\n\n{label}: {note}");
     }
+    if count > 1 {
+        request = format!(
+            "{request}\n\n(The {count} photos show the same weld. They are numbered in the order they \
+are attached: Photo 1 to Photo {count}. For each finding, say which photo shows it.)"
+        );
+    }
+    for (index, orientation) in orientations.iter().enumerate() {
+        let photo = (count > 1).then_some(index + 1);
+        if let Some(note) = orientation.and_then(|o| orientation_note(o, photo)) {
+            request = format!("{request}\n\n{note}");
+        }
+    }
+    request
 }
 
 /// What the model must be told about a photo stored turned or mirrored: its EXIF
 /// orientation (2–8) went with the rest of the metadata, so the pixels arrive as
 /// the camera stored them. `None` for upright (1) or an unknown value. Written in
-/// English, like the instructions.
-pub fn orientation_note(orientation: u8) -> Option<String> {
+/// English, like the instructions. `photo` names the photo ("Photo 2") when
+/// there are several.
+pub fn orientation_note(orientation: u8, photo: Option<usize>) -> Option<String> {
     let turn = match orientation {
         2 => "mirror it horizontally",
         3 => "rotate it 180°",
@@ -82,8 +115,9 @@ pub fn orientation_note(orientation: u8) -> Option<String> {
         8 => "rotate it 90° counter-clockwise",
         _ => return None,
     };
+    let which = photo.map_or_else(|| "The photo".to_owned(), |n| format!("Photo {n}"));
     Some(format!(
-        "(The photo is stored turned: EXIF orientation {orientation}. To view it upright, {turn}. \
+        "({which} is stored turned: EXIF orientation {orientation}. To view it upright, {turn}. \
 Judge the weld and its position as seen upright.)"
     ))
 }
@@ -124,7 +158,7 @@ mod tests {
         }
         assert!(ru.contains("Answer in Russian"));
         assert!(chat_instruction(Language::En).contains("Answer in English"));
-        let report = analyze_instruction(Language::En);
+        let report = analyze_instruction(Language::En, 1);
         for part in [
             "Defects found",
             "How to fix",
@@ -139,28 +173,90 @@ mod tests {
     #[test]
     fn the_photo_request_carries_the_note_in_the_users_language() {
         assert_eq!(
-            analyze_request(Language::Ru, Some(" TIG, 3 мм ")),
+            analyze_request(Language::Ru, Some(" TIG, 3 мм "), &[None]),
             "Проанализируй сварной шов на этом фото.\n\nПримечание сварщика: TIG, 3 мм"
         );
         assert_eq!(
-            analyze_request(Language::En, Some("  ")),
+            analyze_request(Language::En, Some("  "), &[None]),
             "Analyze the weld in this photo."
         );
     }
 
     #[test]
+    fn one_turned_photo_gets_the_single_photo_note() {
+        let request = analyze_request(Language::En, None, &[Some(6)]);
+        assert_eq!(
+            request,
+            format!(
+                "Analyze the weld in this photo.\n\n{}",
+                orientation_note(6, None).unwrap()
+            )
+        );
+        assert!(!request.contains("Photo 1"));
+    }
+
+    #[test]
+    fn one_photo_keeps_the_single_photo_instruction() {
+        let one = analyze_instruction(Language::Ru, 1);
+        assert!(one.contains("You will receive one photo and possibly a note"));
+        assert!(!one.contains("Photo 1") && !one.contains("same weld"));
+        assert_eq!(one, analyze_instruction(Language::Ru, 0));
+    }
+
+    #[test]
+    fn several_photos_are_numbered_as_one_weld_and_findings_name_their_photo() {
+        let system = analyze_instruction(Language::En, 3);
+        assert!(
+            system.contains("several photos of the same weld") && system.contains("say which photo shows it"),
+            "{system}"
+        );
+        assert!(system.contains("Verdict") && system.contains("Answer in English"));
+
+        let request = analyze_request(Language::Ru, Some("MMA, 09G2S"), &[None, Some(6), None]);
+        assert!(
+            request.starts_with(
+                "Проанализируй сварной шов на этих фото (3 шт.).\n\nПримечание сварщика: MMA, 09G2S"
+            ),
+            "{request}"
+        );
+        assert!(request.contains("The 3 photos show the same weld"), "{request}");
+        assert!(request.contains("Photo 1 to Photo 3"), "{request}");
+        assert!(request.contains("say which photo shows it"), "{request}");
+        // Only the turned photo gets a note, and it names that photo.
+        assert!(
+            request.contains(
+                "(Photo 2 is stored turned: EXIF orientation 6. To view it upright, rotate it 90° clockwise."
+            ),
+            "{request}"
+        );
+        assert_eq!(request.matches("stored turned").count(), 1, "{request}");
+        assert!(!request.contains("The photo is stored turned"));
+
+        let english = analyze_request(Language::En, None, &[None, None]);
+        assert!(
+            english.starts_with("Analyze the weld in these 2 photos."),
+            "{english}"
+        );
+        assert!(english.contains("Photo 1 to Photo 2"));
+    }
+
+    #[test]
     fn a_turned_photo_is_explained_and_an_upright_one_is_not() {
-        assert_eq!(orientation_note(1), None);
-        assert_eq!(orientation_note(9), None);
-        let six = orientation_note(6).unwrap();
+        assert_eq!(orientation_note(1, None), None);
+        assert_eq!(orientation_note(9, None), None);
+        let six = orientation_note(6, None).unwrap();
         assert!(
             six.contains("orientation 6") && six.contains("90° clockwise"),
             "{six}"
         );
-        assert!(orientation_note(8).unwrap().contains("90° counter-clockwise"));
-        assert!(orientation_note(3).unwrap().contains("180°"));
+        assert!(
+            orientation_note(8, None)
+                .unwrap()
+                .contains("90° counter-clockwise")
+        );
+        assert!(orientation_note(3, None).unwrap().contains("180°"));
         for o in 2..=8 {
-            assert!(orientation_note(o).is_some());
+            assert!(orientation_note(o, None).is_some());
         }
     }
 }

@@ -179,6 +179,13 @@ impl ErrorCode {
             Ru => ru.to_owned(),
             En => en.to_owned(),
         };
+        if let Detail::Photo { path, number, detail } = detail {
+            let problem = self.message(lang, detail, retry_after);
+            return match lang {
+                Ru => format!("Фото {number} (`{path}`): {problem}"),
+                En => format!("Photo {number} (`{path}`): {problem}"),
+            };
+        }
         match self {
             C::InvalidRequest => match detail {
                 Detail::Invalid(problem) => problem.describe(lang),

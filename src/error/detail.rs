@@ -25,6 +25,16 @@ pub enum Detail {
     Model(String),
     /// `upstream_error`: the finish reason of an answer without text.
     FinishReason(String),
+    /// One photo of several was refused: which one (`path` such as `images[2]`,
+    /// `number` counted from 1) and why (`detail`).
+    Photo {
+        /// The photo's place in the request: `images[2]` (JSON) or `image[2]` (multipart).
+        path: String,
+        /// Its number as a person counts (`path`'s index + 1).
+        number: usize,
+        /// What is wrong with it.
+        detail: Box<Detail>,
+    },
 }
 
 /// What is wrong with a request; `field` is the JSON path (`history[0].role`),
@@ -45,6 +55,12 @@ pub enum Invalid {
     NoText { field: String },
     /// A field is not valid base64.
     NotBase64 { field: String },
+    /// Exactly one of these fields is needed; the request has none or several.
+    ExactlyOne { fields: Vec<String> },
+    /// `field` cannot be sent together with `other`.
+    NotWith { field: String, other: String },
+    /// More photos than `max` in `field`.
+    TooManyPhotos { field: String, max: usize },
     /// The body is not JSON at all.
     NotJson { line: usize, column: usize },
     /// The body could not be read.
@@ -95,6 +111,15 @@ fn subject(lang: Language, field: &str) -> String {
     }
 }
 
+/// `` `a`, `b` `` — field names quoted verbatim.
+fn quote_all(fields: &[String]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Invalid {
     /// The problem as a sentence for the person using the app.
     pub fn describe(&self, lang: Language) -> String {
@@ -127,6 +152,24 @@ impl Invalid {
                 format!("{} не является корректным base64.", subject(lang, field))
             }
             (Invalid::NotBase64 { field }, En) => format!("{} is not valid base64.", subject(lang, field)),
+            (Invalid::ExactlyOne { fields }, Ru) => {
+                format!("Нужно ровно одно из полей: {}.", quote_all(fields))
+            }
+            (Invalid::ExactlyOne { fields }, En) => {
+                format!("Exactly one of the fields {} is needed.", quote_all(fields))
+            }
+            (Invalid::NotWith { field, other }, Ru) => {
+                format!("Поле `{field}` нельзя передавать вместе с `{other}`.")
+            }
+            (Invalid::NotWith { field, other }, En) => {
+                format!("The field `{field}` cannot be sent together with `{other}`.")
+            }
+            (Invalid::TooManyPhotos { field, max }, Ru) => {
+                format!("Слишком много фото в `{field}`: не больше {max} за один анализ.")
+            }
+            (Invalid::TooManyPhotos { field, max }, En) => {
+                format!("Too many photos in `{field}`: at most {max} per analysis.")
+            }
             (Invalid::NotJson { line, column }, Ru) => {
                 format!("Тело запроса не является корректным JSON (строка {line}, позиция {column}).")
             }
@@ -201,6 +244,33 @@ impl Media {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_multi_photo_problems_name_their_fields() {
+        let neither = Invalid::ExactlyOne {
+            fields: vec!["images".into(), "base64Image".into()],
+        };
+        assert_eq!(
+            neither.describe(Language::En),
+            "Exactly one of the fields `images`, `base64Image` is needed."
+        );
+        assert!(neither.describe(Language::Ru).contains("`images`, `base64Image`"));
+        let many = Invalid::TooManyPhotos {
+            field: "images".into(),
+            max: 4,
+        };
+        assert_eq!(
+            many.describe(Language::En),
+            "Too many photos in `images`: at most 4 per analysis."
+        );
+        assert!(many.describe(Language::Ru).contains("`images`"));
+        let both = Invalid::NotWith {
+            field: "base64Image".into(),
+            other: "images".into(),
+        };
+        assert!(both.describe(Language::En).contains("`base64Image`"));
+        assert!(both.describe(Language::Ru).contains("`images`"));
+    }
 
     #[test]
     fn field_names_stay_verbatim_in_both_languages() {

@@ -144,6 +144,18 @@ impl ApiError {
         Self::new(ErrorCode::InternalError)
     }
 
+    /// Said of one photo of several: the message starts with which one
+    /// (`Photo 3 (`images[2]`): …`). `index` counts from 0, as JSON paths do.
+    pub fn for_photo(mut self, field: &str, index: usize) -> Self {
+        let detail = std::mem::take(&mut self.detail);
+        self.detail = Detail::Photo {
+            path: format!("{field}[{index}]"),
+            number: index + 1,
+            detail: Box::new(detail),
+        };
+        self
+    }
+
     /// With a retry delay.
     pub fn retry_after(mut self, seconds: Option<u64>) -> Self {
         self.retry_after = seconds;
@@ -450,6 +462,26 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn an_error_of_one_photo_says_which_photo_in_both_languages() {
+        let error = ApiError::from(ImageError::TooLarge { limit: 2048 }).for_photo("images", 2);
+        assert_eq!(error.code, ErrorCode::PayloadTooLarge);
+        assert_eq!(
+            error.body(Language::En).error,
+            "Photo 3 (`images[2]`): The photo is too large: the limit is 2048 bytes."
+        );
+        assert_eq!(
+            error.body(Language::Ru).error,
+            "Фото 3 (`images[2]`): Фото слишком большое: предел — 2048 байт."
+        );
+        let base64 = ApiError::from(ImageError::BadBase64 { field: "base64Image" }).for_photo("images", 0);
+        let message = base64.body(Language::En).error;
+        assert!(
+            message.starts_with("Photo 1 (`images[0]`): ") && message.contains("`base64Image`"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -474,7 +474,7 @@ mod tests {
         Prompt {
             system: "sys".into(),
             turns: vec![Turn::new(Role::User, "hi")],
-            image: None,
+            images: Vec::new(),
             temperature: 0.2,
             max_output_tokens: 100,
         }

@@ -1,5 +1,5 @@
 //! What we ask Gemini: the `Prompt` the API builds, turned into the JSON body of
-//! a `generateContent` call. The photo arrives as bytes and is base64-encoded
+//! a `generateContent` call. The photos arrive as bytes and are base64-encoded
 //! here, once, straight into the body.
 //!
 //! Must not send anything (that is `client`) nor read answers (that is `response`).
@@ -25,8 +25,8 @@ pub struct Prompt {
     pub system: String,
     /// The conversation, starting with the user and ending with the user.
     pub turns: Vec<Turn>,
-    /// An image placed before the text of the last user turn.
-    pub image: Option<InlineImage>,
+    /// Images placed, in this order, before the text of the last user turn.
+    pub images: Vec<InlineImage>,
     /// Sampling temperature.
     pub temperature: f32,
     /// Output token cap (thinking tokens count against it).
@@ -35,7 +35,11 @@ pub struct Prompt {
 
 /// The request body of a prompt, serialised once (attempts and failover reuse it).
 pub(super) fn body(prompt: &Prompt) -> Result<Bytes, GeminiError> {
-    let image = prompt.image.as_ref().map_or(0, |i| i.bytes.len().div_ceil(3) * 4);
+    let image: usize = prompt
+        .images
+        .iter()
+        .map(|i| i.bytes.len().div_ceil(3) * 4 + 64)
+        .sum();
     let text: usize = prompt.turns.iter().map(|t| t.text.len()).sum::<usize>() + prompt.system.len();
     // Text may grow when escaped; a little slack avoids a regrowth (a photo's
     // copy) in the common case.
@@ -50,7 +54,8 @@ pub(super) fn encode(request: &wire::GenerateRequest<'_>, capacity: usize) -> Re
     Ok(out.into())
 }
 
-/// The wire request of a prompt: the image goes before the text of the last turn.
+/// The wire request of a prompt: the images go, in order, each as its own part,
+/// before the text of the last turn.
 pub(super) fn build(prompt: &Prompt) -> wire::GenerateRequest<'_> {
     let last = prompt.turns.len().saturating_sub(1);
     let contents = prompt
@@ -58,17 +63,14 @@ pub(super) fn build(prompt: &Prompt) -> wire::GenerateRequest<'_> {
         .iter()
         .enumerate()
         .map(|(index, turn)| {
-            let mut parts = Vec::with_capacity(2);
-            if index == last {
-                if let Some(image) = &prompt.image {
-                    parts.push(wire::Part::Inline {
-                        inline_data: wire::InlineData {
-                            mime_type: image.mime,
-                            data: wire::Base64(&image.bytes),
-                        },
-                    });
-                }
-            }
+            let images: &[InlineImage] = if index == last { &prompt.images } else { &[] };
+            let mut parts = Vec::with_capacity(images.len() + 1);
+            parts.extend(images.iter().map(|image| wire::Part::Inline {
+                inline_data: wire::InlineData {
+                    mime_type: image.mime,
+                    data: wire::Base64(&image.bytes),
+                },
+            }));
             parts.push(wire::Part::Text { text: &turn.text });
             wire::Content {
                 role: Some(match turn.role {
@@ -105,10 +107,10 @@ mod tests {
         Prompt {
             system: "sys".into(),
             turns: vec![Turn::new(Role::User, "look")],
-            image: Some(InlineImage {
+            images: vec![InlineImage {
                 mime: "image/png",
                 bytes: bytes.into(),
-            }),
+            }],
             temperature: 0.2,
             max_output_tokens: 100,
         }
@@ -128,6 +130,29 @@ mod tests {
                 "systemInstruction": {"parts": [{"text": "sys"}]},
                 "generationConfig": {"temperature": 0.2, "maxOutputTokens": 100, "candidateCount": 1}
             })
+        );
+    }
+
+    #[test]
+    fn several_photos_are_separate_parts_in_order_before_the_text() {
+        let mut prompt = photo_prompt(vec![1]);
+        prompt.images.push(InlineImage {
+            mime: "image/jpeg",
+            bytes: vec![2, 2].into(),
+        });
+        prompt.images.push(InlineImage {
+            mime: "image/webp",
+            bytes: vec![3, 3, 3].into(),
+        });
+        let json: serde_json::Value = serde_json::from_slice(&body(&prompt).unwrap()).unwrap();
+        assert_eq!(
+            json["contents"][0]["parts"],
+            serde_json::json!([
+                {"inlineData": {"mimeType": "image/png", "data": "AQ=="}},
+                {"inlineData": {"mimeType": "image/jpeg", "data": "AgI="}},
+                {"inlineData": {"mimeType": "image/webp", "data": "AwMD"}},
+                {"text": "look"}
+            ])
         );
     }
 

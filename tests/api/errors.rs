@@ -287,8 +287,10 @@ async fn a_chunked_body_is_cut_off_at_the_limit() {
 
 #[tokio::test]
 async fn the_analyze_limit_is_four_thirds_of_the_image_limit_plus_64_kib() {
+    // One photo per analysis; `multi_photo` checks that the limit scales with more.
     let app = spawn_app_with(|c| {
         c.max_image_bytes = 30_000;
+        c.max_images = 1;
         c.api_tokens = vec!["t".into()];
     })
     .await;

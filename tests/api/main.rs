@@ -18,6 +18,7 @@ mod guard;
 mod images;
 mod limits;
 mod meta;
+mod multi_photo;
 mod process;
 mod spa;
 mod upstream;

@@ -112,11 +112,15 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Analyze a weld photo
-         * @description Sends the photo to Gemini with a weld-inspector instruction and returns a
-         *     structured Markdown report: what is in the photo, the defects found with their
-         *     likely causes, how to fix them, and a verdict — or a clear note when the photo
-         *     does not show a weld or is too poor to judge.
+         * Analyze photos of a weld
+         * @description Sends the photos (1 to `WELD_MAX_IMAGES`, 4 by default: face, root, side, a
+         *     close-up of a defect — all of one weld) to Gemini in one request, in order,
+         *     with a weld-inspector instruction, and returns one structured Markdown
+         *     report: what is in the photos, the defects found with their likely causes
+         *     (and, with several photos, which photo shows each), how to fix them, and a
+         *     verdict — or a clear note when the photos do not show a weld or are too poor
+         *     to judge. One bad photo fails the whole request; its message names it
+         *     (`images[2]`). More photos than the limit: 400 naming `images`.
          */
         post: operations["analyze"];
         delete?: never;
@@ -135,7 +139,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Analyze a weld photo, streamed
+         * Analyze photos of a weld, streamed
          * @description The same as `analyze`, but the report arrives as Server-Sent Events while
          *     Gemini writes it: `delta` events with `{text}`, then `done` with
          *     `{finishReason, model, usage?}` — or `error` with the error object if the
@@ -155,20 +159,46 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
-         * AnalyzeJsonRequest
-         * @description A weld photo as base64 JSON.
+         * AnalyzeImage
+         * @description One photo of the `images` array.
          */
-        AnalyzeJsonRequest: {
+        AnalyzeImage: {
             /**
-             * @description The image as standard base64 (a `data:image/...;base64,` prefix is allowed).
+             * @description The photo as standard base64 (a `data:image/...;base64,` prefix is allowed).
              *     Decoded, at most `WELD_MAX_IMAGE_BYTES` (10 MiB by default).
              */
             base64Image: string;
             /**
-             * @description The image's type: `image/png`, `image/jpeg`, `image/webp`, `image/heic` or
+             * @description The photo's type: `image/png`, `image/jpeg`, `image/webp`, `image/heic` or
              *     `image/heif`. The bytes must match it.
              */
             mimeType: string;
+        };
+        /**
+         * AnalyzeJsonRequest
+         * @description Photos of one weld as base64 JSON: either `images` (1 to `WELD_MAX_IMAGES`
+         *     photos, 4 by default) or the single `base64Image` + `mimeType` — exactly one
+         *     of `images` and `base64Image`.
+         */
+        AnalyzeJsonRequest: {
+            /**
+             * @description Photos of the same weld (face, root, side, a close-up of a defect), 1 to
+             *     `WELD_MAX_IMAGES` (4 by default), sent to Gemini in this order as Photo 1,
+             *     Photo 2, …
+             */
+            images?: components["schemas"]["AnalyzeImage"][];
+            /**
+             * @description One photo as standard base64 (a `data:image/...;base64,` prefix is allowed),
+             *     the form of the original app; not together with `images`. Decoded, at most
+             *     `WELD_MAX_IMAGE_BYTES` (10 MiB by default).
+             */
+            base64Image?: string;
+            /**
+             * @description The type of `base64Image`: `image/png`, `image/jpeg`, `image/webp`,
+             *     `image/heic` or `image/heif`. The bytes must match it. Required with
+             *     `base64Image`; not with `images` (each photo there has its own).
+             */
+            mimeType?: string;
             /**
              * @description An optional note from the welder: process, material, thickness, position
              *     (at most 1,000 characters).
@@ -948,16 +978,16 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description The photo, in either encoding. */
+        /** @description The photos, in either encoding. */
         requestBody: {
             content: {
                 "application/json; charset=utf-8": components["schemas"]["AnalyzeJsonRequest"];
                 "multipart/form-data": {
                     /**
-                     * Format: binary
-                     * @description The photo file (PNG, JPEG, WebP, HEIC or HEIF).
+                     * @description The photo files (PNG, JPEG, WebP, HEIC or HEIF): 1 to `WELD_MAX_IMAGES`
+                     *     (4 by default) parts named `image`, sent to Gemini in this order.
                      */
-                    image: string;
+                    image: string[];
                     /** @description An optional note from the welder (at most 1,000 characters). */
                     note?: string;
                     /** @description `ru` or `en`. */
@@ -1116,16 +1146,16 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description The photo, in either encoding. */
+        /** @description The photos, in either encoding. */
         requestBody: {
             content: {
                 "application/json; charset=utf-8": components["schemas"]["AnalyzeJsonRequest"];
                 "multipart/form-data": {
                     /**
-                     * Format: binary
-                     * @description The photo file (PNG, JPEG, WebP, HEIC or HEIF).
+                     * @description The photo files (PNG, JPEG, WebP, HEIC or HEIF): 1 to `WELD_MAX_IMAGES`
+                     *     (4 by default) parts named `image`, sent to Gemini in this order.
                      */
-                    image: string;
+                    image: string[];
                     /** @description An optional note from the welder (at most 1,000 characters). */
                     note?: string;
                     /** @description `ru` or `en`. */
