@@ -288,7 +288,9 @@ mod tests {
             "application/manifest+json"
         );
         assert_eq!(
-            mime_guess::from_path("sw.js").first_or_octet_stream().essence_str(),
+            mime_guess::from_path("sw.js")
+                .first_or_octet_stream()
+                .essence_str(),
             "text/javascript"
         );
     }

@@ -329,7 +329,11 @@ async fn the_web_manifests_list_icons_that_are_pngs_of_their_stated_size() {
         assert_eq!(manifest["background_color"], "#0f172a");
         let name = manifest["name"].as_str().unwrap();
         assert!(name.contains("Weld Assistant"), "{path}: {name}");
-        let local = if lang == "ru" { "сварочный помощник" } else { "welding helper" };
+        let local = if lang == "ru" {
+            "сварочный помощник"
+        } else {
+            "welding helper"
+        };
         assert!(name.contains(local), "{path}: {name}");
         let icons = manifest["icons"].as_array().unwrap();
         let mut seen = Vec::new();
@@ -373,8 +377,14 @@ async fn the_service_worker_has_a_stable_url_no_cache_and_precaches_this_build()
         response.headers()["content-type"]
     );
     let worker = response.text().await.unwrap();
-    assert!(!worker.contains("__WELD_"), "the build filled in the placeholders");
-    assert!(worker.contains(&format!("\\\"{}\\\"", entry_script(&html))), "precaches the entry script");
+    assert!(
+        !worker.contains("__WELD_"),
+        "the build filled in the placeholders"
+    );
+    assert!(
+        worker.contains(&format!("\\\"{}\\\"", entry_script(&html))),
+        "precaches the entry script"
+    );
     assert!(worker.contains("\\\"/\\\""), "precaches the entry page");
     assert!(!worker.contains("\\\"/api"), "precaches nothing under /api");
 }
