@@ -35,4 +35,9 @@ export default tseslint.config(
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node },
   },
+  {
+    // The service worker runs in its own global scope (typechecked by tsconfig.sw.json).
+    files: ['src/pwa/sw.js'],
+    languageOptions: { globals: globals.serviceworker },
+  },
 )

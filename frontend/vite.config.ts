@@ -2,8 +2,9 @@
 // Build, dev-server and test configuration of the Weld Assistant SPA.
 // The built files are embedded in the Rust binary, which serves them on the
 // same origin as /api, with a strict CSP (no inline scripts or styles).
+import { createHash } from 'node:crypto'
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import { promisify } from 'node:util'
 import { brotliCompress, constants as zlibConstants, gzip } from 'node:zlib'
 import react from '@vitejs/plugin-react'
@@ -67,8 +68,58 @@ function precompress(): Plugin {
   }
 }
 
+/**
+ * Writes `dist/sw.js` from `src/pwa/sw.js` (not hashed: its URL must stay the
+ * same), with the build's version and precache list filled in. The precache is
+ * the entry page (as `/`) and every file of the bundle: hashed JS, CSS and
+ * images, lazily loaded chunks included. The files of `public/` (manifests,
+ * icons) are left out: the app runs offline without them, and a first visit
+ * should not download icons it never shows. The version is a hash of the names
+ * and contents of all the files (`public/` too), so any change to the app makes
+ * a new worker, which replaces the old one and its cache.
+ */
+function serviceWorker(): Plugin {
+  let root = ''
+  let outDir = ''
+  let publicDir = ''
+  return {
+    name: 'weld-service-worker',
+    apply: 'build',
+    configResolved(config) {
+      root = config.root
+      outDir = resolve(config.root, config.build.outDir)
+      publicDir = config.publicDir
+    },
+    async writeBundle(_options, bundle) {
+      const files = new Map<string, string | Uint8Array>()
+      for (const [name, output] of Object.entries(bundle)) {
+        files.set(name, output.type === 'chunk' ? output.code : output.source)
+      }
+      const precache = [...files.keys()].sort().map((name) => (name === 'index.html' ? '/' : `/${name}`))
+      if (publicDir) {
+        for (const path of await listFiles(publicDir).catch(() => [])) {
+          files.set(`public/${relative(publicDir, path).split(sep).join('/')}`, await readFile(path))
+        }
+      }
+      const hash = createHash('sha256')
+      for (const name of [...files.keys()].sort()) {
+        hash.update(name).update('\0').update(files.get(name) ?? '').update('\0')
+      }
+      const version = hash.digest('hex').slice(0, 16)
+      const source = await readFile(resolve(root, 'src/pwa/sw.js'), 'utf8')
+      if (!source.includes("'__WELD_VERSION__'") || !source.includes("'__WELD_PRECACHE__'")) {
+        throw new Error('src/pwa/sw.js lost its __WELD_VERSION__ / __WELD_PRECACHE__ placeholders')
+      }
+      const worker = source
+        .replace("'__WELD_VERSION__'", JSON.stringify(version))
+        .replace("'__WELD_PRECACHE__'", JSON.stringify(JSON.stringify(precache)))
+      await writeFile(resolve(outDir, 'sw.js'), worker)
+    },
+  }
+}
+
 export default defineConfig({
-  plugins: [react(), precompress()],
+  plugins: [react(), serviceWorker(), precompress()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

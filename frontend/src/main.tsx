@@ -2,6 +2,7 @@ import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './components/App'
 import { I18nProvider } from './i18n/I18nProvider'
+import { registerServiceWorker, syncManifestLanguage } from './pwa/register'
 import './styles.css'
 
 const root = document.getElementById('root')
@@ -14,3 +15,6 @@ createRoot(root).render(
     </I18nProvider>
   </StrictMode>,
 )
+
+syncManifestLanguage()
+registerServiceWorker()

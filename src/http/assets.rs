@@ -3,7 +3,10 @@
 //!
 //! - `Content-Type` from mime_guess; `ETag` from the file's hash, `304` on a match;
 //! - hashed `/assets/*`: `Cache-Control: public, max-age=31536000, immutable`;
-//!   everything else (`index.html` first) `no-cache`;
+//!   everything else `no-cache` (revalidated with the ETag on every use): `index.html`,
+//!   the service worker `/sw.js` (its URL never changes, and a new build must reach
+//!   the browser's update check), the web manifests and the icons (not hashed);
+//! - `*.webmanifest` is `application/manifest+json`;
 //! - the `.br`/`.gz` twins written at build time are served by `Accept-Encoding`,
 //!   with `Vary: Accept-Encoding`;
 //! - any other GET outside `/api` gets `index.html` (SPA routes such as `/analyze`),
@@ -131,11 +134,7 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
         Some(coding) => format!("\"{hash}-{coding}\""),
         None => format!("\"{hash}\""),
     };
-    let cache = if name.starts_with("assets/") {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
+    let cache = cache_policy(name);
     let mime = mime_guess::from_path(name).first_or_octet_stream();
     let content_type = match mime.type_() {
         mime_guess::mime::TEXT | mime_guess::mime::APPLICATION if mime.get_param("charset").is_none() => {
@@ -174,6 +173,17 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
         std::borrow::Cow::Owned(data) => bytes::Bytes::from(data),
     };
     builder.body(Body::from_bytes(bytes))
+}
+
+/// `Cache-Control` for an embedded file: only the hashed `/assets/*` may be kept
+/// without asking; the entry page, `sw.js`, the manifests and the icons keep their
+/// URL across builds, so the browser revalidates them every time.
+fn cache_policy(name: &str) -> &'static str {
+    if name.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
 }
 
 /// Whether an `If-None-Match` value matches our strong `etag` by RFC 9110's weak
@@ -248,6 +258,39 @@ mod tests {
         ] {
             assert!(!none_match_hits(miss, etag), "{miss}");
         }
+    }
+
+    #[test]
+    fn only_hashed_assets_are_cached_without_revalidation() {
+        assert_eq!(
+            cache_policy("assets/index-AbC123.js"),
+            "public, max-age=31536000, immutable"
+        );
+        for name in [
+            "index.html",
+            "sw.js",
+            "manifest.webmanifest",
+            "manifest.en.webmanifest",
+            "icons/icon-512.png",
+        ] {
+            assert_eq!(cache_policy(name), "no-cache", "{name}");
+        }
+    }
+
+    #[test]
+    fn the_manifest_and_the_worker_have_their_content_types() {
+        assert_eq!(
+            mime_guess::from_path("manifest.webmanifest")
+                .first_or_octet_stream()
+                .essence_str(),
+            "application/manifest+json"
+        );
+        assert_eq!(
+            mime_guess::from_path("sw.js")
+                .first_or_octet_stream()
+                .essence_str(),
+            "text/javascript"
+        );
     }
 
     #[test]

@@ -31,10 +31,11 @@ use sha2::{Digest, Sha256};
 
 use crate::error::from_poem;
 
-/// The app's Content-Security-Policy.
+/// The app's Content-Security-Policy. `worker-src` and `manifest-src` allow the
+/// installable app's service worker (`/sw.js`) and web manifest, from this origin only.
 pub const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
-connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; \
-base-uri 'none'; object-src 'none'";
+connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; form-action 'self'; \
+frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Swagger UI's policy around its script sources (`{scripts}`): its inline
 /// `<script>` elements are allowed by hash, never by `'unsafe-inline'`. Styles keep

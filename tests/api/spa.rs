@@ -287,3 +287,120 @@ async fn the_api_is_never_shadowed_by_the_spa() {
         .unwrap();
     assert_eq!(post.status(), 405);
 }
+
+/// Width and height from a PNG's IHDR chunk (right after the 8-byte signature).
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "not a PNG: {:?}",
+        &bytes[..bytes.len().min(8)]
+    );
+    assert_eq!(&bytes[12..16], b"IHDR", "the first chunk is IHDR");
+    let word = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+#[tokio::test]
+async fn the_web_manifests_list_icons_that_are_pngs_of_their_stated_size() {
+    let app = spawn_app().await;
+    let html = app.get("/").await.text().await.unwrap();
+    assert!(
+        html.contains("<link rel=\"manifest\" href=\"/manifest.webmanifest\""),
+        "the entry page links the manifest: {html}"
+    );
+    for (path, lang) in [
+        ("/manifest.webmanifest", "ru"),
+        ("/manifest.en.webmanifest", "en"),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/manifest+json; charset=utf-8",
+            "{path}"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-cache", "{path}");
+        let manifest: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(manifest["lang"], lang, "{path}");
+        assert_eq!(manifest["start_url"], "/");
+        assert_eq!(manifest["scope"], "/");
+        assert_eq!(manifest["display"], "standalone");
+        assert_eq!(manifest["theme_color"], "#0f172a");
+        assert_eq!(manifest["background_color"], "#0f172a");
+        let name = manifest["name"].as_str().unwrap();
+        assert!(name.contains("Weld Assistant"), "{path}: {name}");
+        let local = if lang == "ru" {
+            "сварочный помощник"
+        } else {
+            "welding helper"
+        };
+        assert!(name.contains(local), "{path}: {name}");
+        let icons = manifest["icons"].as_array().unwrap();
+        let mut seen = Vec::new();
+        for icon in icons {
+            let src = icon["src"].as_str().unwrap();
+            let sizes = icon["sizes"].as_str().unwrap();
+            let purpose = icon["purpose"].as_str().unwrap();
+            assert_eq!(icon["type"], "image/png", "{src}");
+            let response = app.get(src).await;
+            assert_eq!(response.status(), 200, "{src}");
+            assert_eq!(response.headers()["content-type"], "image/png", "{src}");
+            let (width, height) = png_size(&response.bytes().await.unwrap());
+            assert_eq!(format!("{width}x{height}"), sizes, "{src}");
+            seen.push((sizes.to_owned(), purpose.to_owned()));
+        }
+        for wanted in [("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")] {
+            assert!(
+                seen.iter().any(|(s, p)| s == wanted.0 && p == wanted.1),
+                "{path} lacks a {wanted:?} icon: {seen:?}"
+            );
+        }
+    }
+    let apple = app.get("/icons/apple-touch-icon.png").await;
+    assert_eq!(apple.status(), 200);
+    assert_eq!(png_size(&apple.bytes().await.unwrap()), (180, 180));
+}
+
+#[tokio::test]
+async fn the_service_worker_has_a_stable_url_no_cache_and_precaches_this_build() {
+    let app = spawn_app().await;
+    let html = app.get("/").await.text().await.unwrap();
+    let response = app.get("/sw.js").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"),
+        "{:?}",
+        response.headers()["content-type"]
+    );
+    let worker = response.text().await.unwrap();
+    assert!(
+        !worker.contains("__WELD_"),
+        "the build filled in the placeholders"
+    );
+    assert!(
+        worker.contains(&format!("\\\"{}\\\"", entry_script(&html))),
+        "precaches the entry script"
+    );
+    assert!(worker.contains("\\\"/\\\""), "precaches the entry page");
+    assert!(!worker.contains("\\\"/api"), "precaches nothing under /api");
+}
+
+#[tokio::test]
+async fn the_app_policy_allows_its_worker_and_manifest_from_this_origin_only() {
+    let app = spawn_app().await;
+    for path in ["/", "/sw.js", "/manifest.webmanifest"] {
+        let response = app.get(path).await;
+        let csp = response.headers()["content-security-policy"].to_str().unwrap();
+        let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+        assert!(directives.contains(&"worker-src 'self'"), "{path}: {csp}");
+        assert!(directives.contains(&"manifest-src 'self'"), "{path}: {csp}");
+        assert!(
+            !csp.contains("http:") && !csp.contains("https:") && !csp.contains('*'),
+            "{path}: no other host: {csp}"
+        );
+    }
+}

@@ -13,6 +13,7 @@ import { AccessCodeForm } from './AccessCodeForm'
 import { ChatAssistant } from './ChatAssistant'
 import { LanguageSwitch } from './LanguageSwitch'
 import { Logo } from './Logo'
+import { OfflineBanner } from './OfflineBanner'
 
 const loadAnalyzer = () => import('./WeldAnalyzer')
 const WeldAnalyzer = lazy(loadAnalyzer)
@@ -79,6 +80,7 @@ export function App() {
             <LanguageSwitch />
           </div>
         </header>
+        <OfflineBanner />
 
         {session.phase === 'checking' && (
           <p className="loading loading-delayed" role="status">

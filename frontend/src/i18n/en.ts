@@ -7,6 +7,8 @@ export const en: Dictionary = {
   'app.documentTitle': '{view} — Weld Assistant',
   'notice.insecureCookie':
     'The browser does not keep the session cookie over insecure HTTP. Open the site over HTTPS, or ask the administrator to set WELD_COOKIE_SECURE=false for use on a local network.',
+  'offline.title': 'No connection',
+  'offline.detail': 'saved chats are here; sending works again once the connection is back.',
 
   'nav.label': 'Sections',
   'nav.chat': 'Assistant',

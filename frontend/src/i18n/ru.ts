@@ -14,6 +14,8 @@ export const ru = {
   'app.documentTitle': '{view} — Weld Assistant',
   'notice.insecureCookie':
     'Браузер не сохраняет cookie сессии по незащищённому HTTP. Откройте сайт по HTTPS или попросите администратора задать WELD_COOKIE_SECURE=false для работы в локальной сети.',
+  'offline.title': 'Нет соединения',
+  'offline.detail': 'сохранённые чаты доступны, отправка снова заработает, когда связь вернётся.',
 
   'nav.label': 'Разделы',
   'nav.chat': 'Помощник',
