@@ -28,7 +28,7 @@ function recordAnalyze(...replies: (() => Response)[]) {
       const file = image instanceof File ? image : null
       sent.push({
         image: file,
-        images: form.getAll('image').map((part) => (part instanceof File ? part.name : String(part))),
+        images: form.getAll('image').map((part) => (part instanceof File ? part.name : part)),
         bytes: file ? [...new Uint8Array(await file.arrayBuffer())] : [],
         note: form.get('note'),
         language: form.get('language'),
