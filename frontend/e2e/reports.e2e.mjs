@@ -2,7 +2,7 @@
 // keep: download (.md), copy (clipboard), print view, the saved analyses, and
 // "ask about this analysis" (the fake Gemini's next request carries the report).
 // Run with `npm run e2e` (see app.e2e.mjs for the binaries).
-/* global document, navigator, HTMLImageElement */
+/* global document, HTMLImageElement */
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
