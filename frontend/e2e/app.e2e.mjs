@@ -294,7 +294,7 @@ describe('Weld Assistant in Chromium', () => {
       const result = page.locator('section.result')
       await result.getByRole('heading', { name: ru['analyze.resultTitle'] }).waitFor()
       await result.locator('strong', { hasText: 'равномерный' }).waitFor({ timeout: ANSWER_TIMEOUT })
-      assert.equal(await result.locator('li').count(), 2)
+      assert.equal(await result.locator('.markdown li').count(), 2)
 
       const calls = await receivedSince(before)
       assert.equal(calls.length, 1, 'exactly one Gemini call')

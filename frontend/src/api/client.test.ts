@@ -162,7 +162,7 @@ describe('api client', () => {
     )
     const image = new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0])], { type: 'image/jpeg' })
 
-    const reply = await analyze({ image, filename: 'weld.jpg', note: '  MIG, 4 мм  ', language: 'ru' })
+    const reply = await analyze({ images: [{ image, filename: 'weld.jpg' }], note: '  MIG, 4 мм  ', language: 'ru' })
 
     expect(reply.text).toBe('## Отчёт')
     const part = form?.get('image')
@@ -170,8 +170,34 @@ describe('api client', () => {
     expect((part as File).name).toBe('weld.jpg')
     expect((part as File).type).toBe('image/jpeg')
     expect(new Uint8Array(await (part as File).arrayBuffer())).toEqual(new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))
+    expect(form?.getAll('image')).toHaveLength(1)
     expect(form?.get('note')).toBe('MIG, 4 мм')
     expect(form?.get('language')).toBe('ru')
+  })
+
+  it('posts several photos of one weld as parts named image, in order', async () => {
+    let form: FormData | undefined
+    server.use(
+      http.post('/api/analyze', async ({ request }) => {
+        form = await request.formData()
+        return generateReply('## Отчёт')
+      }),
+    )
+    const photo = (byte: number) => new Blob([new Uint8Array([0xff, 0xd8, byte])], { type: 'image/jpeg' })
+
+    await analyze({
+      images: [
+        { image: photo(1), filename: 'face.jpg' },
+        { image: photo(2), filename: 'root.jpg' },
+        { image: photo(3), filename: 'side.jpg' },
+      ],
+      language: 'ru',
+    })
+
+    const parts = (form?.getAll('image') ?? []) as File[]
+    expect(parts.map((part) => part.name)).toEqual(['face.jpg', 'root.jpg', 'side.jpg'])
+    const lastBytes = await Promise.all(parts.map(async (part) => new Uint8Array(await part.arrayBuffer())[2]))
+    expect(lastBytes).toEqual([1, 2, 3])
   })
 
   it('leaves out an empty note', async () => {
@@ -183,7 +209,7 @@ describe('api client', () => {
       }),
     )
 
-    await analyze({ image: new Blob(['x'], { type: 'image/png' }), filename: 'a.png', note: '   ', language: 'en' })
+    await analyze({ images: [{ image: new Blob(['x'], { type: 'image/png' }), filename: 'a.png' }], note: '   ', language: 'en' })
 
     expect(form?.has('note')).toBe(false)
     expect(form?.get('language')).toBe('en')
@@ -399,7 +425,7 @@ describe('api client, streaming', () => {
     const pieces: string[] = []
 
     const done = await analyzeStream(
-      { image: new Blob([new Uint8Array([0xff, 0xd8])], { type: 'image/jpeg' }), filename: 'weld.jpg', note: ' MIG ', language: 'en' },
+      { images: [{ image: new Blob([new Uint8Array([0xff, 0xd8])], { type: 'image/jpeg' }), filename: 'weld.jpg' }], note: ' MIG ', language: 'en' },
       { onDelta: (text) => pieces.push(text) },
     )
 

@@ -172,24 +172,35 @@ export function chat(request: ChatRequest, options: CallOptions = {}): Promise<C
   )
 }
 
-export interface AnalyzeInput {
+/** One photo of an analysis, as it is uploaded. */
+export interface AnalyzeImage {
   image: Blob
   filename: string
+}
+
+/** Photos of one weld (face, root, side…), in the order they are sent. */
+export interface AnalyzeInput {
+  images: readonly AnalyzeImage[]
   note?: string
   language: Language
 }
 
+/**
+ * The multipart form: one part `image` per photo, in order (DESIGN.md: 1 to
+ * `WELD_MAX_IMAGES` parts named `image`). One photo is exactly the form servers
+ * without several-photo support accept.
+ */
 function analyzeForm(input: AnalyzeInput): FormData {
   const form = new FormData()
   const part = (name: keyof AnalyzeForm) => name
-  form.append(part('image'), input.image, input.filename)
+  for (const { image, filename } of input.images) form.append(part('image'), image, filename)
   const note = input.note?.trim()
   if (note) form.append(part('note'), note)
   form.append(part('language'), input.language)
   return form
 }
 
-/** `POST /api/analyze` as multipart/form-data: part `image`, optional `note` and `language`. */
+/** `POST /api/analyze` as multipart/form-data: parts `image` (one per photo), optional `note` and `language`. */
 export function analyze(input: AnalyzeInput, options: CallOptions = {}): Promise<AnalyzeReply> {
   // No Content-Type header: fetch writes the multipart boundary itself.
   return call('/api/analyze', { method: 'POST', body: analyzeForm(input), signal: options.signal ?? null }, isGenerateReply)

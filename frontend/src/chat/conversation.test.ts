@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   CHAT_STORAGE_KEY,
+  historyFor,
   type ChatMessage,
   loadConversation,
   saveConversation,
@@ -76,5 +77,52 @@ describe('conversation storage', () => {
       JSON.stringify({ messages: [{ id: '1', role: 'user', text: 'ok' }, { id: '2', role: 'system', text: 'no' }, 5] }),
     )
     expect(loadConversation()).toEqual([{ id: '1', role: 'user', text: 'ok' }])
+  })
+})
+
+describe('historyFor', () => {
+  const turns = { intro: 'Analysis of my weld:', ack: 'Got it.' }
+  const card: ChatMessage = {
+    id: 'c',
+    role: 'user',
+    text: 'REPORT',
+    analysis: { date: '2026-12-01T10:00:00.000Z', note: '', thumbnail: null, photoCount: 1 },
+  }
+
+  it('starts with the report of the latest analysis and an acknowledgement, then the turns after it', () => {
+    const messages: ChatMessage[] = [
+      { id: '1', role: 'user', text: 'earlier question' },
+      { id: '2', role: 'model', text: 'earlier answer' },
+      card,
+      { id: '3', role: 'user', text: 'why pores?' },
+      { id: '4', role: 'model', text: 'gas flow' },
+    ]
+    expect(historyFor(messages, turns)).toEqual([
+      { role: 'user', text: 'Analysis of my weld:\n\nREPORT' },
+      { role: 'model', text: 'Got it.' },
+      { role: 'user', text: 'why pores?' },
+      { role: 'model', text: 'gas flow' },
+    ])
+  })
+
+  it('keeps the report when the conversation after it outgrows the limits', () => {
+    const many: ChatMessage[] = Array.from({ length: 30 }, (_, i) => ({
+      id: String(i),
+      role: i % 2 === 0 ? 'user' : 'model',
+      text: `turn ${i}`,
+    }))
+    const history = historyFor([card, ...many], turns, { maxTurns: 6, maxChars: 10_000 })
+    expect(history).toHaveLength(6)
+    expect(history[0]?.text).toContain('REPORT')
+    expect(history.at(-1)?.text).toBe('turn 29')
+    expect(history[2]?.role).toBe('user')
+  })
+
+  it('is trimHistory without an analysis', () => {
+    const messages: ChatMessage[] = [
+      { id: '1', role: 'model', text: 'hello' },
+      { id: '2', role: 'user', text: 'q' },
+    ]
+    expect(historyFor(messages, turns)).toEqual(trimHistory(messages))
   })
 })

@@ -1,5 +1,8 @@
 // The chat conversation as the browser keeps it: its messages, how they are
-// remembered in localStorage, and which of them are sent back as history.
+// remembered in localStorage, and which of them are sent back as history. An
+// analysis the user asks about joins the conversation as a message of its own
+// (shown as a card); from there on, history starts with its report.
+import type { SavedAnalysis } from '../analysis/saved'
 import type { HistoryItem } from '../api/types'
 
 /** Why an answer is only partly there: the user stopped it, or the stream broke off. */
@@ -11,6 +14,26 @@ export interface ChatMessage {
   text: string
   /** Set on a model answer that did not arrive in full (kept, and sent as history, as it is). */
   incomplete?: Incomplete
+  /** Set on the (user) message that brings an analysis into the chat; `text` is its report. */
+  analysis?: AnalysisContext
+}
+
+/** What the chat keeps of an analysis it is about: enough for its card. */
+export interface AnalysisContext {
+  /** When the analysis finished, ISO 8601. */
+  date: string
+  note: string
+  /** The first photo's small JPEG data: URL, if there is one. */
+  thumbnail: string | null
+  photoCount: number
+}
+
+/** The two turns that put an analysis in front of the conversation about it. */
+export interface ContextTurns {
+  /** Opens the user turn, before the report: "Analysis of my weld:". */
+  intro: string
+  /** The model's short acknowledgement after it. */
+  ack: string
 }
 
 export interface HistoryLimits {
@@ -40,18 +63,94 @@ export function trimHistory(messages: readonly ChatMessage[], limits: HistoryLim
   return kept
 }
 
+/**
+ * The history to send: with an analysis in the conversation, a user turn with the
+ * latest analysis's report and a model acknowledgement come first (the server drops
+ * leading model turns, not this), then the newest turns after it that fit the rest
+ * of the limits. Without one, the newest turns that fit, as `trimHistory`.
+ */
+export function historyFor(
+  messages: readonly ChatMessage[],
+  turns: ContextTurns,
+  limits: HistoryLimits = HISTORY_LIMITS,
+): HistoryItem[] {
+  const at = messages.findLastIndex((message) => message.analysis !== undefined)
+  const context = messages[at]
+  if (at === -1 || !context) return trimHistory(messages, limits)
+  const room = Math.max(0, limits.maxChars - turns.intro.length - turns.ack.length - 2)
+  const report = context.text.slice(0, Math.floor(room / 2))
+  const head: HistoryItem[] = [
+    { role: 'user', text: `${turns.intro}\n\n${report}` },
+    { role: 'model', text: turns.ack },
+  ]
+  const used = head.reduce((sum, item) => sum + item.text.length, 0)
+  const rest = trimHistory(messages.slice(at + 1), {
+    maxTurns: Math.max(0, limits.maxTurns - head.length),
+    maxChars: Math.max(0, limits.maxChars - used),
+  })
+  return [...head, ...rest]
+}
+
+/** The message that brings `analysis` into the chat. */
+export function analysisMessage(analysis: SavedAnalysis): ChatMessage {
+  return {
+    id: newMessageId(),
+    role: 'user',
+    text: analysis.report,
+    analysis: {
+      date: analysis.date,
+      note: analysis.note,
+      thumbnail: analysis.thumbnails[0] ?? null,
+      photoCount: analysis.photoCount,
+    },
+  }
+}
+
+type AttachListener = (message: ChatMessage) => void
+const attachListeners = new Set<AttachListener>()
+
+/** Called with the message of every analysis attached while the chat is shown. */
+export function onAnalysisAttached(listener: AttachListener): () => void {
+  attachListeners.add(listener)
+  return () => {
+    attachListeners.delete(listener)
+  }
+}
+
+/** Brings an analysis into the chat: to the chat on screen, or to the stored conversation. */
+export function attachAnalysis(analysis: SavedAnalysis, storage?: Storage): void {
+  const message = analysisMessage(analysis)
+  if (attachListeners.size === 0) {
+    saveConversation([...loadConversation(storage), message], storage)
+    return
+  }
+  for (const listener of attachListeners) listener(message)
+}
+
 export const CHAT_STORAGE_KEY = 'weld-assistant.chat.v1'
 /** Older messages are forgotten so localStorage never fills up. */
 const MAX_STORED_MESSAGES = 200
 
+function isAnalysisContext(value: unknown): value is AnalysisContext {
+  if (typeof value !== 'object' || value === null) return false
+  const { date, note, thumbnail, photoCount } = value as Record<string, unknown>
+  return (
+    typeof date === 'string' &&
+    typeof note === 'string' &&
+    (thumbnail === null || (typeof thumbnail === 'string' && thumbnail.startsWith('data:image/'))) &&
+    typeof photoCount === 'number'
+  )
+}
+
 function isChatMessage(value: unknown): value is ChatMessage {
   if (typeof value !== 'object' || value === null) return false
-  const { id, role, text, incomplete } = value as Record<string, unknown>
+  const { id, role, text, incomplete, analysis } = value as Record<string, unknown>
   return (
     typeof id === 'string' &&
     (role === 'user' || role === 'model') &&
     typeof text === 'string' &&
-    (incomplete === undefined || incomplete === 'stopped' || incomplete === 'failed')
+    (incomplete === undefined || incomplete === 'stopped' || incomplete === 'failed') &&
+    (analysis === undefined || isAnalysisContext(analysis))
   )
 }
 

@@ -1,7 +1,8 @@
-import { screen, waitFor, within } from '@testing-library/react'
+import { act, screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
-import { describe, expect, it } from 'vitest'
-import { CHAT_STORAGE_KEY, type ChatMessage } from '../chat/conversation'
+import { describe, expect, it, vi } from 'vitest'
+import { attachAnalysis, CHAT_STORAGE_KEY, type ChatMessage } from '../chat/conversation'
+import { isoDate } from '../report/report'
 import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../test/render'
 import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
 import { server } from '../test/server'
@@ -449,5 +450,103 @@ describe('ChatAssistant', () => {
       expect(await screen.findByText('Answer stopped — showing what had arrived.')).toBeInTheDocument()
       expect(screen.getByRole('button', { name: 'Send' })).toBeInTheDocument()
     })
+  })
+})
+
+describe('ChatAssistant: an analysis as context', () => {
+  const REPORT = '## Дефекты\n\n- Поры в корне.\n\n## Вердикт\n\nТребует доработки: поры.'
+  const analysis = {
+    id: 'a1',
+    date: '2026-12-01T10:00:00.000Z',
+    report: REPORT,
+    note: 'MAG 6 мм',
+    thumbnails: ['data:image/jpeg;base64,/9j/'],
+    photoCount: 2,
+  }
+
+  it('shows a card for the analysis and sends its report first in the history, the question last', async () => {
+    const sent = recordChat(() => generateReply('Уменьшите скорость.'))
+    const { user, input, log } = renderChat()
+
+    act(() => attachAnalysis(analysis))
+
+    const card = await within(log).findByText(/^Вопросы по анализу от /)
+    const cardBox = card.closest('.analysis-card') as HTMLElement
+    expect(within(cardBox).getByRole('img', { name: 'Фото шва' })).toHaveAttribute('src', 'data:image/jpeg;base64,/9j/')
+    expect(within(cardBox).getByText('Требует доработки')).toBeInTheDocument()
+    expect(within(cardBox).getByText('MAG 6 мм')).toBeInTheDocument()
+
+    await user.type(input, 'Как убрать эту пористость?{Enter}')
+
+    await within(log).findByText('Уменьшите скорость.', undefined, MARKDOWN_WAIT)
+    expect(sent).toHaveLength(1)
+    expect(sent[0]?.message).toBe('Как убрать эту пористость?')
+    expect(sent[0]?.history).toEqual([
+      { role: 'user', text: `Вот анализ моего сварного шва:\n\n${REPORT}` },
+      { role: 'model', text: 'Понял, это отчёт по вашему шву. Задавайте вопросы по нему.' },
+    ])
+  })
+
+  it('keeps the analysis context after a reload', async () => {
+    const sent = recordChat(
+      () => generateReply('Первый ответ.'),
+      () => generateReply('Второй ответ.'),
+    )
+    const first = renderChat()
+    act(() => attachAnalysis(analysis))
+    await first.user.type(first.input, 'Вопрос один{Enter}')
+    await within(first.log).findByText('Первый ответ.', undefined, MARKDOWN_WAIT)
+    first.unmount()
+
+    const { user, input, log } = renderChat()
+    expect(within(log).getByText(/^Вопросы по анализу от /)).toBeInTheDocument()
+    await user.type(input, 'Вопрос два{Enter}')
+    await within(log).findByText('Второй ответ.', undefined, MARKDOWN_WAIT)
+
+    expect(sent[1]?.history).toEqual([
+      { role: 'user', text: `Вот анализ моего сварного шва:\n\n${REPORT}` },
+      { role: 'model', text: 'Понял, это отчёт по вашему шву. Задавайте вопросы по нему.' },
+      { role: 'user', text: 'Вопрос один' },
+      { role: 'model', text: 'Первый ответ.' },
+    ])
+    expect(sent[1]?.message).toBe('Вопрос два')
+  })
+})
+
+describe('ChatAssistant: keeping an answer', () => {
+  it('copies an answer as Markdown and downloads it as a .md', async () => {
+    recordChat(() => generateReply('**УОНИ-13/55**, ток 80–110 А.'))
+    const { user, input, log } = renderChat()
+    await user.type(input, 'Электрод?{Enter}')
+    await within(log).findByText('УОНИ-13/55', { selector: 'strong' }, MARKDOWN_WAIT)
+    const actions = within(log).getByRole('group', { name: 'Ответ помощника: сохранить или скопировать' })
+    const write = vi.spyOn(navigator.clipboard, 'writeText')
+
+    await user.click(within(actions).getByRole('button', { name: 'Копировать' }))
+
+    expect(write).toHaveBeenCalledWith('**УОНИ-13/55**, ток 80–110 А.')
+    expect(await within(actions).findByRole('button', { name: 'Скопировано' })).toBeInTheDocument()
+
+    const blobs: Blob[] = []
+    Object.defineProperty(URL, 'createObjectURL', {
+      configurable: true,
+      writable: true,
+      value: (blob: Blob) => {
+        blobs.push(blob)
+        return 'blob:test/1'
+      },
+    })
+    Object.defineProperty(URL, 'revokeObjectURL', { configurable: true, writable: true, value: vi.fn() })
+    const names: string[] = []
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      names.push(this.download)
+    })
+    try {
+      await user.click(within(actions).getByRole('button', { name: 'Скачать .md' }))
+    } finally {
+      click.mockRestore()
+    }
+    expect(names).toEqual([`weld-answer-${isoDate(new Date())}.md`])
+    expect(await blobs[0]?.text()).toBe('**УОНИ-13/55**, ток 80–110 А.')
   })
 })

@@ -1,13 +1,17 @@
 // The chat view: greeting, conversation, example questions, thinking state, the
 // answer growing as it streams in (with Stop), errors with Retry, and the
-// composer pinned to the bottom of the screen.
-import { Send, Square, Trash2 } from 'lucide-react'
+// composer pinned to the bottom of the screen. Each answer can be copied or
+// downloaded; an analysis the user asks about shows as a card in the conversation.
+import { FileText, Send, Square, Trash2 } from 'lucide-react'
 import { type KeyboardEvent, type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
-import type { ChatMessage } from '../chat/conversation'
+import { type AnalysisContext, type ChatMessage, onAnalysisAttached } from '../chat/conversation'
 import { useChat } from '../hooks/useChat'
 import { useI18n } from '../hooks/useI18n'
 import type { MessageKey } from '../i18n/dictionary'
+import { formatDateTime } from '../i18n/translate'
+import { answerFileName, findVerdict } from '../report/report'
 import { ErrorNotice } from './ErrorNotice'
+import { ReportActions } from './ReportActions'
 import { preloadMarkdown, RichText } from './RichText'
 import { Thinking } from './Thinking'
 
@@ -22,9 +26,39 @@ interface MessageProps {
   speaker: string
   incomplete?: ChatMessage['incomplete']
   streaming?: boolean
+  /** Offer copy and download under it (a finished answer). */
+  actions?: boolean
 }
 
-function Message({ role, text, speaker, incomplete, streaming = false }: MessageProps) {
+/** The analysis the conversation is about from here on: thumbnail, date, verdict. */
+function AnalysisCard({ analysis, report }: { analysis: AnalysisContext; report: string }) {
+  const { t, language } = useI18n()
+  const verdict = findVerdict(report)
+  return (
+    <div className="analysis-card">
+      {analysis.thumbnail ? (
+        <img src={analysis.thumbnail} alt={t('saved.thumbAlt')} />
+      ) : (
+        <FileText aria-hidden="true" size={40} className="analysis-card-icon" />
+      )}
+      <div className="analysis-card-text">
+        <p className="analysis-card-title">
+          {t('chat.contextTitle', { date: formatDateTime(language, analysis.date) })}
+        </p>
+        {verdict && (
+          <p className="analysis-card-verdict">
+            {verdict.kind && <span className={`verdict verdict-${verdict.kind}`}>{t(`verdict.${verdict.kind}`)}</span>}
+            {verdict.line}
+          </p>
+        )}
+        {analysis.note && <p className="muted small">{analysis.note}</p>}
+        <p className="muted small">{t('chat.contextHint')}</p>
+      </div>
+    </div>
+  )
+}
+
+function Message({ role, text, speaker, incomplete, streaming = false, actions = false }: MessageProps) {
   const { t } = useI18n()
   const classes = ['message', `message-${role}`]
   if (incomplete) classes.push('message-incomplete')
@@ -35,6 +69,9 @@ function Message({ role, text, speaker, incomplete, streaming = false }: Message
       {role === 'model' ? <RichText text={text} /> : <p className="message-plain">{text}</p>}
       {incomplete && (
         <p className="incomplete-note">{incomplete === 'stopped' ? t('answer.stopped') : t('answer.incomplete')}</p>
+      )}
+      {actions && (
+        <ReportActions label={t('chat.answerActions')} markdown={() => text} filename={() => answerFileName(new Date())} />
       )}
     </div>
   )
@@ -53,6 +90,15 @@ export function ChatAssistant() {
   const live = status.kind === 'sending' ? status.text : ''
 
   useEffect(preloadMarkdown, [])
+
+  // Asked about an analysis: the next question is about it.
+  useEffect(
+    () =>
+      onAnalysisAttached(() => {
+        window.setTimeout(() => inputRef.current?.focus(), 0)
+      }),
+    [],
+  )
 
   useEffect(() => {
     endRef.current?.scrollIntoView({ block: 'end' })
@@ -102,15 +148,20 @@ export function ChatAssistant() {
 
         <div className="chat-log" role="log" aria-live="polite" aria-label={t('chat.logLabel')}>
           <Message role="model" text={t('chat.greeting')} speaker={t('chat.assistant')} />
-          {messages.map((message) => (
-            <Message
-              key={message.id}
-              role={message.role}
-              text={message.text}
-              speaker={message.role === 'user' ? t('chat.you') : t('chat.assistant')}
-              {...(message.incomplete ? { incomplete: message.incomplete } : {})}
-            />
-          ))}
+          {messages.map((message) =>
+            message.analysis ? (
+              <AnalysisCard key={message.id} analysis={message.analysis} report={message.text} />
+            ) : (
+              <Message
+                key={message.id}
+                role={message.role}
+                text={message.text}
+                speaker={message.role === 'user' ? t('chat.you') : t('chat.assistant')}
+                actions={message.role === 'model'}
+                {...(message.incomplete ? { incomplete: message.incomplete } : {})}
+              />
+            ),
+          )}
           {live !== '' && <Message role="model" text={live} speaker={t('chat.assistant')} streaming />}
         </div>
 

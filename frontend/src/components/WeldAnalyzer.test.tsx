@@ -1,6 +1,9 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ANALYSES_STORAGE_KEY, type SavedAnalysis } from '../analysis/saved'
+import { CHAT_STORAGE_KEY } from '../chat/conversation'
+import { isoDate } from '../report/report'
 import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../test/render'
 import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
 import { server } from '../test/server'
@@ -8,6 +11,7 @@ import WeldAnalyzer from './WeldAnalyzer'
 
 interface SentAnalysis {
   image: File | null
+  images: string[]
   bytes: number[]
   note: FormDataEntryValue | null
   language: FormDataEntryValue | null
@@ -24,6 +28,7 @@ function recordAnalyze(...replies: (() => Response)[]) {
       const file = image instanceof File ? image : null
       sent.push({
         image: file,
+        images: form.getAll('image').map((part) => (part instanceof File ? part.name : part)),
         bytes: file ? [...new Uint8Array(await file.arrayBuffer())] : [],
         note: form.get('note'),
         language: form.get('language'),
@@ -49,7 +54,7 @@ function renderAnalyzer() {
 
 async function choosePhoto(user: ReturnType<typeof renderAnalyzer>['user'], file = weldPhoto()) {
   await user.upload(screen.getByLabelText('Выбрать фото', { selector: 'input' }), file)
-  return screen.findByRole('img', { name: 'Выбранное фото шва' })
+  return screen.findByRole('img', { name: 'Фото шва 1' })
 }
 
 describe('WeldAnalyzer', () => {
@@ -103,7 +108,8 @@ describe('WeldAnalyzer', () => {
     expect(screen.queryByRole('button', { name: 'Анализировать' })).not.toBeInTheDocument()
     expect(screen.getByRole('button', { name: 'Остановить' })).toBeEnabled()
     gate.resolve()
-    expect(await screen.findByText('Готово.')).toBeInTheDocument()
+    const report = await screen.findByRole('region', { name: 'Результат анализа' })
+    expect(await within(report).findByText('Готово.')).toBeInTheDocument()
     expect(screen.queryByRole('button', { name: 'Остановить' })).not.toBeInTheDocument()
   })
 
@@ -133,7 +139,7 @@ describe('WeldAnalyzer', () => {
     expect(within(report).getByText('ровный', { selector: 'strong' })).toBeInTheDocument()
     expect(within(report).getByText('Ответ остановлен — показано то, что успело прийти.')).toBeInTheDocument()
     expect(screen.queryByRole('button', { name: 'Остановить' })).not.toBeInTheDocument()
-    expect(screen.getByRole('button', { name: 'Анализировать другое фото' })).toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Новый анализ' })).toBeInTheDocument()
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
   })
 
@@ -204,8 +210,8 @@ describe('WeldAnalyzer', () => {
 
     localStorage.setItem('weld-assistant.language', 'en')
     const english = renderAnalyzer()
-    await english.user.upload(screen.getByLabelText('Choose photo', { selector: 'input' }), weldPhoto())
-    await screen.findByRole('img', { name: 'Selected weld photo' })
+    await english.user.upload(screen.getByLabelText('Choose photos', { selector: 'input' }), weldPhoto())
+    await screen.findByRole('img', { name: 'Weld photo 1' })
     await english.user.click(screen.getByRole('button', { name: 'Analyze' }))
 
     const englishAlert = await screen.findByRole('alert')
@@ -213,7 +219,7 @@ describe('WeldAnalyzer', () => {
     expect(englishAlert).toHaveTextContent('Check your connection and try again.')
   })
 
-  it('starts over with "analyze another photo"', async () => {
+  it('starts over with "new analysis"', async () => {
     recordAnalyze()
     const { user } = renderAnalyzer()
     await choosePhoto(user)
@@ -221,10 +227,10 @@ describe('WeldAnalyzer', () => {
     await user.click(screen.getByRole('button', { name: 'Анализировать' }))
     await screen.findByRole('region', { name: 'Результат анализа' })
 
-    await user.click(screen.getByRole('button', { name: 'Анализировать другое фото' }))
+    await user.click(screen.getByRole('button', { name: 'Новый анализ' }))
 
     expect(screen.queryByRole('region', { name: 'Результат анализа' })).not.toBeInTheDocument()
-    expect(screen.queryByRole('img', { name: 'Выбранное фото шва' })).not.toBeInTheDocument()
+    expect(screen.queryByRole('img', { name: 'Фото шва 1' })).not.toBeInTheDocument()
     expect(screen.getByRole('textbox', { name: 'Заметка (необязательно)' })).toHaveValue('')
     expect(screen.getByRole('button', { name: 'Выбрать фото' })).toHaveFocus()
   })
@@ -238,7 +244,7 @@ describe('WeldAnalyzer', () => {
       dataTransfer: { files: [file], types: ['Files'] },
     })
 
-    expect(await screen.findByRole('img', { name: 'Выбранное фото шва' })).toBeInTheDocument()
+    expect(await screen.findByRole('img', { name: 'Фото шва 1' })).toBeInTheDocument()
     await user.click(screen.getByRole('button', { name: 'Анализировать' }))
     await waitFor(() => expect(sent).toHaveLength(1))
     expect(sent[0]?.image?.name).toBe('dropped.png')
@@ -264,7 +270,7 @@ describe('WeldAnalyzer', () => {
 
     document.body.dispatchEvent(paste)
 
-    expect(await screen.findByRole('img', { name: 'Выбранное фото шва' })).toBeInTheDocument()
+    expect(await screen.findByRole('img', { name: 'Фото шва 1' })).toBeInTheDocument()
     expect(screen.getByText('pasted.jpg')).toBeInTheDocument()
     expect(paste.defaultPrevented).toBe(true)
   })
@@ -281,5 +287,204 @@ describe('WeldAnalyzer', () => {
     expect(screen.getByRole('button', { name: 'Анализировать' })).toBeDisabled()
     await user.click(screen.getByRole('button', { name: 'Анализировать' }))
     expect(sent).toHaveLength(0)
+  })
+})
+
+
+const VERDICT_REPORT = '## Дефекты\n\n- Подрез 0,5 мм.\n\n## Вердикт\n\n**Допустимо.** Подрез в пределах нормы.'
+
+/** Makes URL.createObjectURL record the blobs it is given, and catches download clicks. */
+function captureDownloads() {
+  const blobs: Blob[] = []
+  const names: string[] = []
+  const create = vi.fn((blob: Blob) => {
+    blobs.push(blob)
+    return `blob:test/${blobs.length}`
+  })
+  Object.defineProperty(URL, 'createObjectURL', { configurable: true, writable: true, value: create })
+  Object.defineProperty(URL, 'revokeObjectURL', { configurable: true, writable: true, value: vi.fn() })
+  const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+    names.push(this.download)
+  })
+  return { blobs, names, restore: () => click.mockRestore() }
+}
+
+function savedAnalysis(n: number, extra: Partial<SavedAnalysis> = {}): SavedAnalysis {
+  return {
+    id: `saved-${n}`,
+    date: new Date(Date.UTC(2026, 0, 1 + n, 9, 0)).toISOString(),
+    report: `## Отчёт ${n}\n\n## Вердикт\n\nТребует доработки.`,
+    note: `заметка ${n}`,
+    thumbnails: ['data:image/jpeg;base64,/9j/'],
+    photoCount: 1,
+    ...extra,
+  }
+}
+
+describe('WeldAnalyzer: several photos', () => {
+  it('takes several photos from the picker, shows each as a thumbnail, and sends them in order', async () => {
+    const sent = recordAnalyze()
+    const { user } = renderAnalyzer()
+    const picker = screen.getByLabelText('Выбрать фото', { selector: 'input' })
+    expect(picker).toHaveAttribute('multiple')
+
+    await user.upload(picker, [weldPhoto('face.jpg'), weldPhoto('root.jpg'), weldPhoto('side.jpg')])
+
+    expect(await screen.findByRole('img', { name: 'Фото шва 3' })).toBeInTheDocument()
+    expect(screen.getByText('Фото шва: 3 из 4')).toBeInTheDocument()
+    await user.click(screen.getByRole('button', { name: 'Убрать фото 2' }))
+    expect(screen.queryByText('root.jpg')).not.toBeInTheDocument()
+    expect(screen.getAllByRole('img', { name: /^Фото шва \d$/ })).toHaveLength(2)
+
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+    await screen.findByRole('region', { name: 'Результат анализа' })
+    expect(sent).toHaveLength(1)
+    expect(sent[0]?.images).toEqual(['face.jpg', 'side.jpg'])
+  })
+
+  it('keeps at most 4 photos, says so, and offers "add" again after one is removed', async () => {
+    const { user } = renderAnalyzer()
+
+    await user.upload(
+      screen.getByLabelText('Выбрать фото', { selector: 'input' }),
+      ['1.jpg', '2.jpg', '3.jpg', '4.jpg', '5.jpg'].map((name) => weldPhoto(name)),
+    )
+
+    expect(await screen.findByRole('img', { name: 'Фото шва 4' })).toBeInTheDocument()
+    expect(screen.queryByText('5.jpg')).not.toBeInTheDocument()
+    expect(screen.getByText('Можно не больше 4 фото одного шва — лишние не добавлены.')).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Добавить фото' })).not.toBeInTheDocument()
+
+    await user.click(screen.getByRole('button', { name: 'Убрать фото 1' }))
+
+    expect(screen.getByRole('button', { name: 'Добавить фото' })).toBeInTheDocument()
+    expect(screen.queryByText(/Можно не больше/)).not.toBeInTheDocument()
+    await user.upload(screen.getByLabelText('Выбрать фото', { selector: 'input' }), weldPhoto('6.jpg'))
+    expect(await screen.findByText('6.jpg')).toBeInTheDocument()
+    expect(screen.getAllByRole('img', { name: /^Фото шва \d$/ })).toHaveLength(4)
+  })
+
+  it('adds every image pasted at once to the photos already chosen', async () => {
+    const { user } = renderAnalyzer()
+    await choosePhoto(user, weldPhoto('first.jpg'))
+    const paste = new Event('paste', { bubbles: true, cancelable: true })
+    Object.defineProperty(paste, 'clipboardData', {
+      value: { files: [weldPhoto('a.png', 'image/png'), new File(['x'], 'notes.txt', { type: 'text/plain' }), weldPhoto('b.jpg')] },
+    })
+
+    document.body.dispatchEvent(paste)
+
+    expect(await screen.findByRole('img', { name: 'Фото шва 3' })).toBeInTheDocument()
+    expect(screen.getByText('a.png')).toBeInTheDocument()
+    expect(screen.getByText('b.jpg')).toBeInTheDocument()
+    expect(screen.queryByText('notes.txt')).not.toBeInTheDocument()
+  })
+})
+
+describe('WeldAnalyzer: reports people keep', () => {
+  let downloads: ReturnType<typeof captureDownloads> | null = null
+  afterEach(() => {
+    downloads?.restore()
+    downloads = null
+  })
+
+  async function finishAnalysis(user: ReturnType<typeof renderAnalyzer>['user'], note = 'MAG 6 мм') {
+    await choosePhoto(user)
+    await user.type(screen.getByRole('textbox', { name: 'Заметка (необязательно)' }), note)
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+    return screen.findByRole('group', { name: 'Сохранить или отправить' })
+  }
+
+  it('copies the analysis to the clipboard as Markdown', async () => {
+    recordAnalyze(() => streamReply(VERDICT_REPORT))
+    const { user } = renderAnalyzer()
+    const actions = await finishAnalysis(user)
+    const write = vi.spyOn(navigator.clipboard, 'writeText')
+
+    await user.click(within(actions).getByRole('button', { name: 'Копировать' }))
+
+    expect(await within(actions).findByRole('button', { name: 'Скопировано' })).toBeInTheDocument()
+    expect(write).toHaveBeenCalledOnce()
+    const copied = String(write.mock.calls[0]?.[0])
+    expect(copied).toMatch(/^# Анализ сварного шва\n/)
+    expect(copied).toContain('**Заметка:** MAG 6 мм')
+    expect(copied).toContain(VERDICT_REPORT)
+  })
+
+  it('downloads the analysis as a .md named after the date and the verdict', async () => {
+    recordAnalyze(() => streamReply(VERDICT_REPORT))
+    downloads = captureDownloads()
+    const { user } = renderAnalyzer()
+    const actions = await finishAnalysis(user)
+
+    await user.click(within(actions).getByRole('button', { name: 'Скачать .md' }))
+
+    expect(downloads.names).toEqual([`weld-analysis-${isoDate(new Date())}-ok.md`])
+    const blob = downloads.blobs.at(-1)
+    expect(blob?.type).toBe('text/markdown;charset=utf-8')
+    const text = await blob?.text()
+    expect(text).toContain(VERDICT_REPORT)
+    expect(text).toContain('фото: 1')
+  })
+
+  it('keeps a finished analysis on the device: listed after a reload, openable and deletable', async () => {
+    recordAnalyze(() => streamReply(VERDICT_REPORT))
+    const first = renderAnalyzer()
+    await finishAnalysis(first.user, 'корень шва')
+    const list = await screen.findByRole('region', { name: 'Сохранённые анализы' })
+    expect(within(list).getAllByRole('listitem')).toHaveLength(1)
+    first.unmount()
+
+    const { user } = renderAnalyzer()
+    const reloaded = screen.getByRole('region', { name: 'Сохранённые анализы' })
+    const item = within(reloaded).getByRole('listitem')
+    expect(item).toHaveTextContent('корень шва')
+    expect(within(item).getByText('Допустимо')).toBeInTheDocument()
+
+    await user.click(within(item).getByRole('button', { name: /^Открыть анализ от / }))
+    const opened = screen.getByRole('region', { name: /^Анализ от / })
+    expect(await within(opened).findByRole('heading', { name: 'Вердикт' }, MARKDOWN_WAIT)).toBeInTheDocument()
+    expect(within(opened).getByText('корень шва')).toBeInTheDocument()
+    expect(within(opened).getByRole('button', { name: 'Задать вопрос по анализу' })).toBeInTheDocument()
+
+    await user.click(within(item).getByRole('button', { name: /^Удалить анализ от / }))
+    expect(screen.queryByRole('region', { name: 'Сохранённые анализы' })).not.toBeInTheDocument()
+    expect(screen.queryByRole('region', { name: /^Анализ от / })).not.toBeInTheDocument()
+    expect(localStorage.getItem(ANALYSES_STORAGE_KEY)).toBeNull()
+  })
+
+  it('keeps only the newest 20 analyses', async () => {
+    localStorage.setItem(ANALYSES_STORAGE_KEY, JSON.stringify({ analyses: Array.from({ length: 20 }, (_, i) => savedAnalysis(20 - i)) }))
+    recordAnalyze(() => streamReply(VERDICT_REPORT))
+    const { user } = renderAnalyzer()
+    expect(within(screen.getByRole('region', { name: 'Сохранённые анализы' })).getAllByRole('listitem')).toHaveLength(20)
+
+    await finishAnalysis(user, 'двадцать первый')
+
+    const items = within(screen.getByRole('region', { name: 'Сохранённые анализы' })).getAllByRole('listitem')
+    expect(items).toHaveLength(20)
+    expect(items[0]).toHaveTextContent('двадцать первый')
+    expect(screen.queryByText('заметка 1')).not.toBeInTheDocument()
+    const stored = JSON.parse(localStorage.getItem(ANALYSES_STORAGE_KEY) ?? '{}') as { analyses: SavedAnalysis[] }
+    expect(stored.analyses.map((analysis) => analysis.note)).toEqual([
+      'двадцать первый',
+      ...Array.from({ length: 19 }, (_, i) => `заметка ${20 - i}`),
+    ])
+  })
+
+  it('"ask about this analysis" brings the report into the chat and opens it', async () => {
+    recordAnalyze(() => streamReply(VERDICT_REPORT))
+    window.history.replaceState(null, '', '/analyze')
+    const { user } = renderAnalyzer()
+    const actions = await finishAnalysis(user, 'TIG 3 мм')
+
+    await user.click(within(actions).getByRole('button', { name: 'Задать вопрос по анализу' }))
+
+    expect(window.location.pathname).toBe('/chat')
+    const stored = JSON.parse(localStorage.getItem(CHAT_STORAGE_KEY) ?? '{}') as {
+      messages: { role: string; text: string; analysis?: { note: string } }[]
+    }
+    expect(stored.messages).toHaveLength(1)
+    expect(stored.messages[0]).toMatchObject({ role: 'user', text: VERDICT_REPORT, analysis: { note: 'TIG 3 мм' } })
   })
 })

@@ -1,8 +1,10 @@
-// The weld-analysis view: choose a photo (button, camera, drag-and-drop or
-// paste), see it with its before/after size, add a note, get a Markdown report
-// that grows as it streams in (with Stop, and Retry when it breaks off).
-// Loaded lazily: the first paint of the chat does not need it.
-import { Camera, ImagePlus, RotateCcw, ScanSearch, Square } from 'lucide-react'
+// The weld-analysis view: choose 1 to 4 photos of one weld (file picker, camera,
+// drag-and-drop or paste), see them as thumbnails with their before/after size,
+// remove or add more, add a note, get a Markdown report that grows as it streams
+// in (with Stop, and Retry when it breaks off). A finished report can be copied,
+// downloaded, printed or asked about in the chat, and is kept on the device with
+// the last 20, listed below. Loaded lazily: the first paint of the chat does not need it.
+import { Camera, ImagePlus, RotateCcw, ScanSearch, Square, X } from 'lucide-react'
 import {
   type ChangeEvent,
   type DragEvent,
@@ -13,9 +15,12 @@ import {
   useRef,
   useState,
 } from 'react'
-import { useAnalyzer } from '../hooks/useAnalyzer'
+import type { SavedAnalysis } from '../analysis/saved'
+import { MAX_PHOTOS, type Photo, useAnalyzer } from '../hooks/useAnalyzer'
 import { useI18n } from '../hooks/useI18n'
-import { formatBytes } from '../i18n/translate'
+import { useSavedAnalyses } from '../hooks/useSavedAnalyses'
+import { formatBytes, formatDateTime } from '../i18n/translate'
+import { AnalysisActions, OpenedAnalysis, SavedList, Thumbnails } from './AnalysisReport'
 import { ErrorNotice } from './ErrorNotice'
 import { RichText } from './RichText'
 import { Thinking } from './Thinking'
@@ -26,38 +31,84 @@ function hasFiles(event: DragEvent): boolean {
   return Array.from(event.dataTransfer.types).includes('Files')
 }
 
+function PhotoTile({ photo, index, onRemove }: { photo: Photo; index: number; onRemove?: () => void }) {
+  const { t, language } = useI18n()
+  const [broken, setBroken] = useState(false)
+  const { prepared } = photo
+  const size = prepared.reencoded
+    ? t('analyze.sizes', {
+        before: formatBytes(t, language, prepared.originalBytes),
+        after: formatBytes(t, language, prepared.preparedBytes),
+      })
+    : t('analyze.sentAsIs', { size: formatBytes(t, language, prepared.originalBytes) })
+  return (
+    <li className="photo-tile">
+      <figure className="preview">
+        {photo.previewUrl && !broken ? (
+          <img src={photo.previewUrl} alt={t('analyze.photoAlt', { n: index + 1 })} onError={() => setBroken(true)} />
+        ) : (
+          <span className="photo-missing" role="img" aria-label={t('analyze.photoAlt', { n: index + 1 })} />
+        )}
+        <figcaption className="muted small">
+          <span className="file-name">{prepared.filename}</span> · {size}
+        </figcaption>
+      </figure>
+      {onRemove && (
+        <button
+          type="button"
+          className="photo-remove"
+          aria-label={t('analyze.removePhoto', { n: index + 1 })}
+          title={t('analyze.removePhoto', { n: index + 1 })}
+          onClick={onRemove}
+        >
+          <X aria-hidden="true" size={18} />
+        </button>
+      )}
+    </li>
+  )
+}
+
 export default function WeldAnalyzer({ active }: { active: boolean }) {
   const { t, language } = useI18n()
-  const { photo, preparing, fileError, note, phase, selectFile, setNote, submit, stop, reset } = useAnalyzer(language)
+  const saved = useSavedAnalyses()
+  const analyzer = useAnalyzer(language, saved.add)
+  const { photos, preparing, fileError, overLimit, note, phase, result } = analyzer
+  const [opened, setOpened] = useState<SavedAnalysis | null>(null)
   const fileInput = useRef<HTMLInputElement>(null)
   const cameraInput = useRef<HTMLInputElement>(null)
   const chooseButton = useRef<HTMLButtonElement>(null)
   const focusChooserAfterReset = useRef(false)
   const [dragging, setDragging] = useState(false)
-  const [brokenPreview, setBrokenPreview] = useState<string | null>(null)
   const noteId = useId()
   const resultTitleId = useId()
   const analyzing = phase.kind === 'analyzing'
   const done = phase.kind === 'done'
+  const editable = !analyzing && !done
+  const room = MAX_PHOTOS - photos.length - preparing
   /** The report so far: streaming, finished, stopped or broken off. */
   const report = phase.kind === 'idle' ? '' : phase.text
   const incomplete =
     phase.kind === 'failed' ? 'answer.incomplete' : phase.kind === 'done' && phase.stopped ? 'answer.stopped' : null
 
+  function takeFiles(files: readonly File[]) {
+    if (files.length === 0 || analyzing) return
+    setOpened(null)
+    analyzer.addFiles(files)
+  }
+
   const onPaste = useEffectEvent((event: ClipboardEvent) => {
-    const image = Array.from(event.clipboardData?.files ?? []).find((file) => file.type.startsWith('image/'))
-    if (!image || analyzing) return
+    const images = Array.from(event.clipboardData?.files ?? []).filter((file) => file.type.startsWith('image/'))
+    if (images.length === 0 || analyzing) return
     event.preventDefault()
-    selectFile(image)
+    takeFiles(images)
   })
 
-  // A photo dropped anywhere else on the page: take it instead of letting the
+  // Photos dropped anywhere else on the page: take them instead of letting the
   // browser navigate away to the image file.
   const onStrayDrop = useEffectEvent((event: globalThis.DragEvent) => {
     if (event.defaultPrevented || !event.dataTransfer?.types.includes('Files')) return
     event.preventDefault()
-    const file = event.dataTransfer.files[0]
-    if (event.type === 'drop' && file && !analyzing) selectFile(file)
+    if (event.type === 'drop') takeFiles(Array.from(event.dataTransfer.files))
   })
 
   useEffect(() => {
@@ -75,17 +126,17 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
   }, [active])
 
   useEffect(() => {
-    if (focusChooserAfterReset.current && !photo) {
+    if (focusChooserAfterReset.current && photos.length === 0) {
       focusChooserAfterReset.current = false
       chooseButton.current?.focus()
     }
   })
 
   function onInputChange(event: ChangeEvent<HTMLInputElement>) {
-    const file = event.target.files?.[0]
+    const files = Array.from(event.target.files ?? [])
     // Cleared so that picking the same file again still fires `change`.
     event.target.value = ''
-    if (file) selectFile(file)
+    takeFiles(files)
   }
 
   function onDragOver(event: DragEvent) {
@@ -97,35 +148,53 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
 
   function onDrop(event: DragEvent) {
     setDragging(false)
-    const file = event.dataTransfer.files[0]
-    if (!file || analyzing) return
+    const files = Array.from(event.dataTransfer.files)
+    if (files.length === 0 || analyzing) return
     event.preventDefault()
-    selectFile(file)
+    takeFiles(files)
   }
 
   function onSubmit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault()
-    submit()
+    analyzer.submit()
   }
 
   function onReset() {
-    reset()
+    analyzer.reset()
+    setOpened(null)
     focusChooserAfterReset.current = true
   }
 
-  const previewUrl = photo?.previewUrl ?? null
-  const sizes = photo
-    ? photo.prepared.reencoded
-      ? t('analyze.sizes', {
-          before: formatBytes(t, language, photo.prepared.originalBytes),
-          after: formatBytes(t, language, photo.prepared.preparedBytes),
-        })
-      : t('analyze.sentAsIs', { size: formatBytes(t, language, photo.prepared.originalBytes) })
-    : ''
+  function onDelete(id: string) {
+    saved.remove(id)
+    if (opened?.id === id) setOpened(null)
+  }
+
+  const pickButtons = (
+    <>
+      <button
+        ref={chooseButton}
+        type="button"
+        className="button button-primary"
+        onClick={() => fileInput.current?.click()}
+      >
+        <ImagePlus aria-hidden="true" size={20} />
+        {photos.length === 0 ? t('analyze.choose') : t('analyze.addMore')}
+      </button>
+      <button
+        type="button"
+        className="button button-secondary camera-button"
+        onClick={() => cameraInput.current?.click()}
+      >
+        <Camera aria-hidden="true" size={20} />
+        {t('analyze.camera')}
+      </button>
+    </>
+  )
 
   return (
     <div
-      className={`analyzer${dragging ? ' is-dragging' : ''}`}
+      className={`analyzer${dragging ? ' is-dragging' : ''}${opened ? ' has-opened' : ''}`}
       onDragOver={onDragOver}
       onDragLeave={(event) => {
         if (!(event.relatedTarget instanceof Node && event.currentTarget.contains(event.relatedTarget))) {
@@ -135,12 +204,12 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
       onDrop={onDrop}
     >
       <h2 className="view-title">{t('analyze.title')}</h2>
-      <p className="muted">{t('analyze.intro')}</p>
 
       <input
         ref={fileInput}
         type="file"
         accept="image/*"
+        multiple
         hidden
         aria-label={t('analyze.choose')}
         onChange={onInputChange}
@@ -155,99 +224,112 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
         onChange={onInputChange}
       />
 
-      {!photo && !preparing && (
-        <div className="dropzone">
-          <div className="pick-buttons">
-            <button
-              ref={chooseButton}
-              type="button"
-              className="button button-primary"
-              onClick={() => fileInput.current?.click()}
-            >
-              <ImagePlus aria-hidden="true" size={20} />
-              {t('analyze.choose')}
-            </button>
-            <button
-              type="button"
-              className="button button-secondary camera-button"
-              onClick={() => cameraInput.current?.click()}
-            >
-              <Camera aria-hidden="true" size={20} />
-              {t('analyze.camera')}
-            </button>
-          </div>
-          <p className="muted drop-hint">{dragging ? t('analyze.dropActive') : t('analyze.dropHint')}</p>
-        </div>
-      )}
+      {opened ? (
+        <OpenedAnalysis analysis={opened} onClose={() => setOpened(null)} />
+      ) : (
+        <>
+          <p className="muted analyzer-intro">{t('analyze.intro', { max: MAX_PHOTOS })}</p>
 
-      {fileError && <ErrorNotice error={fileError} />}
-
-      {photo && (
-        <figure className="preview">
-          {previewUrl && previewUrl !== brokenPreview && (
-            <img src={previewUrl} alt={t('analyze.previewAlt')} onError={() => setBrokenPreview(previewUrl)} />
+          {photos.length === 0 && preparing === 0 && (
+            <div className="dropzone">
+              <div className="pick-buttons">{pickButtons}</div>
+              <p className="muted drop-hint">{dragging ? t('analyze.dropActive') : t('analyze.dropHint')}</p>
+            </div>
           )}
-          <figcaption className="muted small">
-            <span className="file-name">{photo.prepared.filename}</span> · {sizes}
-          </figcaption>
-        </figure>
-      )}
 
-      {!done && (
-        <form className="analyze-form" onSubmit={onSubmit}>
-          <label htmlFor={noteId}>{t('analyze.noteLabel')}</label>
-          <textarea
-            id={noteId}
-            rows={2}
-            maxLength={NOTE_MAX_LENGTH}
-            value={note}
-            placeholder={t('analyze.notePlaceholder')}
-            onChange={(event) => setNote(event.target.value)}
+          {fileError && <ErrorNotice error={fileError} />}
+
+          {(photos.length > 0 || preparing > 0) && (
+            <section className="photos" aria-label={t('analyze.photosLabel', { count: photos.length, max: MAX_PHOTOS })}>
+              <p className="muted small photos-count">
+                {t('analyze.photosLabel', { count: photos.length, max: MAX_PHOTOS })}
+              </p>
+              <ul className="photo-grid">
+                {photos.map((photo, index) => (
+                  <PhotoTile
+                    key={photo.id}
+                    photo={photo}
+                    index={index}
+                    {...(editable ? { onRemove: () => analyzer.removePhoto(photo.id) } : {})}
+                  />
+                ))}
+              </ul>
+              {editable && room > 0 && photos.length > 0 && (
+                <div className="pick-buttons pick-more">{pickButtons}</div>
+              )}
+            </section>
+          )}
+          {overLimit && (
+            <p className="limit-note" role="status">
+              {t('analyze.limit', { max: MAX_PHOTOS })}
+            </p>
+          )}
+
+          {!done && (
+            <form className="analyze-form" onSubmit={onSubmit}>
+              <label htmlFor={noteId}>{t('analyze.noteLabel')}</label>
+              <textarea
+                id={noteId}
+                rows={2}
+                maxLength={NOTE_MAX_LENGTH}
+                value={note}
+                placeholder={t('analyze.notePlaceholder')}
+                onChange={(event) => analyzer.setNote(event.target.value)}
+              />
+              <div className="form-actions">
+                {analyzing ? (
+                  <button type="button" className="button button-secondary" onClick={analyzer.stop}>
+                    <Square aria-hidden="true" size={18} fill="currentColor" />
+                    {t('common.stop')}
+                  </button>
+                ) : (
+                  <button
+                    type="submit"
+                    className="button button-primary"
+                    disabled={photos.length === 0 || preparing > 0}
+                  >
+                    <ScanSearch aria-hidden="true" size={20} />
+                    {t('analyze.submit')}
+                  </button>
+                )}
+              </div>
+            </form>
+          )}
+
+          <Thinking
+            active={preparing > 0 || (analyzing && report === '')}
+            label={preparing > 0 ? t('analyze.preparing') : t('analyze.thinking')}
           />
-          <div className="form-actions">
-            {analyzing ? (
-              <button type="button" className="button button-secondary" onClick={stop}>
-                <Square aria-hidden="true" size={18} fill="currentColor" />
-                {t('common.stop')}
-              </button>
-            ) : (
-              <button type="submit" className="button button-primary" disabled={!photo}>
-                <ScanSearch aria-hidden="true" size={20} />
-                {t('analyze.submit')}
-              </button>
-            )}
-            {photo && !analyzing && (
-              <button type="button" className="button button-secondary" onClick={() => fileInput.current?.click()}>
-                <ImagePlus aria-hidden="true" size={20} />
-                {t('analyze.replace')}
-              </button>
+
+          <div aria-live="polite" aria-busy={analyzing || undefined}>
+            {(done || report !== '') && (
+              <section className={`result${analyzing ? ' streaming' : ''}`} aria-labelledby={resultTitleId}>
+                <h3 id={resultTitleId}>{t('analyze.resultTitle')}</h3>
+                {result && (
+                  <p className="muted small print-only">
+                    {formatDateTime(language, result.date)}
+                    {result.note ? ` · ${result.note}` : ''}
+                  </p>
+                )}
+                {result && <Thumbnails urls={result.thumbnails} className="print-only" />}
+                <RichText text={report} />
+                {incomplete && <p className="incomplete-note">{t(incomplete)}</p>}
+                {result && <AnalysisActions analysis={result} />}
+              </section>
             )}
           </div>
-        </form>
+          {phase.kind === 'failed' && <ErrorNotice error={phase.error} onRetry={analyzer.submit} />}
+
+          {(photos.length > 0 || done) && (
+            <button type="button" className="button button-secondary new-analysis" onClick={onReset}>
+              <RotateCcw aria-hidden="true" size={20} />
+              {t('analyze.another')}
+            </button>
+          )}
+        </>
       )}
 
-      <Thinking
-        active={preparing || (analyzing && report === '')}
-        label={preparing ? t('analyze.preparing') : t('analyze.thinking')}
-      />
-
-      <div aria-live="polite" aria-busy={analyzing || undefined}>
-        {(done || report !== '') && (
-          <section className={`result${analyzing ? ' streaming' : ''}`} aria-labelledby={resultTitleId}>
-            <h3 id={resultTitleId}>{t('analyze.resultTitle')}</h3>
-            <RichText text={report} />
-            {incomplete && <p className="incomplete-note">{t(incomplete)}</p>}
-          </section>
-        )}
-      </div>
-      {phase.kind === 'failed' && <ErrorNotice error={phase.error} onRetry={submit} />}
-
-      {(photo || done) && (
-        <button type="button" className="button button-secondary" onClick={onReset}>
-          <RotateCcw aria-hidden="true" size={20} />
-          {t('analyze.another')}
-        </button>
-      )}
+      <SavedList list={saved.list} openedId={opened?.id ?? null} onOpen={setOpened} onDelete={onDelete} />
     </div>
   )
 }

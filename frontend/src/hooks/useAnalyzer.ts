@@ -1,16 +1,26 @@
-// Weld-analyzer state: the chosen photo (prepared for upload, with a preview
-// URL), the note, and the analysis request with its report streaming in, its
-// result or failure (the stream's lifecycle is useAnswerStream's).
+// Weld-analyzer state: the chosen photos of one weld (1 to MAX_PHOTOS, each
+// prepared for upload, with a preview URL and a small thumbnail), the note, and
+// the analysis request with its report streaming in, its result or failure (the
+// stream's lifecycle is useAnswerStream's). A finished report becomes a
+// SavedAnalysis, handed to `onReport` to be kept on the device.
 import { useEffect, useRef, useState } from 'react'
 import { type AnalyzeInput, analyzeStream, ApiError } from '../api/client'
 import type { Language } from '../api/types'
-import { type PreparedImage, prepareImage } from '../image/prepare'
+import type { SavedAnalysis } from '../analysis/saved'
+import { newMessageId } from '../chat/conversation'
+import { makeThumbnail, type PreparedImage, prepareImage } from '../image/prepare'
 import { type AnswerState, useAnswerStream } from './useAnswerStream'
 
+/** Photos per analysis: the server's default `WELD_MAX_IMAGES`. */
+export const MAX_PHOTOS = 4
+
 export interface Photo {
+  id: string
   prepared: PreparedImage
   /** An object URL for the preview, or null where the browser has none. */
   previewUrl: string | null
+  /** A small JPEG data: URL kept with the saved analysis; null when it could not be made. */
+  thumbnail: string | null
 }
 
 export type AnalysisPhase =
@@ -23,85 +33,163 @@ export type AnalysisPhase =
   | { kind: 'failed'; error: ApiError; text: string }
 
 export interface Analyzer {
-  photo: Photo | null
-  preparing: boolean
-  /** A problem with the chosen file itself (not an image); nothing to retry. */
+  photos: Photo[]
+  /** How many chosen files are still being prepared. */
+  preparing: number
+  /** A problem with a chosen file itself (not an image); nothing to retry. */
   fileError: ApiError | null
+  /** Set when more photos were offered than there was room for (some were left out). */
+  overLimit: boolean
   note: string
   phase: AnalysisPhase
-  selectFile: (file: File) => void
+  /** The finished analysis (complete report), as it was saved. */
+  result: SavedAnalysis | null
+  /** Adds photos, up to MAX_PHOTOS in all; files that are not images are refused. */
+  addFiles: (files: readonly File[]) => void
+  removePhoto: (id: string) => void
   setNote: (note: string) => void
-  /** Sends the photo (again, after a failure). */
+  /** Sends the photos (again, after a failure). */
   submit: () => void
   /** Stops the report being received; what arrived is kept. */
   stop: () => void
-  /** Back to an empty form for another photo. */
+  /** Back to an empty form for another weld. */
   reset: () => void
+}
+
+interface AnalysisRequest extends AnalyzeInput {
+  /** Kept with the saved analysis; not sent. */
+  thumbnails: string[]
+  noteText: string
 }
 
 function previewUrlFor(blob: Blob): string | null {
   return typeof URL.createObjectURL === 'function' ? URL.createObjectURL(blob) : null
 }
 
-export function useAnalyzer(language: Language): Analyzer {
-  const [photo, setPhoto] = useState<Photo | null>(null)
-  const [preparing, setPreparing] = useState(false)
+function revoke(photo: Photo) {
+  if (photo.previewUrl) URL.revokeObjectURL(photo.previewUrl)
+}
+
+function isImageFile(file: File): boolean {
+  return file.type === '' || file.type.startsWith('image/')
+}
+
+export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnalysis) => void): Analyzer {
+  const [photos, setPhotos] = useState<Photo[]>([])
+  const [preparing, setPreparing] = useState(0)
   const [fileError, setFileError] = useState<ApiError | null>(null)
+  const [overLimit, setOverLimit] = useState(false)
   const [note, setNote] = useState('')
-  // Bumped on every new selection and reset, so a slow preparation of an older
-  // photo cannot overwrite a newer choice.
-  const selection = useRef(0)
-  const stream = useAnswerStream<AnalyzeInput>(analyzeStream)
+  const [result, setResult] = useState<SavedAnalysis | null>(null)
+  /** Photos chosen or being prepared: what the limit counts. */
+  const taken = useRef(0)
+  // Bumped on every reset, so a slow preparation of an older photo cannot join a new analysis.
+  const generation = useRef(0)
+  const livePhotos = useRef<Photo[]>([])
+  const stream = useAnswerStream<AnalysisRequest>(analyzeStream, (end) => {
+    if (end.kind !== 'done') return
+    const analysis: SavedAnalysis = {
+      id: newMessageId(),
+      date: new Date().toISOString(),
+      report: end.text,
+      note: end.request.noteText,
+      thumbnails: end.request.thumbnails,
+      photoCount: end.request.images.length,
+    }
+    setResult(analysis)
+    onReport?.(analysis)
+  })
 
   useEffect(() => {
-    const url = photo?.previewUrl
-    return () => {
-      if (url) URL.revokeObjectURL(url)
-    }
-  }, [photo])
+    livePhotos.current = photos
+  })
 
-  async function selectFileAsync(file: File) {
-    if (file.type !== '' && !file.type.startsWith('image/')) {
-      setFileError(new ApiError({ status: 0, code: 'not_an_image', message: file.type }))
-      return
-    }
-    stream.cancel()
-    const current = ++selection.current
-    setFileError(null)
-    setPhoto(null)
-    setPreparing(true)
-    const prepared = await prepareImage(file)
-    if (current !== selection.current) return
-    setPhoto({ prepared, previewUrl: previewUrlFor(prepared.blob) })
-    setPreparing(false)
+  useEffect(() => {
+    const live = livePhotos
+    return () => live.current.forEach(revoke)
+  }, [])
+
+  /** Leaves a finished or failed analysis: the photos can be changed again. */
+  function backToEditing() {
+    if (stream.state.kind !== 'idle') stream.cancel()
+    setResult(null)
   }
 
-  function selectFile(file: File) {
+  async function prepareAll(files: readonly File[], current: number) {
+    for (const file of files) {
+      const prepared = await prepareImage(file)
+      const thumbnail = await makeThumbnail(prepared.blob)
+      if (current !== generation.current) return
+      const photo: Photo = { id: newMessageId(), prepared, previewUrl: previewUrlFor(prepared.blob), thumbnail }
+      setPhotos((list) => [...list, photo])
+      setPreparing((count) => count - 1)
+    }
+  }
+
+  function addFiles(files: readonly File[]) {
+    if (stream.busy || files.length === 0) return
+    const images = files.filter(isImageFile)
+    if (images.length === 0) {
+      setFileError(new ApiError({ status: 0, code: 'not_an_image', message: files[0]?.type ?? '' }))
+      return
+    }
+    backToEditing()
+    setFileError(null)
+    const room = Math.max(0, MAX_PHOTOS - taken.current)
+    const accepted = images.slice(0, room)
+    setOverLimit(images.length > room)
+    if (accepted.length === 0) return
+    taken.current += accepted.length
+    setPreparing((count) => count + accepted.length)
+    void prepareAll(accepted, generation.current)
+  }
+
+  function removePhoto(id: string) {
     if (stream.busy) return
-    void selectFileAsync(file)
+    const photo = photos.find((item) => item.id === id)
+    if (!photo) return
+    backToEditing()
+    revoke(photo)
+    taken.current -= 1
+    setOverLimit(false)
+    setPhotos((list) => list.filter((item) => item.id !== id))
   }
 
   function submit() {
-    if (!photo || stream.busy) return
-    stream.start({ image: photo.prepared.blob, filename: photo.prepared.filename, note, language })
+    if (photos.length === 0 || preparing > 0 || stream.busy) return
+    setResult(null)
+    stream.start({
+      images: photos.map((photo) => ({ image: photo.prepared.blob, filename: photo.prepared.filename })),
+      note,
+      noteText: note.trim(),
+      language,
+      thumbnails: photos.flatMap((photo) => (photo.thumbnail ? [photo.thumbnail] : [])),
+    })
   }
 
   function reset() {
     stream.cancel()
-    selection.current += 1
-    setPhoto(null)
-    setPreparing(false)
+    generation.current += 1
+    taken.current = 0
+    photos.forEach(revoke)
+    setPhotos([])
+    setPreparing(0)
     setFileError(null)
+    setOverLimit(false)
     setNote('')
+    setResult(null)
   }
 
   return {
-    photo,
+    photos,
     preparing,
     fileError,
+    overLimit,
     note,
     phase: analysisPhase(stream.state),
-    selectFile,
+    result,
+    addFiles,
+    removePhoto,
     setNote,
     submit,
     stop: stream.stop,
@@ -110,7 +198,7 @@ export function useAnalyzer(language: Language): Analyzer {
 }
 
 /** The analyzer's view of the stream: a report stopped before any text leaves the form as it was. */
-function analysisPhase(state: AnswerState<AnalyzeInput>): AnalysisPhase {
+function analysisPhase(state: AnswerState<AnalysisRequest>): AnalysisPhase {
   switch (state.kind) {
     case 'idle':
       return { kind: 'idle' }

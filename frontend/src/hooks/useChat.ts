@@ -1,17 +1,20 @@
 // Chat state: the conversation (remembered in localStorage), the answer being
 // streamed in, and the last failure, which can be retried with the same message
 // and history. The stream itself (stop, abort, retry) is useAnswerStream's; this
-// hook keeps each answer in the conversation. Talks to the server only through api/client.
-import { useEffect, useRef, useState } from 'react'
+// hook keeps each answer in the conversation, and an analysis brought into the
+// chat (chat/conversation.ts). Talks to the server only through api/client.
+import { useEffect, useEffectEvent, useRef, useState } from 'react'
 import { type ApiError, chatStream } from '../api/client'
 import type { HistoryItem, Language } from '../api/types'
 import {
   type ChatMessage,
+  historyFor,
   loadConversation,
   newMessageId,
+  onAnalysisAttached,
   saveConversation,
-  trimHistory,
 } from '../chat/conversation'
+import { translator } from '../i18n/translate'
 import { type AnswerState, useAnswerStream } from './useAnswerStream'
 
 interface ChatRequestDraft {
@@ -64,10 +67,20 @@ export function useChat(language: Language): Chat {
     saveConversation(messages)
   }, [messages])
 
+  // An analysis the user wants to ask about joins the conversation; an answer in
+  // flight (about something else) is dropped.
+  const onAttach = useEffectEvent((message: ChatMessage) => {
+    stream.cancel()
+    partialId.current = undefined
+    setMessages((current) => [...current, message])
+  })
+  useEffect(() => onAnalysisAttached((message) => onAttach(message)), [])
+
   function send(text: string): boolean {
     const message = text.trim()
     if (message === '' || stream.busy) return false
-    const history = trimHistory(messages)
+    const t = translator(language)
+    const history = historyFor(messages, { intro: t('chat.contextIntro'), ack: t('chat.contextAck') })
     setMessages((current) => [...current, { id: newMessageId(), role: 'user', text: message }])
     stream.start({ message, history })
     return true

@@ -61,3 +61,10 @@ export function describeError(
   if (error.serverMessage !== undefined) return error.serverMessage
   return t('error.generic', { code: error.code })
 }
+
+/** "1 декабря 2026 г., 14:05" / "December 1, 2026 at 2:05 PM": when an analysis was made. */
+export function formatDateTime(language: Language, iso: string): string {
+  const date = new Date(iso)
+  if (Number.isNaN(date.getTime())) return iso
+  return new Intl.DateTimeFormat(language, { dateStyle: 'long', timeStyle: 'short' }).format(date)
+}

@@ -1,5 +1,13 @@
 import { describe, expect, it, vi } from 'vitest'
-import { browserCodec, type DecodedImage, fitWithin, type ImageCodec, jpegFilename, prepareImage } from './prepare'
+import {
+  browserCodec,
+  type DecodedImage,
+  fitWithin,
+  type ImageCodec,
+  jpegFilename,
+  makeThumbnail,
+  prepareImage,
+} from './prepare'
 
 function photo(bytes = 4000, name = 'IMG_0042.HEIC', type = 'image/heic') {
   return new File([new Uint8Array(bytes)], name, { type })
@@ -96,5 +104,28 @@ describe('prepareImage', () => {
     const file = photo(123, 'weld.jpg', 'image/jpeg')
     const prepared = await prepareImage(file, browserCodec)
     expect(prepared).toMatchObject({ blob: file, filename: 'weld.jpg', reencoded: false })
+  })
+})
+
+describe('makeThumbnail', () => {
+  it('makes a JPEG data URL whose long side is at most 160 px', async () => {
+    const { image, close } = decoded(2048, 1365)
+    const codec: ImageCodec = {
+      decode: vi.fn(() => Promise.resolve(image)),
+      encodeJpeg: vi.fn(() => Promise.resolve(new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: 'image/jpeg' }))),
+    }
+
+    const url = await makeThumbnail(new Blob(['x'], { type: 'image/jpeg' }), codec)
+
+    expect(codec.encodeJpeg).toHaveBeenCalledWith(image, 160, 107, 0.7)
+    expect(url).toBe('data:image/jpeg;base64,/9j/')
+    expect(close).toHaveBeenCalledOnce()
+  })
+
+  it('gives null for a photo this browser cannot decode', async () => {
+    const codec: ImageCodec = { decode: () => Promise.resolve(null), encodeJpeg: vi.fn() }
+
+    expect(await makeThumbnail(new Blob(['x']), codec)).toBeNull()
+    expect(codec.encodeJpeg).not.toHaveBeenCalled()
   })
 })

@@ -2,7 +2,8 @@
 // downsize to at most 2048 px on the long side and re-encode as JPEG through
 // a canvas, which also drops EXIF/GPS metadata. A file the browser cannot
 // decode (e.g. HEIC outside Safari) is sent as it is. Browser specifics sit
-// behind `ImageCodec`, so the logic is testable without a real canvas.
+// behind `ImageCodec`, so the logic is testable without a real canvas. Also
+// makes the small thumbnails (data: URLs) kept with saved analyses.
 
 export const MAX_SIDE = 2048
 export const JPEG_QUALITY = 0.85
@@ -87,6 +88,50 @@ export async function prepareImage(
   } finally {
     decoded.close()
   }
+}
+
+/** The long side of the small copies kept with saved analyses and printed reports. */
+export const THUMBNAIL_SIDE = 160
+export const THUMBNAIL_QUALITY = 0.7
+
+/**
+ * A small JPEG of the photo (long side at most `maxSide`) as a `data:` URL, to keep
+ * on the device with a saved analysis; null when this browser cannot decode the file.
+ */
+export async function makeThumbnail(
+  file: Blob,
+  codec: ImageCodec = browserCodec,
+  maxSide: number = THUMBNAIL_SIDE,
+  quality: number = THUMBNAIL_QUALITY,
+): Promise<string | null> {
+  let decoded: DecodedImage | null
+  try {
+    decoded = await codec.decode(file)
+  } catch {
+    return null
+  }
+  if (!decoded) return null
+  try {
+    if (decoded.width < 1 || decoded.height < 1) return null
+    const size = fitWithin(decoded.width, decoded.height, maxSide)
+    const jpeg = await codec.encodeJpeg(decoded, size.width, size.height, quality)
+    if (!jpeg || jpeg.size === 0 || jpeg.type !== 'image/jpeg') return null
+    return await blobToDataUrl(jpeg)
+  } catch {
+    return null
+  } finally {
+    decoded.close()
+  }
+}
+
+async function blobToDataUrl(blob: Blob): Promise<string> {
+  const bytes = new Uint8Array(await blob.arrayBuffer())
+  let binary = ''
+  const CHUNK = 0x8000
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK))
+  }
+  return `data:${blob.type};base64,${btoa(binary)}`
 }
 
 async function decodeWithBitmap(file: Blob): Promise<DecodedImage | null> {

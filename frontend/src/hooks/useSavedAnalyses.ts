@@ -1,0 +1,24 @@
+// The analyses kept on this device (analysis/saved.ts) as React state: the list,
+// newest first, with add and remove, each written through to localStorage.
+import { useState } from 'react'
+import { loadAnalyses, type SavedAnalysis, saveAnalyses, withAnalysis } from '../analysis/saved'
+
+export interface SavedAnalyses {
+  list: SavedAnalysis[]
+  add: (analysis: SavedAnalysis) => void
+  remove: (id: string) => void
+}
+
+export function useSavedAnalyses(): SavedAnalyses {
+  const [list, setList] = useState<SavedAnalysis[]>(loadAnalyses)
+
+  function add(analysis: SavedAnalysis) {
+    setList((current) => saveAnalyses(withAnalysis(current, analysis)))
+  }
+
+  function remove(id: string) {
+    setList((current) => saveAnalyses(current.filter((item) => item.id !== id)))
+  }
+
+  return { list, add, remove }
+}
