@@ -8,7 +8,7 @@ export const en: Dictionary = {
   'notice.insecureCookie':
     'The browser does not keep the session cookie over insecure HTTP. Open the site over HTTPS, or ask the administrator to set WELD_COOKIE_SECURE=false for use on a local network.',
   'offline.title': 'No connection',
-  'offline.detail': 'saved chats are here; sending works again once the connection is back.',
+  'offline.detail': 'saved chats and analyses are here; sending works again once the connection is back.',
 
   'nav.label': 'Sections',
   'nav.chat': 'Assistant',
