@@ -17,7 +17,7 @@ describe('the offline banner', () => {
     goOffline(true)
     const banner = screen.getByRole('status')
     expect(banner).toHaveTextContent('Нет соединения')
-    expect(banner).toHaveTextContent('сохранённые чаты доступны, отправка снова заработает, когда связь вернётся')
+    expect(banner).toHaveTextContent('сохранённые чаты и анализы доступны, отправка снова заработает, когда связь вернётся')
     goOffline(false)
     expect(screen.queryByRole('status')).not.toBeInTheDocument()
   })
@@ -28,7 +28,7 @@ describe('the offline banner', () => {
     try {
       renderWithI18n(<OfflineBanner />)
       expect(screen.getByRole('status')).toHaveTextContent(
-        'No connection — saved chats are here; sending works again once the connection is back.',
+        'No connection — saved chats and analyses are here; sending works again once the connection is back.',
       )
     } finally {
       localStorage.removeItem('weld-assistant.language')
