@@ -35,7 +35,7 @@ use crate::{
     upstream::UpstreamStatus,
 };
 
-/// Analyze requests handled at once (each may hold a 10 MiB photo several times:
+/// Photos' worth of analysis handled at once (each may hold a 10 MiB photo several times:
 /// body, decoded bytes, base64 for Gemini).
 pub const IMAGE_WORK_PERMITS: usize = 4;
 
@@ -136,6 +136,8 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         read_timeout,
         stall: read_timeout.min(BODY_STALL),
         image_work: Arc::new(tokio::sync::Semaphore::new(IMAGE_WORK_PERMITS)),
+        image_work_permits: IMAGE_WORK_PERMITS,
+        photo_body_bytes: config.max_image_bytes.div_ceil(3) * 4,
     };
 
     let issuer = services.access_code.is_none().then(|| services.guard.clone());

@@ -46,8 +46,13 @@ pub struct BodyReader {
     pub read_timeout: Duration,
     /// Longest time a body may make no progress at all.
     pub stall: Duration,
-    /// Analyze requests worked on at once, once their bodies are in.
+    /// Analysis capacity, in photos' worth of body: a request takes one permit per
+    /// `photo_body_bytes` of its body (at least one, at most all), once it is in.
     pub image_work: Arc<Semaphore>,
+    /// How many permits `image_work` was made with.
+    pub image_work_permits: usize,
+    /// The body one photo at the size limit takes (base64 of `WELD_MAX_IMAGE_BYTES`).
+    pub photo_body_bytes: usize,
 }
 
 impl<E: Endpoint> Middleware<E> for BodyReader {
@@ -161,9 +166,21 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
                 }
             }
         }
+        let body_len = bytes.len();
         req.set_body(bytes);
+        // A request of several full-size photos multiplies its body in memory
+        // like several requests would: it takes as many permits.
         let _work = if is_analyze {
-            self.reader.image_work.clone().acquire_owned().await.ok()
+            let total = self.reader.image_work_permits.max(1);
+            let wanted = body_len
+                .div_ceil(self.reader.photo_body_bytes.max(1))
+                .clamp(1, total);
+            self.reader
+                .image_work
+                .clone()
+                .acquire_many_owned(wanted as u32)
+                .await
+                .ok()
         } else {
             None
         };

@@ -417,6 +417,7 @@ async fn the_body_limit_scales_with_weld_max_images_and_is_enforced_before_readi
         let app = spawn_app_with(|c| {
             c.max_image_bytes = 30_000;
             c.max_images = max_images;
+            c.api_tokens = vec!["t".into()];
         })
         .await;
         let limit = analyze_limit(max_images, 30_000);
@@ -424,7 +425,7 @@ async fn the_body_limit_scales_with_weld_max_images_and_is_enforced_before_readi
         // a server that waited for it would hang, which `raw_request` fails on).
         let head = |length: usize| {
             format!(
-                "POST /api/analyze HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
+                "POST /api/analyze HTTP/1.1\r\nHost: {}\r\nX-Proxy-Token: t\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
                 app.address
             )
         };
@@ -454,7 +455,7 @@ async fn the_body_limit_scales_with_weld_max_images_and_is_enforced_before_readi
 
         // Chunked, over the limit: cut off at the limit.
         let chunked = format!(
-            "POST /api/analyze HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            "POST /api/analyze HTTP/1.1\r\nHost: {}\r\nX-Proxy-Token: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
             app.address
         );
         let size = limit + 1000;
@@ -467,4 +468,64 @@ async fn the_body_limit_scales_with_weld_max_images_and_is_enforced_before_readi
             "only the body under the limit was analyzed"
         );
     }
+}
+
+#[tokio::test]
+async fn a_request_of_several_full_size_photos_takes_as_much_analysis_capacity_as_that_many_requests() {
+    use crate::fake_gemini::{Gate, Reply};
+    let app = spawn_app_with(|c| {
+        c.max_image_bytes = 30_000;
+        c.max_images = 4;
+    })
+    .await;
+    let photo = |i: usize| {
+        let mut b = marked_jpeg(&format!("FULL-{i}"));
+        b.resize(30_000 - 2, b' ');
+        b.extend_from_slice(&[0xFF, 0xD9]);
+        b
+    };
+    // Four photos at the size limit: the body of four, so all four permits.
+    let gate = Gate::new();
+    app.fake.script([Reply::ok().held(&gate)]);
+    let four: Vec<Value> = (0..4).map(|i| entry(&photo(i), "image/jpeg")).collect();
+    let big = {
+        let (client, url) = (app.client.clone(), format!("{}/api/analyze", app.url));
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&json!({"images": four}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    crate::helpers::bounded(
+        "the four photos reach Gemini",
+        crate::helpers::HANG_LIMIT,
+        async {
+            while app.fake.received().is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        },
+    )
+    .await;
+    // A one-photo analysis now waits for capacity: it does not reach Gemini
+    // while the four-photo request is being answered.
+    let small = {
+        let (client, url) = (app.client.clone(), format!("{}/api/analyze", app.url));
+        let body = json!({"base64Image": PNG_1X1_BASE64, "mimeType": "image/png"});
+        tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        app.fake.received().len(),
+        1,
+        "a photo was analyzed beside four full-size ones"
+    );
+    assert!(!small.is_finished());
+    gate.open();
+    assert_eq!(big.await.unwrap(), 200);
+    assert_eq!(small.await.unwrap(), 200);
+    assert_eq!(app.fake.received().len(), 2);
 }
