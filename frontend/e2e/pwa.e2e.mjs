@@ -134,7 +134,19 @@ describe('the installable app', () => {
       // First visit: the page, then the worker installs and precaches the build.
       await page.goto(stack.baseUrl + '/')
       await page.locator('.app').waitFor()
-      const state = await page.evaluate(async () => (await navigator.serviceWorker.ready).active?.state)
+      // `ready` resolves once a worker is active, which may still be `activating`:
+      // wait for `activated` (bounded), since only then does it handle fetches.
+      const state = await page.evaluate(async () => {
+        const worker = (await navigator.serviceWorker.ready).active
+        if (!worker || worker.state === 'activated') return worker?.state
+        await Promise.race([
+          new Promise((resolve) =>
+            worker.addEventListener('statechange', () => worker.state === 'activated' && resolve()),
+          ),
+          new Promise((resolve) => setTimeout(resolve, 30_000)),
+        ])
+        return worker.state
+      })
       assert.equal(state, 'activated')
       await page.waitForLoadState('networkidle')
       const first = overTheWire(await take()).filter((entry) => !entry.url.startsWith('/api/'))
