@@ -180,6 +180,10 @@ async fn main() {
         .env("WELD_API_TOKENS", "soak-token")
         .env("WELD_RATE_LIMIT_PER_MINUTE", "100000")
         .env("WELD_RATE_LIMIT_BURST", "20000")
+        // Every connection comes from 127.0.0.1: the per-address limit would
+        // otherwise turn the load into 429s.
+        .env("WELD_RATE_LIMIT_PER_IP_PER_MINUTE", "10000000")
+        .env("WELD_RATE_LIMIT_PER_IP_BURST", "10000000")
         .env("WELD_METRICS", "true")
         .env("RUST_LOG", "warn,weld_assistant::app=info")
         .stderr(Stdio::piped())

@@ -30,7 +30,8 @@ fake_url="$(sed -n 's/.*listening on //p' "$work/fake.out")"
 
 WELD_LISTEN=127.0.0.1:0 GEMINI_API_KEY="$key" WELD_GEMINI_BASE_URL="$fake_url" \
   WELD_SESSION_SECRET="$secret" WELD_API_TOKENS="$code_canary" WELD_COOKIE_SECURE=false \
-  WELD_RATE_LIMIT_PER_MINUTE=100000 WELD_RATE_LIMIT_BURST=100000 WELD_GEMINI_TIMEOUT_SECONDS=5 \
+  WELD_RATE_LIMIT_PER_MINUTE=100000 WELD_RATE_LIMIT_BURST=100000 \
+  WELD_RATE_LIMIT_PER_IP_PER_MINUTE=100000 WELD_RATE_LIMIT_PER_IP_BURST=100000 WELD_GEMINI_TIMEOUT_SECONDS=5 \
   WELD_METRICS=true RUST_LOG=info target/debug/weld-assistant 2>"$work/server.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q "weld-assistant listening" "$work/server.log" && break; sleep 0.1; done
