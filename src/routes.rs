@@ -130,6 +130,8 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         spec: Arc::new(serde_json::from_str(&spec).unwrap_or_default()),
     };
     let read_timeout = Duration::from_secs(config.request_timeout_seconds);
+    // Twice the photos analysis works on at once may be read or wait for it.
+    let read_budget_kib = (2 * IMAGE_WORK_PERMITS * config.max_image_bytes.div_ceil(3) * 4).div_ceil(1024);
     let body = BodyReader {
         analyze_limit: config.max_analyze_body_bytes(),
         other_limit: config.max_chat_bytes,
@@ -138,6 +140,8 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         image_work: Arc::new(tokio::sync::Semaphore::new(IMAGE_WORK_PERMITS)),
         image_work_permits: IMAGE_WORK_PERMITS,
         photo_body_bytes: config.max_image_bytes.div_ceil(3) * 4,
+        read_budget: Arc::new(tokio::sync::Semaphore::new(read_budget_kib)),
+        read_budget_kib,
     };
 
     let issuer = services.access_code.is_none().then(|| services.guard.clone());

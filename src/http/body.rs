@@ -30,6 +30,13 @@ use crate::error::{ApiError, Invalid};
 /// Bytes per second a body is given on top of the request timeout.
 const ALLOWANCE_BYTES_PER_SECOND: u64 = 16 * 1024;
 
+/// The largest JSON body kept aside to explain a parse failure; a larger one (a
+/// full-size photo) is not held twice for the rare error message.
+const KEEP_FOR_EXPLAINING: usize = 1024 * 1024;
+
+/// The unit of the read budget.
+const KIB: usize = 1024;
+
 /// The body of a JSON request as it was read, for explaining a parse error (a
 /// request extension the boundary puts in and reads back).
 #[derive(Clone, Default)]
@@ -53,6 +60,13 @@ pub struct BodyReader {
     pub image_work_permits: usize,
     /// The body one photo at the size limit takes (base64 of `WELD_MAX_IMAGE_BYTES`).
     pub photo_body_bytes: usize,
+    /// Analyze bodies being read or waiting for capacity, in KiB: a request takes
+    /// its size before reading and gives it back once its analysis starts, so
+    /// memory stays bounded under a burst of large uploads, while a few slow
+    /// uploads hold only their own share of it.
+    pub read_budget: Arc<Semaphore>,
+    /// How many KiB `read_budget` was made with.
+    pub read_budget_kib: usize,
 }
 
 impl<E: Endpoint> Middleware<E> for BodyReader {
@@ -131,6 +145,19 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
             return Ok(ApiError::payload_too_large(limit).response_for(req.headers()));
         }
         let size = declared.map_or(limit as u64, |len| len.min(limit as u64));
+        let reading = if is_analyze {
+            let wanted = (size as usize)
+                .div_ceil(KIB)
+                .clamp(1, self.reader.read_budget_kib.max(1));
+            self.reader
+                .read_budget
+                .clone()
+                .acquire_many_owned(wanted as u32)
+                .await
+                .ok()
+        } else {
+            None
+        };
         let deadline = self.reader.read_timeout + Duration::from_secs(size / ALLOWANCE_BYTES_PER_SECOND);
         let bytes = match read_body(req.take_body(), limit, self.reader.stall, deadline).await {
             Ok(bytes) => bytes,
@@ -159,7 +186,7 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
             req.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        if is_json || untyped_empty {
+        if (is_json || untyped_empty) && bytes.len() <= KEEP_FOR_EXPLAINING {
             if let Some(kept) = req.extensions().get::<KeptBody>() {
                 if let Ok(mut slot) = kept.0.lock() {
                     *slot = Some(bytes.clone());
@@ -184,6 +211,7 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
         } else {
             None
         };
+        drop(reading);
         self.inner.call(req).await.map(IntoResponse::into_response)
     }
 }
