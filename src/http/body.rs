@@ -86,6 +86,12 @@ pub struct BodyReaderEndpoint<E> {
     reader: BodyReader,
 }
 
+/// `wanted` permits of `semaphore`, waiting for them (`None` only once it is closed).
+async fn take(semaphore: &Arc<Semaphore>, wanted: usize) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+    semaphore.clone().acquire_many_owned(wanted).await.ok()
+}
+
 /// Why a body was not read.
 enum ReadError {
     TooLarge,
@@ -149,12 +155,7 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
             let wanted = (size as usize)
                 .div_ceil(KIB)
                 .clamp(1, self.reader.read_budget_kib.max(1));
-            self.reader
-                .read_budget
-                .clone()
-                .acquire_many_owned(wanted as u32)
-                .await
-                .ok()
+            take(&self.reader.read_budget, wanted).await
         } else {
             None
         };
@@ -202,12 +203,7 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
             let wanted = body_len
                 .div_ceil(self.reader.photo_body_bytes.max(1))
                 .clamp(1, total);
-            self.reader
-                .image_work
-                .clone()
-                .acquire_many_owned(wanted as u32)
-                .await
-                .ok()
+            take(&self.reader.image_work, wanted).await
         } else {
             None
         };
