@@ -527,28 +527,25 @@ pub fn tiff_orientation(tiff: &[u8]) -> Option<u8> {
     None
 }
 
+/// `N` bytes of `b` at `at`, if they are all there.
+fn bytes_at<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
+    b.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
 fn read_u16_be(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
+    bytes_at(b, at).map(u16::from_be_bytes)
 }
 
 fn read_u32_be(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+    bytes_at(b, at).map(u32::from_be_bytes)
 }
 
 fn read_u32_le(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+    bytes_at(b, at).map(u32::from_le_bytes)
 }
 
 fn read_u64_be(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_be_bytes(
-        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
+    bytes_at(b, at).map(u64::from_be_bytes)
 }
 
 #[cfg(test)]

@@ -27,16 +27,7 @@ async fn post_chat(client: &reqwest::Client, app: &TestApp, headers: &[(&str, &s
     Answer::read(request.send().await.unwrap()).await
 }
 
-/// The `weld_session` value a `Set-Cookie` header carries.
-fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("weld_session="))
-        .map(str::to_owned)
-}
+use crate::helpers::session_set_cookie as session_cookie;
 
 fn cookie_value(set_cookie: &str) -> String {
     set_cookie

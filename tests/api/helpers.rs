@@ -460,3 +460,14 @@ pub fn jpeg_with_gps() -> Vec<u8> {
     ]);
     b
 }
+
+/// The `Set-Cookie` header of a response that sets (or clears) `weld_session`.
+pub fn session_set_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("weld_session="))
+        .map(str::to_owned)
+}

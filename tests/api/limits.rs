@@ -59,14 +59,9 @@ async fn open_site(app: &TestApp) -> reqwest::Client {
 
 /// The `weld_session` value a response sets.
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("weld_session="))
-        .map(|v| v.split(';').next().unwrap_or("").to_owned())
-        .filter(|v| !v.is_empty())
+    let header = crate::helpers::session_set_cookie(response)?;
+    let value = header.strip_prefix("weld_session=")?;
+    Some(value.split(';').next().unwrap_or("").to_owned())
 }
 
 /// A fresh session cookie value from the entry page.
