@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use poem::{
     Server,
-    listener::{Acceptor, Listener, TcpListener},
+    listener::{Acceptor, TcpAcceptor},
 };
 
 use crate::{
@@ -50,13 +50,10 @@ impl App {
             upstream.clone(),
             metrics.clone(),
         )?;
-        let tcp = TcpListener::bind(config.listen)
-            .into_acceptor()
-            .await
-            .map_err(|source| StartError::Bind {
-                address: config.listen,
-                source,
-            })?;
+        let tcp = bind(config.listen).map_err(|source| StartError::Bind {
+            address: config.listen,
+            source,
+        })?;
         let acceptor = HeadDeadlineAcceptor::new(tcp, Duration::from_secs(config.request_timeout_seconds));
         let address = acceptor
             .local_addr()
@@ -99,6 +96,24 @@ impl App {
             .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
             .await
     }
+}
+
+/// Connections the kernel may queue before they are accepted (it caps this at
+/// `net.core.somaxconn`, 4096 by default). A classroom opening the app at once
+/// must not overflow it: a dropped connection attempt is retried only after a
+/// second. tokio's own default is 1024.
+const BACKLOG: u32 = 8192;
+
+/// Binds the listening socket (address reuse, the deep accept queue).
+fn bind(address: SocketAddr) -> std::io::Result<TcpAcceptor> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    TcpAcceptor::from_tokio(socket.listen(BACKLOG)?)
 }
 
 /// Completes on SIGTERM or SIGINT.

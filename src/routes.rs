@@ -209,6 +209,7 @@ pub fn gemini_settings(config: &Config) -> GeminiSettings {
             StartupProbe::Models => ProbeMode::Models,
             StartupProbe::Off => ProbeMode::Off,
         },
+        ca_file: config.gemini_ca_file.clone(),
     }
 }
 

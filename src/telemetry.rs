@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Instant};
 
 use ipnet::IpNet;
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
 use tracing_subscriber::{EnvFilter, fmt};
 
 use crate::{config::LogFormat, guard::client_ip::client_ip, metrics::Metrics};
@@ -81,40 +81,56 @@ pub fn route_label(path: &str) -> &'static str {
 impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    // The request is boxed for the wait: an `async fn` keeps its arguments for
+    // its whole life, and a request is ~500 bytes held by every layer.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.handle(Box::new(req))
+    }
+}
+
+impl<E: Endpoint> RequestLogEndpoint<E> {
+    async fn handle(&self, req: Box<Request>) -> Result<Response> {
         let started = Instant::now();
-        let request_id = format!("{:016x}", rand::random::<u64>());
-        let method = req.method().clone();
-        let path = req.uri().path().to_owned();
-        let peer = req
-            .remote_addr()
-            .as_socket_addr()
-            .map(|a| client_ip(a.ip(), req.headers(), &self.log.trusted_proxies).to_string())
-            .unwrap_or_default();
-        let route = route_label(&path);
-        let result = self.inner.call(req).await;
+        let route = route_label(req.uri().path());
+        // What only the log line needs is gathered only when it is written.
+        let logged = tracing::enabled!(target: "weld_assistant::request", tracing::Level::INFO).then(|| {
+            let peer = req
+                .remote_addr()
+                .as_socket_addr()
+                .map(|a| client_ip(a.ip(), req.headers(), &self.log.trusted_proxies).to_string())
+                .unwrap_or_default();
+            (
+                req.method().clone(),
+                truncate(req.uri().path(), 200).to_owned(),
+                peer,
+            )
+        });
+        let result = self.inner.call(*req).await;
         let mut response = match result {
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
         };
-        if let Ok(value) = request_id.parse() {
+        let request_id = format!("{:016x}", rand::random::<u64>());
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", value);
         }
         let latency = started.elapsed();
         self.log
             .metrics
             .observe_request(route, response.status().as_u16(), latency.as_secs_f64());
-        tracing::info!(
-            target: "weld_assistant::request",
-            route,
-            %method,
-            path = %truncate(&path, 200),
-            status = response.status().as_u16(),
-            latency_ms = latency.as_millis() as u64,
-            request_id,
-            client_ip = %peer,
-            "request"
-        );
+        if let Some((method, path, peer)) = logged {
+            tracing::info!(
+                target: "weld_assistant::request",
+                route,
+                %method,
+                path = %path,
+                status = response.status().as_u16(),
+                latency_ms = latency.as_millis() as u64,
+                request_id,
+                client_ip = %peer,
+                "request"
+            );
+        }
         Ok(response)
     }
 }

@@ -192,7 +192,7 @@ impl AnalyzeApi {
         accept_language: Header<Option<String>>,
     ) -> Result<Json<AnswerReply>, ApiError> {
         let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
-        let answer = self.ai.answer(&prompt, language).await?;
+        let answer = self.ai.answer(prompt, language).await?;
         Ok(Json(answer.into()))
     }
 
@@ -214,7 +214,7 @@ impl AnalyzeApi {
         accept_language: Header<Option<String>>,
     ) -> Result<SseAnswer, ApiError> {
         let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
-        self.ai.stream(&prompt, language).await
+        self.ai.stream(prompt, language).await
     }
 }
 

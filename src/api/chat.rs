@@ -108,7 +108,7 @@ impl ChatApi {
         let Json(request) = body;
         let language = request_language(&request, accept_language.0.as_deref());
         let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
-        let answer = self.ai.answer(&prompt, language).await?;
+        let answer = self.ai.answer(prompt, language).await?;
         Ok(Json(answer.into()))
     }
 
@@ -132,7 +132,7 @@ impl ChatApi {
         let Json(request) = body;
         let language = request_language(&request, accept_language.0.as_deref());
         let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
-        self.ai.stream(&prompt, language).await
+        self.ai.stream(prompt, language).await
     }
 }
 

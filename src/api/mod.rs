@@ -82,7 +82,7 @@ impl Ai {
     /// Streams an answer, counting the call against the daily budget; fails as a
     /// normal error until Gemini's first text has arrived. Errors, before and
     /// during the stream, are written in `language`.
-    pub async fn stream(&self, prompt: &Prompt, language: Language) -> Result<SseAnswer, ApiError> {
+    pub async fn stream(&self, prompt: Prompt, language: Language) -> Result<SseAnswer, ApiError> {
         let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let result = self.gemini.stream(prompt).await;
         self.settle(reservation, called_upstream(&result)).await;
@@ -92,7 +92,7 @@ impl Ai {
 
     /// Asks Gemini, counting the call against the daily budget (reserved first,
     /// given back when no upstream call happened). Errors are written in `language`.
-    pub async fn answer(&self, prompt: &Prompt, language: Language) -> Result<Answer, ApiError> {
+    pub async fn answer(&self, prompt: Prompt, language: Language) -> Result<Answer, ApiError> {
         let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let result = self.gemini.generate(prompt).await;
         self.settle(reservation, called_upstream(&result)).await;

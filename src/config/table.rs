@@ -66,6 +66,16 @@ settings! {
             _ => Err("the URL is not http(s)".to_owned()),
         },
     },
+    gemini_ca_file: Option<String> {
+        env: "WELD_GEMINI_CA_FILE",
+        default: UnsetMeans("the built-in Mozilla roots only"),
+        form: text("the path of a PEM file with one or more CA certificates"),
+        meaning: "more roots to trust for `WELD_GEMINI_BASE_URL` (an egress proxy that inspects TLS, or a local stand-in); read once at start-up",
+        check: |path| match path {
+            Some(path) => pem_bundle(path),
+            None => Ok(()),
+        },
+    },
     gemini_timeout_seconds: u64 {
         env: "WELD_GEMINI_TIMEOUT_SECONDS",
         default: Text("60"),
@@ -265,6 +275,16 @@ words!(StartupProbe {
 /// Printable ASCII without spaces: what an API key is made of.
 fn printable(secret: &SecretString) -> bool {
     secret.expose_secret().bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A readable PEM file holding at least one certificate. The message names the
+/// file (its path is not a secret) but quotes none of its content.
+fn pem_bundle(path: &str) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {}", e.kind()))?;
+    match reqwest::Certificate::from_pem_bundle(&bytes) {
+        Ok(certs) if !certs.is_empty() => Ok(()),
+        _ => Err(format!("`{path}` holds no PEM certificate")),
+    }
 }
 
 /// A URL the Redis client accepts, over `redis://` or `rediss://` only. The

@@ -507,3 +507,25 @@ fn the_number_of_photos_is_checked_at_start_up() {
         });
     }
 }
+
+#[test]
+fn the_gemini_ca_file_must_be_a_readable_pem_and_its_content_is_never_echoed() {
+    Jail::expect_with(|jail| {
+        jail.set_env("WELD_GEMINI_CA_FILE", "missing.pem");
+        let msg = load_in_jail(None).unwrap_err().to_string();
+        assert!(
+            msg.contains("WELD_GEMINI_CA_FILE") && msg.contains("missing.pem"),
+            "{msg}"
+        );
+        jail.create_file("not-pem.txt", "canary-not-a-certificate")?;
+        jail.set_env("WELD_GEMINI_CA_FILE", "not-pem.txt");
+        let msg = load_in_jail(None).unwrap_err().to_string();
+        assert!(msg.contains("holds no PEM certificate"), "{msg}");
+        assert!(!msg.contains("canary-not-a-certificate"), "{msg}");
+        jail.create_file("ca.pem", include_str!("../../tests/fixtures/tls/ca.pem"))?;
+        jail.set_env("WELD_GEMINI_CA_FILE", "ca.pem");
+        let config = load_in_jail(None).expect("a PEM bundle is accepted");
+        assert_eq!(config.gemini_ca_file.as_deref(), Some("ca.pem"));
+        Ok(())
+    });
+}

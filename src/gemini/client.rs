@@ -8,9 +8,10 @@
 //! module. Upstream text is redacted (`error::Redactor`) before it is logged or
 //! returned.
 //!
-//! HTTP/2: reqwest is built with rustls and its `http2` feature and nothing here
-//! forces HTTP/1.1, so the TLS handshake offers ALPN `h2` then `http/1.1` and
-//! Google's endpoint negotiates `h2` (one connection carries concurrent calls).
+//! HTTP/2: over `https://` (Google's endpoint) the client offers only ALPN `h2`
+//! and speaks HTTP/2, so a connection carries many calls at once; `lanes` opens
+//! more connections past the server's stream limit. A plain `http://` base (a
+//! local stand-in or fake) is spoken to in HTTP/1.1.
 
 use std::{
     future::Future,
@@ -26,6 +27,7 @@ use url::Url;
 use super::{
     error::{GeminiError, Redactor},
     failover::{AUTH_COOLDOWN, KeyRing, MAX_ATTEMPTS, QUOTA_COOLDOWN, SHORT_RETRY_DELAY, backoff},
+    lanes::Lanes,
     probe::{self, ProbeMode},
     request::{self, Prompt},
     response::{self, Answer, Usage},
@@ -54,12 +56,14 @@ pub struct GeminiSettings {
     pub timeout: Duration,
     /// The start-up check.
     pub probe: ProbeMode,
+    /// A PEM file of more roots to trust (`WELD_GEMINI_CA_FILE`).
+    pub ca_file: Option<String>,
 }
 
 /// The Gemini client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct GeminiClient {
-    http: reqwest::Client,
+    http: Arc<Lanes>,
     inner: Arc<Inner>,
 }
 
@@ -67,6 +71,9 @@ pub struct GeminiClient {
 struct Inner {
     keys: KeyRing,
     models: Vec<String>,
+    /// `generateContent` and `streamGenerateContent?alt=sse` of each model, in
+    /// the order of `models`: parsed once, not per call.
+    endpoints: Vec<Option<(Url, Url)>>,
     base_url: Url,
     timeout: Duration,
     probe: ProbeMode,
@@ -97,28 +104,58 @@ impl GeminiClient {
         status: UpstreamStatus,
         metrics: Arc<Metrics>,
     ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("weld-assistant/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            // Idle connections are kept briefly: enough for a burst over HTTP/1.1
-            // (Google speaks HTTP/2, where one connection carries many calls),
-            // released 15 s after the burst.
-            .pool_idle_timeout(Duration::from_secs(15))
-            .pool_max_idle_per_host(256)
-            .no_proxy()
-            .build()?;
+        let mut roots = Vec::new();
+        if let Some(path) = &settings.ca_file {
+            // Checked at start-up; a file that changed since then adds nothing.
+            let pem = std::fs::read(path).unwrap_or_default();
+            roots = reqwest::Certificate::from_pem_bundle(&pem)?;
+        }
+        let connect_timeout = settings.timeout.min(Duration::from_secs(10));
+        // Over TLS the client speaks HTTP/2 only (ALPN `h2`; Google's endpoint
+        // has it): knowing the version before the handshake lets a burst of
+        // calls wait for one connection per lane instead of each opening its
+        // own. A plain `http://` base (a local stand-in) is spoken to in HTTP/1.1.
+        let http2_only = settings.base_url.scheme() == "https";
+        let make = move || {
+            let mut builder = reqwest::Client::builder()
+                .user_agent(concat!("weld-assistant/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(connect_timeout)
+                // Idle connections are kept briefly: enough for a burst over
+                // HTTP/1.1, released 15 s after it.
+                .pool_idle_timeout(Duration::from_secs(15))
+                .pool_max_idle_per_host(256)
+                .no_proxy();
+            for root in &roots {
+                builder = builder.add_root_certificate(root.clone());
+            }
+            if http2_only {
+                builder = builder.http2_prior_knowledge();
+            }
+            builder.build()
+        };
+        let http = Arc::new(Lanes::new(Box::new(make))?);
         let mut models = vec![settings.model];
         for fallback in settings.fallback_models {
             if !models.contains(&fallback) {
                 models.push(fallback);
             }
         }
+        let base = settings.base_url.as_str().trim_end_matches('/').to_owned();
+        let endpoints = models
+            .iter()
+            .map(|model| {
+                let generate = endpoint_url(&base, model, "generateContent", "").ok()?;
+                let stream = endpoint_url(&base, model, "streamGenerateContent", "?alt=sse").ok()?;
+                Some((generate, stream))
+            })
+            .collect();
         let redactor = Redactor::new(&settings.keys);
         Ok(Self {
             http,
             inner: Arc::new(Inner {
                 keys: KeyRing::new(settings.keys),
                 models,
+                endpoints,
                 base_url: settings.base_url,
                 timeout: settings.timeout,
                 probe: settings.probe,
@@ -140,8 +177,10 @@ impl GeminiClient {
     }
 
     /// One answer, with retries and failover (`generateContent`).
-    pub async fn generate(&self, prompt: &Prompt) -> Result<Answer, GeminiError> {
-        let body = request::body(prompt)?;
+    pub async fn generate(&self, prompt: Prompt) -> Result<Answer, GeminiError> {
+        let body = request::body(&prompt)?;
+        // Only the encoded body waits for the answer.
+        drop(prompt);
         let answer = self
             .with_failover(|key, model, budget| {
                 let body = body.clone();
@@ -160,8 +199,9 @@ impl GeminiClient {
     /// text has arrived: everything that fails before that (after retries and
     /// failover) is an error here, never a half-sent stream. The stream counts its
     /// tokens itself when it finishes.
-    pub async fn stream(&self, prompt: &Prompt) -> Result<AnswerStream, GeminiError> {
-        let body = request::body(prompt)?;
+    pub async fn stream(&self, prompt: Prompt) -> Result<AnswerStream, GeminiError> {
+        let body = request::body(&prompt)?;
+        drop(prompt);
         self.with_failover(|key, model, budget| {
             let body = body.clone();
             async move { self.attempt_stream(&key, &model, body, budget).await }
@@ -211,6 +251,7 @@ impl GeminiClient {
         let url = format!("{}/v1beta/models/{model}", self.base());
         let response = self
             .http
+            .first()
             .get(url)
             .header("x-goog-api-key", key_header(self.inner.keys.key(0))?)
             .timeout(self.inner.timeout)
@@ -239,9 +280,25 @@ impl GeminiClient {
         self.inner.base_url.as_str().trim_end_matches('/')
     }
 
-    fn method_url(&self, model: &str, method: &str) -> String {
-        // The model and the method share one path segment; the ':' is not encoded.
-        format!("{}/v1beta/models/{model}:{method}", self.base())
+    /// A model's endpoint (`stream`: `streamGenerateContent?alt=sse`).
+    fn endpoint(&self, model: &str, stream: bool) -> Result<Url, GeminiError> {
+        let known = self.inner.models.iter().position(|m| m == model);
+        match known.and_then(|i| self.inner.endpoints[i].as_ref()) {
+            Some((generate, streamed)) => Ok(if stream {
+                streamed.clone()
+            } else {
+                generate.clone()
+            }),
+            None => {
+                let (method, query) = if stream {
+                    ("streamGenerateContent", "?alt=sse")
+                } else {
+                    ("generateContent", "")
+                };
+                endpoint_url(self.base(), model, method, query)
+                    .map_err(|_| GeminiError::Malformed("the model id makes no URL".into()))
+            }
+        }
     }
 
     /// Runs attempts over keys and models: transient errors (429 with a short
@@ -369,9 +426,9 @@ impl GeminiClient {
         body: Bytes,
         budget: Duration,
     ) -> Result<Answer, GeminiError> {
-        let response = self
-            .http
-            .post(self.method_url(model, "generateContent"))
+        let (http, _lane) = self.http.take();
+        let response = http
+            .post(self.endpoint(model, false)?)
             .header("x-goog-api-key", key_header(key)?)
             .header(CONTENT_TYPE, "application/json")
             .body(body)
@@ -396,9 +453,9 @@ impl GeminiClient {
     ) -> Result<AnswerStream, GeminiError> {
         // A whole-request timeout would cut a long stream: bound the head here,
         // then every chunk inside the stream.
-        let url = format!("{}?alt=sse", self.method_url(model, "streamGenerateContent"));
-        let request = self
-            .http
+        let url = self.endpoint(model, true)?;
+        let (http, lane) = self.http.take();
+        let request = http
             .post(url)
             .header("x-goog-api-key", key_header(key)?)
             .header(CONTENT_TYPE, "application/json")
@@ -416,6 +473,7 @@ impl GeminiClient {
         }
         AnswerStream::open(
             response,
+            lane,
             model,
             self.inner.timeout,
             self.inner.metrics.clone(),
@@ -423,6 +481,12 @@ impl GeminiClient {
         )
         .await
     }
+}
+
+/// `{base}/v1beta/models/{model}:{method}{query}`: the model and the method share
+/// one path segment; the ':' is not encoded.
+fn endpoint_url(base: &str, model: &str, method: &str, query: &str) -> Result<Url, url::ParseError> {
+    Url::parse(&format!("{base}/v1beta/models/{model}:{method}{query}"))
 }
 
 fn key_header(key: &SecretString) -> Result<HeaderValue, GeminiError> {
@@ -465,6 +529,7 @@ mod tests {
             base_url: fake.url.parse().unwrap(),
             timeout: Duration::from_secs(10),
             probe,
+            ca_file: None,
         };
         let client = GeminiClient::new(settings, status.clone(), metrics.clone()).unwrap();
         (client, status, metrics)
@@ -509,7 +574,7 @@ mod tests {
 
         // The first real call finds out what the models probe could not.
         assert!(matches!(
-            models.generate(&prompt()).await,
+            models.generate(prompt()).await,
             Err(GeminiError::Region { .. })
         ));
         assert_eq!(status.get().0, UpstreamState::RegionBlocked);
@@ -571,6 +636,7 @@ mod tests {
             base_url: format!("http://127.0.0.1:{port}").parse().unwrap(),
             timeout: Duration::from_secs(10),
             probe: ProbeMode::Generate,
+            ca_file: None,
         };
         GeminiClient::new(settings, status.clone(), Arc::new(Metrics::new()))
             .unwrap()

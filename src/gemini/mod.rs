@@ -26,6 +26,7 @@
 mod client;
 mod error;
 mod failover;
+mod lanes;
 mod probe;
 mod request;
 mod response;

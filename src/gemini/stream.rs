@@ -18,6 +18,7 @@ use futures_util::{Stream, StreamExt};
 
 use super::{
     error::{GeminiError, Redactor},
+    lanes::Ticket,
     response::{self, Usage},
     sse::{SseItem, SseParser},
     wire,
@@ -82,13 +83,17 @@ impl AnswerStream {
     /// Reads a 200 stream until its first text.
     pub(super) async fn open(
         response: reqwest::Response,
+        lane: Ticket,
         model: &str,
         timeout: Duration,
         metrics: Arc<Metrics>,
         redactor: Redactor,
     ) -> Result<Self, GeminiError> {
         let mut stream = Self {
-            body: Box::pin(response.bytes_stream()),
+            // The lane's place is held until the stream ends.
+            body: Box::pin(response.bytes_stream().inspect(move |_| {
+                let _ = &lane;
+            })),
             parser: SseParser::default(),
             pending: VecDeque::new(),
             model: model.to_owned(),

@@ -385,12 +385,20 @@ pub struct GuardEndpoint<E> {
 impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+    // The request is boxed for the wait: an `async fn` keeps its arguments for
+    // its whole life, and a request is ~500 bytes held by every layer.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.handle(Box::new(req))
+    }
+}
+
+impl<E: Endpoint> GuardEndpoint<E> {
+    async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
         let ip = self.guard.client_ip(&req);
         req.extensions_mut().insert(ClientIp(ip));
         self.guard.warn_cookie_dropped(&req);
         if !is_guarded(&req) {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
+            return self.inner.call(*req).await.map(IntoResponse::into_response);
         }
         let address = address_key(ip);
         let caller = match self.guard.admit(&req, &address).await {
@@ -419,7 +427,7 @@ impl<E: Endpoint> Endpoint for GuardEndpoint<E> {
         };
         req.extensions_mut().insert(caller);
         // Errors go on to the boundary, which writes them as JSON.
-        let mut response = self.inner.call(req).await?.into_response();
+        let mut response = self.inner.call(*req).await?.into_response();
         if response.status() != StatusCode::TOO_MANY_REQUESTS {
             let headers = response.headers_mut();
             headers.insert("x-ratelimit-limit", HeaderValue::from(limit));

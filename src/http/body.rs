@@ -135,7 +135,15 @@ async fn read_body(
 impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+    // The request is boxed for the wait: an `async fn` keeps its arguments for
+    // its whole life, and a request is ~500 bytes held by every layer.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.handle(Box::new(req))
+    }
+}
+
+impl<E: Endpoint> BodyReaderEndpoint<E> {
+    async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
         let is_analyze = req.uri().path().starts_with("/api/analyze") && req.method() == Method::POST;
         let limit = if is_analyze {
             self.reader.analyze_limit
@@ -208,6 +216,6 @@ impl<E: Endpoint> Endpoint for BodyReaderEndpoint<E> {
             None
         };
         drop(reading);
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        self.inner.call(*req).await.map(IntoResponse::into_response)
     }
 }

@@ -46,7 +46,15 @@ pub struct ApiBoundaryEndpoint<E> {
 impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+    // The request is boxed for the wait: an `async fn` keeps its arguments for
+    // its whole life, and a request is ~500 bytes held by every layer.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.handle(Box::new(req))
+    }
+}
+
+impl<E: Endpoint> ApiBoundaryEndpoint<E> {
+    async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
         let path = req.uri().path().to_owned();
         let accept_language = req
             .headers()
@@ -56,7 +64,7 @@ impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
         let accept = accept_language.as_deref();
         let kept = KeptBody::default();
         req.extensions_mut().insert(kept.clone());
-        let error = match self.inner.call(req).await {
+        let error = match self.inner.call(*req).await {
             Ok(response) => return Ok(response.into_response()),
             Err(error) => error,
         };

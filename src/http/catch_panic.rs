@@ -31,7 +31,15 @@ pub struct CatchPanicEndpoint<E> {
 impl<E: Endpoint> Endpoint for CatchPanicEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    // The request is boxed for the wait: an `async fn` keeps its arguments for
+    // its whole life, and a request is ~500 bytes held by every layer.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.handle(Box::new(req))
+    }
+}
+
+impl<E: Endpoint> CatchPanicEndpoint<E> {
+    async fn handle(&self, req: Box<Request>) -> Result<Response> {
         let accept_language = req
             .headers()
             .get(ACCEPT_LANGUAGE)
@@ -39,7 +47,7 @@ impl<E: Endpoint> Endpoint for CatchPanicEndpoint<E> {
             .map(str::to_owned);
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        match AssertUnwindSafe(self.inner.call(req)).catch_unwind().await {
+        match AssertUnwindSafe(self.inner.call(*req)).catch_unwind().await {
             Ok(result) => result.map(IntoResponse::into_response),
             Err(payload) => {
                 let cause = payload

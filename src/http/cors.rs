@@ -52,7 +52,15 @@ pub struct CorsEndpoint<E> {
 impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    // The request is boxed for the wait: an `async fn` keeps its arguments for
+    // its whole life, and a request is ~500 bytes held by every layer.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.handle(Box::new(req))
+    }
+}
+
+impl<E: Endpoint> CorsEndpoint<E> {
+    async fn handle(&self, req: Box<Request>) -> Result<Response> {
         let origin = req
             .headers()
             .get(header::ORIGIN)
@@ -60,7 +68,7 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
             .filter(|o| self.policy.allows(o))
             .map(str::to_owned);
         let Some(origin) = origin else {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
+            return self.inner.call(*req).await.map(IntoResponse::into_response);
         };
         let preflight = req.method() == Method::OPTIONS
             && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
@@ -75,7 +83,7 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
                 .header(header::ACCESS_CONTROL_MAX_AGE, "600")
                 .finish()
         } else {
-            match self.inner.call(req).await {
+            match self.inner.call(*req).await {
                 Ok(r) => r.into_response(),
                 Err(e) => e.into_response(),
             }

@@ -82,7 +82,15 @@ pub struct SecurityHeadersEndpoint<E> {
 impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    // The request is boxed for the wait: an `async fn` keeps its arguments for
+    // its whole life, and a request is ~500 bytes held by every layer.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
+        self.handle(Box::new(req))
+    }
+}
+
+impl<E: Endpoint> SecurityHeadersEndpoint<E> {
+    async fn handle(&self, req: Box<Request>) -> Result<Response> {
         let path = req.uri().path().to_owned();
         let docs = path == "/docs" || path.starts_with("/docs/");
         let mut response = match head_too_large(&req) {
@@ -96,7 +104,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
                 .status(status)
                 .content_type("text/plain; charset=utf-8")
                 .body(status.canonical_reason().unwrap_or("Request head too large")),
-            None => match self.inner.call(req).await {
+            None => match self.inner.call(*req).await {
                 Ok(r) => r.into_response(),
                 Err(e) => e.into_response(),
             },

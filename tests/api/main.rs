@@ -15,6 +15,7 @@ mod error_language;
 mod errors;
 mod faults;
 mod guard;
+mod http2;
 mod images;
 mod limits;
 mod meta;

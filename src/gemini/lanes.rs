@@ -1,0 +1,159 @@
+//! Upstream connections for many waiting calls.
+//!
+//! Gemini speaks HTTP/2 (ALPN `h2`), where one connection carries many calls at
+//! once — but only as many as the server's `SETTINGS_MAX_CONCURRENT_STREAMS`
+//! (Google's front ends allow 100), and the HTTP client queues every call past
+//! that on the same connection instead of opening another. A classroom of
+//! students each waiting seconds for an answer would then wait in line. So calls
+//! are spread over lanes, each a client with a connection pool of its own: a
+//! call takes the first lane carrying fewer than [`LANE_CALLS`], so a quiet
+//! server uses one connection and ten thousand waiting calls about a hundred.
+//! Over HTTP/1.1 (a plain `http://` stand-in) every waiting call has its own
+//! connection anyway; the lanes change nothing there.
+
+use std::sync::{
+    Arc, OnceLock,
+    atomic::{AtomicUsize, Ordering},
+};
+
+/// Calls a lane carries before the next lane is used: under the 100 streams
+/// Google allows on one HTTP/2 connection.
+pub const LANE_CALLS: usize = 96;
+
+/// Lanes at most: 128 × 96 ≈ 12,000 calls at once before any queues.
+pub const MAX_LANES: usize = 128;
+
+type MakeClient = Box<dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync>;
+
+/// The lanes (cheap to share behind an `Arc`).
+pub struct Lanes {
+    make: MakeClient,
+    lanes: Vec<Lane>,
+}
+
+#[derive(Default)]
+struct Lane {
+    client: OnceLock<reqwest::Client>,
+    calls: AtomicUsize,
+}
+
+impl std::fmt::Debug for Lanes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let open = self.lanes.iter().filter(|l| l.client.get().is_some()).count();
+        f.debug_struct("Lanes").field("open", &open).finish()
+    }
+}
+
+/// A call's place on a lane, given back when dropped (for a stream: when the
+/// stream ends).
+#[derive(Debug)]
+pub struct Ticket {
+    lanes: Arc<Lanes>,
+    index: usize,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.lanes.lanes[self.index].calls.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Lanes {
+    /// Lanes whose clients `make` builds; the first is built now, so a client
+    /// that cannot be built fails at start-up.
+    pub fn new(make: MakeClient) -> reqwest::Result<Self> {
+        let lanes: Vec<Lane> = (0..MAX_LANES).map(|_| Lane::default()).collect();
+        let first = make()?;
+        let _ = lanes[0].client.set(first);
+        Ok(Self { make, lanes })
+    }
+
+    /// The client of the first lane with room (else of the least busy one), and
+    /// the ticket that holds the place.
+    pub fn take(self: &Arc<Self>) -> (reqwest::Client, Ticket) {
+        let index = self
+            .lanes
+            .iter()
+            .position(|lane| lane.calls.load(Ordering::Relaxed) < LANE_CALLS)
+            .unwrap_or_else(|| {
+                (0..self.lanes.len())
+                    .min_by_key(|&i| self.lanes[i].calls.load(Ordering::Relaxed))
+                    .unwrap_or(0)
+            });
+        let lane = &self.lanes[index];
+        lane.calls.fetch_add(1, Ordering::Relaxed);
+        let client = lane
+            .client
+            .get_or_init(|| (self.make)().unwrap_or_else(|_| self.first()))
+            .clone();
+        (
+            client,
+            Ticket {
+                lanes: self.clone(),
+                index,
+            },
+        )
+    }
+
+    /// The first lane's client (always built).
+    pub fn first(&self) -> reqwest::Client {
+        self.lanes[0]
+            .client
+            .get()
+            .cloned()
+            .unwrap_or_else(reqwest::Client::new)
+    }
+
+    /// How many lanes have a client.
+    #[cfg(test)]
+    pub fn open(&self) -> usize {
+        self.lanes.iter().filter(|l| l.client.get().is_some()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lanes() -> Arc<Lanes> {
+        Arc::new(
+            Lanes::new(Box::new(|| reqwest::Client::builder().build())).unwrap_or_else(|_| unreachable!()),
+        )
+    }
+
+    #[test]
+    fn a_quiet_server_uses_one_lane_and_a_crowd_spreads_over_many() {
+        let lanes = lanes();
+        let first: Vec<Ticket> = (0..LANE_CALLS).map(|_| lanes.take().1).collect();
+        assert!(first.iter().all(|t| t.index == 0));
+        assert_eq!(lanes.open(), 1);
+        let next = lanes.take().1;
+        assert_eq!(next.index, 1);
+        assert_eq!(lanes.open(), 2);
+        // Tickets given back free their place: the next call goes to lane 0 again.
+        drop(first);
+        assert_eq!(lanes.take().1.index, 0);
+    }
+
+    #[test]
+    fn past_every_lane_the_least_busy_one_takes_the_call() {
+        let lanes = lanes();
+        let mut held: Vec<Ticket> = (0..LANE_CALLS * MAX_LANES).map(|_| lanes.take().1).collect();
+        assert_eq!(lanes.open(), MAX_LANES);
+        // Free two places on lane 7: it is now the least busy.
+        let freed: Vec<usize> = held
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.index == 7)
+            .map(|(i, _)| i)
+            .take(2)
+            .collect();
+        for i in freed.into_iter().rev() {
+            held.swap_remove(i);
+        }
+        assert_eq!(lanes.take().1.index, 7);
+        held.push(lanes.take().1);
+        let extra = lanes.take().1;
+        assert!(extra.index < MAX_LANES);
+    }
+}
