@@ -64,14 +64,7 @@ tree() { echo "$1"; pgrep -P "$1" || true; }
 
 # A throw-away CA and a certificate it signs for the TLS stand-in; weld-assistant
 # trusts the CA through WELD_GEMINI_CA_FILE.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=weld bench CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
-    -keyout "$RUN/ca.key" -out "$RUN/ca.pem" 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
-    -keyout "$RUN/standin.key" -out "$RUN/standin.csr" 2>/dev/null
-printf 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$RUN/leaf.ext"
-openssl x509 -req -in "$RUN/standin.csr" -CA "$RUN/ca.pem" -CAkey "$RUN/ca.key" -CAcreateserial -days 2 \
-    -extfile "$RUN/leaf.ext" -out "$RUN/standin.pem" 2>/dev/null
+bash "$ROOT/bench/standin-cert.sh" "$RUN"
 
 "$HELD" upstream "127.0.0.1:$H1_PORT" "$DELAY_MS" --max-streams "$MAX_STREAMS" >"$RUN/h1.out" 2>&1 &
 PIDS+=("$!")

@@ -38,14 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=weld bench CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
-    -keyout "$RUN/ca.key" -out "$RUN/ca.pem" 2>/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
-    -keyout "$RUN/standin.key" -out "$RUN/standin.csr" 2>/dev/null
-printf 'basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$RUN/leaf.ext"
-openssl x509 -req -in "$RUN/standin.csr" -CA "$RUN/ca.pem" -CAkey "$RUN/ca.key" -CAcreateserial -days 2 \
-    -extfile "$RUN/leaf.ext" -out "$RUN/standin.pem" 2>/dev/null
+bash "$ROOT/bench/standin-cert.sh" "$RUN"
 
 if [ "$UPSTREAM" = h2 ]; then
     "$HELD" upstream "127.0.0.1:$UP_PORT" 5000 --tls "$RUN/standin.pem" "$RUN/standin.key" >"$RUN/up.out" 2>&1 &

@@ -168,6 +168,12 @@ if command -v caddy >/dev/null; then
   else
     ok "caddy: a client-supplied X-Forwarded-For is replaced by Caddy ($(grep -o 'client_ip=[^ ]*' <<<"$line"))"
   fi
+  # deploy/Caddyfile speaks cleartext HTTP/2 (h2c) to the app.
+  if grep -q 'http=HTTP/2.0' <<<"$line"; then
+    ok "caddy: requests reach the app over h2c (http=HTTP/2.0 in the app's log)"
+  else
+    bad "caddy: requests reach the app over $(grep -o 'http=[^ ]*' <<<"$line" | cut -d= -f2), not h2c"
+  fi
 else
   echo "skip  caddy is not installed (apt-get install caddy)"
 fi

@@ -101,6 +101,7 @@ impl<E: Endpoint> RequestLogEndpoint<E> {
                 .unwrap_or_default();
             (
                 req.method().clone(),
+                req.version(),
                 truncate(req.uri().path(), 200).to_owned(),
                 peer,
             )
@@ -118,11 +119,12 @@ impl<E: Endpoint> RequestLogEndpoint<E> {
         self.log
             .metrics
             .observe_request(route, response.status().as_u16(), latency.as_secs_f64());
-        if let Some((method, path, peer)) = logged {
+        if let Some((method, version, path, peer)) = logged {
             tracing::info!(
                 target: "weld_assistant::request",
                 route,
                 %method,
+                http = ?version,
                 path = %path,
                 status = response.status().as_u16(),
                 latency_ms = latency.as_millis() as u64,

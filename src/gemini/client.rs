@@ -27,7 +27,7 @@ use url::Url;
 use super::{
     error::{GeminiError, Redactor},
     failover::{AUTH_COOLDOWN, KeyRing, MAX_ATTEMPTS, QUOTA_COOLDOWN, SHORT_RETRY_DELAY, backoff},
-    lanes::Lanes,
+    lanes::{Lanes, MAX_LANES},
     probe::{self, ProbeMode},
     request::{self, Prompt},
     response::{self, Answer, Usage},
@@ -133,7 +133,9 @@ impl GeminiClient {
             }
             builder.build()
         };
-        let http = Arc::new(Lanes::new(Box::new(make))?);
+        // HTTP/1.1 gives every waiting call a connection of its own: one lane.
+        let lanes = if http2_only { MAX_LANES } else { 1 };
+        let http = Arc::new(Lanes::new(Box::new(make), lanes)?);
         let mut models = vec![settings.model];
         for fallback in settings.fallback_models {
             if !models.contains(&fallback) {

@@ -9,7 +9,7 @@
 //! call takes the first lane carrying fewer than [`LANE_CALLS`], so a quiet
 //! server uses one connection and ten thousand waiting calls about a hundred.
 //! Over HTTP/1.1 (a plain `http://` stand-in) every waiting call has its own
-//! connection anyway; the lanes change nothing there.
+//! connection anyway: there is one lane, one pool of idle connections.
 
 use std::sync::{
     Arc, OnceLock,
@@ -59,10 +59,11 @@ impl Drop for Ticket {
 }
 
 impl Lanes {
-    /// Lanes whose clients `make` builds; the first is built now, so a client
-    /// that cannot be built fails at start-up.
-    pub fn new(make: MakeClient) -> reqwest::Result<Self> {
-        let lanes: Vec<Lane> = (0..MAX_LANES).map(|_| Lane::default()).collect();
+    /// `count` lanes (at least one, at most [`MAX_LANES`]) whose clients `make`
+    /// builds; the first is built now, so a client that cannot be built fails at
+    /// start-up.
+    pub fn new(make: MakeClient, count: usize) -> reqwest::Result<Self> {
+        let lanes: Vec<Lane> = (0..count.clamp(1, MAX_LANES)).map(|_| Lane::default()).collect();
         let first = make()?;
         let _ = lanes[0].client.set(first);
         Ok(Self { make, lanes })
@@ -117,7 +118,8 @@ mod tests {
 
     fn lanes() -> Arc<Lanes> {
         Arc::new(
-            Lanes::new(Box::new(|| reqwest::Client::builder().build())).unwrap_or_else(|_| unreachable!()),
+            Lanes::new(Box::new(|| reqwest::Client::builder().build()), MAX_LANES)
+                .unwrap_or_else(|_| unreachable!()),
         )
     }
 
@@ -133,6 +135,16 @@ mod tests {
         // Tickets given back free their place: the next call goes to lane 0 again.
         drop(first);
         assert_eq!(lanes.take().1.index, 0);
+    }
+
+    #[test]
+    fn one_lane_takes_every_call() {
+        let lanes = Arc::new(
+            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 1).unwrap_or_else(|_| unreachable!()),
+        );
+        let held: Vec<Ticket> = (0..3 * LANE_CALLS).map(|_| lanes.take().1).collect();
+        assert!(held.iter().all(|t| t.index == 0));
+        assert_eq!(lanes.open(), 1);
     }
 
     #[test]

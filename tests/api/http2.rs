@@ -18,7 +18,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use serde_json::json;
 
-use crate::helpers::{Answer, CANARY_KEY, HANG_LIMIT, bounded, spawn_app_with};
+use crate::helpers::{Answer, CANARY_KEY, HANG_LIMIT, assert_no_leak, bounded, spawn_app_with};
 
 const TLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls");
 const FIXTURE: &str = concat!(
@@ -137,6 +137,12 @@ async fn without_the_ca_file_a_private_certificate_is_refused() {
     let app = spawn_app_with(|c| c.gemini_base_url = url.parse().unwrap()).await;
     let answer = Answer::read(app.post_json("/api/chat", &chat()).await).await;
     answer.assert_error(502, "upstream_error");
+    assert_no_leak(&answer.headers, &answer.text);
+    assert!(
+        !answer.text.contains("certificate") && !answer.text.contains(&url),
+        "{}",
+        answer.text
+    );
     assert!(seen.calls.lock().unwrap().is_empty());
 }
 

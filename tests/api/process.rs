@@ -429,9 +429,11 @@ async fn json_logs_have_one_line_per_request_and_per_upstream_attempt_without_se
             "latency_ms",
             "request_id",
             "client_ip",
+            "http",
         ] {
             assert!(!r[field].is_null(), "request line lacks {field}: {r}");
         }
+        assert_eq!(r["http"], "HTTP/1.1", "{r}");
     }
     let attempts: Vec<&serde_json::Value> = lines
         .iter()
