@@ -43,24 +43,8 @@ fi
 [ -x "$BIN" ] && [ -x "$HELD" ] || { log "$BIN or $HELD missing"; exit 2; }
 
 RUN=$(mktemp -d /tmp/weld-held.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-wait_http() { # url [curl args]
-    local url=$1 i
-    shift
-    for i in $(seq 1 1000); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null)" = 200 ] && return 0
-        sleep 0.01
-    done
-    log "no 200 from $url"
-    return 1
-}
-tree() { echo "$1"; pgrep -P "$1" || true; }
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 # A throw-away CA and a certificate it signs for the TLS stand-in; weld-assistant
 # trusts the CA through WELD_GEMINI_CA_FILE.

@@ -31,12 +31,8 @@ if [ "${SKIP_BUILD:-}" != 1 ]; then
 fi
 
 RUN=$(mktemp -d /tmp/weld-profile.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 bash "$ROOT/bench/standin-cert.sh" "$RUN"
 
@@ -55,10 +51,7 @@ env -i PATH=/usr/bin:/bin WELD_LISTEN="127.0.0.1:$WELD_PORT" GEMINI_API_KEY=benc
     WELD_GEMINI_FALLBACK_MODELS= WELD_STARTUP_PROBE=models RUST_LOG=warn WELD_COOKIE_SECURE=false \
     heaptrack -o "$RUN/heaptrack" "$BIN" serve >"$RUN/weld.out" 2>&1 &
 PIDS+=("$!")
-for _ in $(seq 1 500); do
-    curl -sf -o /dev/null "http://127.0.0.1:$WELD_PORT/api/health" && break
-    sleep 0.02
-done
+wait_http "http://127.0.0.1:$WELD_PORT/api/health"
 cookie=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$WELD_PORT/api/session" |
     awk -F': ' 'tolower($1)=="set-cookie" {split($2, a, ";"); print a[1]}')
 extra=()

@@ -50,16 +50,10 @@ fi
 [ -f "$DIST/index.html" ] || { log "$DIST/index.html missing"; exit 2; }
 
 RUN=$(mktemp -d /tmp/weld-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 
 # --- helpers -----------------------------------------------------------------
-# The process and its direct children (nginx master + workers).
-tree() { echo "$1"; pgrep -P "$1" || true; }
 # utime+stime ticks summed over the given PIDs.
 ticks() {
     local sum=0 p v
@@ -79,16 +73,6 @@ status_kib() {
     done
     echo "$sum"
 }
-wait_http() { # url [extra curl args]
-    local url=$1 i
-    shift
-    for i in $(seq 1 1000); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null)" = 200 ] && return 0
-        sleep 0.01
-    done
-    log "no 200 from $url"
-    return 1
-}
 render_conf() { # template -> $RUN/<name>
     sed -e "s|@RUN@|$RUN|g" -e "s|@DIST@|$DIST|g" -e "s|@FAKE_PORT@|$FAKE_PORT|g" \
         -e "s|@PROXY_PORT@|$PROXY_PORT|g" -e "s|@STATIC_PORT@|$STATIC_PORT|g" \
@@ -99,7 +83,6 @@ start_nginx() { # conf; sets LAST_PID to the master's PID
     LAST_PID=$!
     PIDS+=("$LAST_PID")
 }
-stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 start_weld() {
     env -i PATH=/usr/bin:/bin WELD_LISTEN="127.0.0.1:$WELD_PORT" GEMINI_API_KEY=bench-key \
         WELD_GEMINI_BASE_URL="http://127.0.0.1:$FAKE_PORT" WELD_API_TOKENS=bench-token \

@@ -50,6 +50,9 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
+#[path = "../tests/support/tls.rs"]
+mod tls;
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemini");
 
 fn main() {
@@ -92,7 +95,7 @@ async fn upstream(args: &[String]) {
     while i < args.len() {
         match args[i].as_str() {
             "--tls" => {
-                tls = Some(tls_acceptor(&args[i + 1], &args[i + 2]));
+                tls = Some(tls::acceptor(&args[i + 1], &args[i + 2]));
                 i += 3;
             }
             "--max-streams" => {
@@ -188,24 +191,6 @@ fn reply(content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
         .header("content-type", content_type)
         .body(Full::new(body))
         .unwrap()
-}
-
-fn tls_acceptor(cert: &str, key: &str) -> tokio_rustls::TlsAcceptor {
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-    let certs = CertificateDer::pem_file_iter(cert)
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 /// A listener with a deep accept queue (the kernel caps it at `somaxconn`).

@@ -78,15 +78,7 @@ pub fn route_label(path: &str) -> &'static str {
     }
 }
 
-impl<E: Endpoint> Endpoint for RequestLogEndpoint<E> {
-    type Output = Response;
-
-    // The request is boxed for the wait: an `async fn` keeps its arguments for
-    // its whole life, and a request is ~500 bytes held by every layer.
-    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
-        self.handle(Box::new(req))
-    }
-}
+crate::http::endpoint_over_boxed_request!(RequestLogEndpoint);
 
 impl<E: Endpoint> RequestLogEndpoint<E> {
     async fn handle(&self, req: Box<Request>) -> Result<Response> {

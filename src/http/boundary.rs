@@ -43,15 +43,7 @@ pub struct ApiBoundaryEndpoint<E> {
     boundary: ApiBoundary,
 }
 
-impl<E: Endpoint> Endpoint for ApiBoundaryEndpoint<E> {
-    type Output = Response;
-
-    // The request is boxed for the wait: an `async fn` keeps its arguments for
-    // its whole life, and a request is ~500 bytes held by every layer.
-    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
-        self.handle(Box::new(req))
-    }
-}
+crate::http::endpoint_over_boxed_request!(ApiBoundaryEndpoint);
 
 impl<E: Endpoint> ApiBoundaryEndpoint<E> {
     async fn handle(&self, mut req: Box<Request>) -> Result<Response> {

@@ -28,15 +28,7 @@ pub struct CatchPanicEndpoint<E> {
     inner: E,
 }
 
-impl<E: Endpoint> Endpoint for CatchPanicEndpoint<E> {
-    type Output = Response;
-
-    // The request is boxed for the wait: an `async fn` keeps its arguments for
-    // its whole life, and a request is ~500 bytes held by every layer.
-    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
-        self.handle(Box::new(req))
-    }
-}
+crate::http::endpoint_over_boxed_request!(CatchPanicEndpoint);
 
 impl<E: Endpoint> CatchPanicEndpoint<E> {
     async fn handle(&self, req: Box<Request>) -> Result<Response> {

@@ -49,15 +49,7 @@ pub struct CorsEndpoint<E> {
     policy: CorsPolicy,
 }
 
-impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
-    type Output = Response;
-
-    // The request is boxed for the wait: an `async fn` keeps its arguments for
-    // its whole life, and a request is ~500 bytes held by every layer.
-    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
-        self.handle(Box::new(req))
-    }
-}
+crate::http::endpoint_over_boxed_request!(CorsEndpoint);
 
 impl<E: Endpoint> CorsEndpoint<E> {
     async fn handle(&self, req: Box<Request>) -> Result<Response> {

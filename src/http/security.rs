@@ -79,15 +79,7 @@ pub struct SecurityHeadersEndpoint<E> {
     docs: Arc<Mutex<HashMap<String, HeaderValue>>>,
 }
 
-impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
-    type Output = Response;
-
-    // The request is boxed for the wait: an `async fn` keeps its arguments for
-    // its whole life, and a request is ~500 bytes held by every layer.
-    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
-        self.handle(Box::new(req))
-    }
-}
+crate::http::endpoint_over_boxed_request!(SecurityHeadersEndpoint);
 
 impl<E: Endpoint> SecurityHeadersEndpoint<E> {
     async fn handle(&self, req: Box<Request>) -> Result<Response> {

@@ -15,10 +15,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, body::Incoming, service::service_fn};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
 use serde_json::json;
 
-use crate::helpers::{Answer, CANARY_KEY, HANG_LIMIT, assert_no_leak, bounded, spawn_app_with};
+use crate::{
+    helpers::{Answer, CANARY_KEY, HANG_LIMIT, assert_no_leak, bounded, spawn_app_with},
+    tls,
+};
 
 const TLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls");
 const FIXTURE: &str = concat!(
@@ -40,20 +42,7 @@ struct Seen {
 /// A TLS fake Gemini (HTTP/2 and HTTP/1.1 by ALPN) answering every call with
 /// the recorded answer after `delay`, allowing `max_streams` per connection.
 async fn tls_fake(delay: Duration, max_streams: u32) -> (String, Arc<Seen>) {
-    let certs = CertificateDer::pem_file_iter(format!("{TLS}/server.pem"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(format!("{TLS}/server.key")).unwrap();
-    let mut config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .unwrap();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = tls::acceptor(&format!("{TLS}/server.pem"), &format!("{TLS}/server.key"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let seen = Arc::new(Seen::default());

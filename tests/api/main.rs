@@ -7,6 +7,8 @@ mod fake_gemini;
 mod helpers;
 #[path = "../support/redis.rs"]
 mod redis_server;
+#[path = "../support/tls.rs"]
+mod tls;
 
 mod analyze;
 mod chat;
