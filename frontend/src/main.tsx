@@ -1,6 +1,6 @@
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
-import { App } from './components/App'
+import { App } from './app/App'
 import { I18nProvider } from './i18n/I18nProvider'
 import { registerServiceWorker, syncManifestLanguage } from './pwa/register'
 import './styles.css'

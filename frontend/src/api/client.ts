@@ -186,7 +186,7 @@ export interface AnalyzeInput {
 }
 
 /**
- * The multipart form: one part `image` per photo, in order (DESIGN.md: 1 to
+ * The multipart form: one part `image` per photo, in order (docs/api.md: 1 to
  * `WELD_MAX_IMAGES` parts named `image`). One photo is exactly the form servers
  * without several-photo support accept.
  */

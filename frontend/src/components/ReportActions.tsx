@@ -4,7 +4,7 @@
 import { Check, Copy, Download } from 'lucide-react'
 import { type ReactNode, useEffect, useState } from 'react'
 import { useI18n } from '../hooks/useI18n'
-import { copyText, downloadMarkdown } from '../report/share'
+import { copyText, downloadMarkdown } from '../lib/share'
 
 interface ReportActionsProps {
   /** The Markdown to copy or download, made when it is needed. */

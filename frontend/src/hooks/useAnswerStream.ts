@@ -7,7 +7,7 @@
 import { useEffect, useRef, useState } from 'react'
 import { type ApiError, asApiError, type CallOptions, type StreamDone, type StreamHandlers } from '../api/client'
 import { frameScheduler } from './frame'
-import { useWithSession } from './useSession'
+import { useWithSession } from './useWithSession'
 
 /** Opens the stream of one request, like `chatStream` and `analyzeStream` of api/client. */
 export type OpenStream<R> = (request: R, handlers: StreamHandlers, options: CallOptions) => Promise<StreamDone>

@@ -1,12 +1,12 @@
 import { act, screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { describe, expect, it, vi } from 'vitest'
-import { attachAnalysis, CHAT_STORAGE_KEY, type ChatMessage } from '../chat/conversation'
-import { isoDate } from '../report/report'
-import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../test/render'
-import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
-import { server } from '../test/server'
+import { isoDate } from '../../lib/report'
+import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../../test/render'
+import { controlledStream, errorReply, sseEvent, streamReply } from '../../test/handlers'
+import { server } from '../../test/server'
 import { ChatAssistant } from './ChatAssistant'
+import { attachAnalysis, CHAT_STORAGE_KEY, type ChatMessage } from './conversation'
 
 interface SentChat {
   message: string

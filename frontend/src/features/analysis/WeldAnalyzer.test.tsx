@@ -1,12 +1,11 @@
 import { fireEvent, screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ANALYSES_STORAGE_KEY, type SavedAnalysis } from '../analysis/saved'
-import { CHAT_STORAGE_KEY } from '../chat/conversation'
-import { isoDate } from '../report/report'
-import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../test/render'
-import { controlledStream, errorReply, sseEvent, streamReply } from '../test/handlers'
-import { server } from '../test/server'
+import { isoDate } from '../../lib/report'
+import { deferred, MARKDOWN_WAIT, renderWithI18n } from '../../test/render'
+import { controlledStream, errorReply, sseEvent, streamReply } from '../../test/handlers'
+import { server } from '../../test/server'
+import { ANALYSES_STORAGE_KEY, type SavedAnalysis } from './saved'
 import WeldAnalyzer from './WeldAnalyzer'
 
 interface SentAnalysis {
@@ -48,8 +47,11 @@ function weldPhoto(name = 'weld.jpg', type = 'image/jpeg') {
   return new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], name, { type })
 }
 
+/** "Ask about this analysis" is wired to the chat by the app shell (see app/App.test.tsx). */
+const ignoreAsk = () => undefined
+
 function renderAnalyzer() {
-  return renderWithI18n(<WeldAnalyzer active />)
+  return renderWithI18n(<WeldAnalyzer active onAsk={ignoreAsk} />)
 }
 
 async function choosePhoto(user: ReturnType<typeof renderAnalyzer>['user'], file = weldPhoto()) {
@@ -277,7 +279,7 @@ describe('WeldAnalyzer', () => {
 
   it('refuses a file that is not an image without sending it', async () => {
     const sent = recordAnalyze()
-    const { user } = renderWithI18n(<WeldAnalyzer active />)
+    const { user } = renderWithI18n(<WeldAnalyzer active onAsk={ignoreAsk} />)
 
     fireEvent.drop(screen.getByRole('button', { name: 'Выбрать фото' }), {
       dataTransfer: { files: [new File(['%PDF'], 'report.pdf', { type: 'application/pdf' })], types: ['Files'] },
@@ -470,21 +472,5 @@ describe('WeldAnalyzer: reports people keep', () => {
       'двадцать первый',
       ...Array.from({ length: 19 }, (_, i) => `заметка ${20 - i}`),
     ])
-  })
-
-  it('"ask about this analysis" brings the report into the chat and opens it', async () => {
-    recordAnalyze(() => streamReply(VERDICT_REPORT))
-    window.history.replaceState(null, '', '/analyze')
-    const { user } = renderAnalyzer()
-    const actions = await finishAnalysis(user, 'TIG 3 мм')
-
-    await user.click(within(actions).getByRole('button', { name: 'Задать вопрос по анализу' }))
-
-    expect(window.location.pathname).toBe('/chat')
-    const stored = JSON.parse(localStorage.getItem(CHAT_STORAGE_KEY) ?? '{}') as {
-      messages: { role: string; text: string; analysis?: { note: string } }[]
-    }
-    expect(stored.messages).toHaveLength(1)
-    expect(stored.messages[0]).toMatchObject({ role: 'user', text: VERDICT_REPORT, analysis: { note: 'TIG 3 мм' } })
   })
 })

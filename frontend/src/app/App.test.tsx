@@ -1,6 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react'
 import { http } from 'msw'
 import { describe, expect, it, vi } from 'vitest'
+import { CHAT_STORAGE_KEY } from '../features/chat/conversation'
 import { LANGUAGE_STORAGE_KEY } from '../i18n/language'
 import { streamReply } from '../test/handlers'
 import { renderWithI18n } from '../test/render'
@@ -48,6 +49,29 @@ describe('App shell', () => {
 
     expect(await screen.findByRole('button', { name: 'Выбрать фото' })).toBeInTheDocument()
     expect(screen.getByRole('tab', { name: 'Анализ шва' })).toHaveAttribute('aria-selected', 'true')
+  })
+
+  it('"ask about this analysis" brings the report into the chat and opens it', async () => {
+    const report = '## Дефекты\n\n- Подрез 0,5 мм.\n\n## Вердикт\n\n**Допустимо.** Подрез в пределах нормы.'
+    server.use(http.post('/api/analyze/stream', () => streamReply(report)))
+    const { user } = await renderApp('/analyze')
+    const photo = new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], 'weld.jpg', { type: 'image/jpeg' })
+    await user.upload(await screen.findByLabelText('Выбрать фото', { selector: 'input' }), photo)
+    await screen.findByRole('img', { name: 'Фото шва 1' })
+    await user.type(screen.getByRole('textbox', { name: 'Заметка (необязательно)' }), 'TIG 3 мм')
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+    const actions = await screen.findByRole('group', { name: 'Сохранить или отправить' })
+
+    await user.click(within(actions).getByRole('button', { name: 'Задать вопрос по анализу' }))
+
+    expect(window.location.pathname).toBe('/chat')
+    expect(screen.getByRole('tab', { name: 'Помощник' })).toHaveAttribute('aria-selected', 'true')
+    expect(await within(screen.getByRole('log')).findByText(/^Вопросы по анализу от /)).toBeVisible()
+    const stored = JSON.parse(localStorage.getItem(CHAT_STORAGE_KEY) ?? '{}') as {
+      messages: { role: string; text: string; analysis?: { note: string } }[]
+    }
+    expect(stored.messages).toHaveLength(1)
+    expect(stored.messages[0]).toMatchObject({ role: 'user', text: report, analysis: { note: 'TIG 3 мм' } })
   })
 
   it('moves between tabs with the arrow keys', async () => {

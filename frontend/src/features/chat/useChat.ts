@@ -2,20 +2,14 @@
 // streamed in, and the last failure, which can be retried with the same message
 // and history. The stream itself (stop, abort, retry) is useAnswerStream's; this
 // hook keeps each answer in the conversation, and an analysis brought into the
-// chat (chat/conversation.ts). Talks to the server only through api/client.
+// chat (conversation.ts). Talks to the server only through api/client.
 import { useEffect, useEffectEvent, useRef, useState } from 'react'
-import { type ApiError, chatStream } from '../api/client'
-import type { HistoryItem, Language } from '../api/types'
-import {
-  type ChatMessage,
-  historyFor,
-  loadConversation,
-  newMessageId,
-  onAnalysisAttached,
-  saveConversation,
-} from '../chat/conversation'
-import { translator } from '../i18n/translate'
-import { type AnswerState, useAnswerStream } from './useAnswerStream'
+import { type ApiError, chatStream } from '../../api/client'
+import type { HistoryItem, Language } from '../../api/types'
+import { type AnswerState, useAnswerStream } from '../../hooks/useAnswerStream'
+import { translator } from '../../i18n/translate'
+import { newId } from '../../lib/id'
+import { type ChatMessage, historyFor, loadConversation, onAnalysisAttached, saveConversation } from './conversation'
 
 interface ChatRequestDraft {
   message: string
@@ -55,7 +49,7 @@ export function useChat(language: Language): Chat {
         if (end.kind === 'failed') partialId.current = undefined
         return
       }
-      const id = newMessageId()
+      const id = newId()
       const incomplete = end.kind === 'done' ? {} : { incomplete: end.kind }
       const answer: ChatMessage = { id, role: 'model', text: end.text, ...incomplete }
       setMessages((current) => [...current, answer])
@@ -81,7 +75,7 @@ export function useChat(language: Language): Chat {
     if (message === '' || stream.busy) return false
     const t = translator(language)
     const history = historyFor(messages, { intro: t('chat.contextIntro'), ack: t('chat.contextAck') })
-    setMessages((current) => [...current, { id: newMessageId(), role: 'user', text: message }])
+    setMessages((current) => [...current, { id: newId(), role: 'user', text: message }])
     stream.start({ message, history })
     return true
   }

@@ -1,7 +1,7 @@
-// The analyses kept on this device (analysis/saved.ts) as React state: the list,
+// The analyses kept on this device (saved.ts) as React state: the list,
 // newest first, with add and remove, each written through to localStorage.
 import { useState } from 'react'
-import { loadAnalyses, type SavedAnalysis, saveAnalyses, withAnalysis } from '../analysis/saved'
+import { loadAnalyses, type SavedAnalysis, saveAnalyses, withAnalysis } from './saved'
 
 export interface SavedAnalyses {
   list: SavedAnalysis[]

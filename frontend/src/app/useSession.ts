@@ -10,10 +10,11 @@
 // - sign out (only offered when a code is required) ends the session and shows the
 //   code screen again.
 //
-// The hooks that call the API get `withSession` through SessionContext (see
-// `useWithSession`); outside a provider they simply call the API.
-import { createContext, use, useCallback, useEffect, useMemo, useRef, useState } from 'react'
+// The hooks that call the API get `withSession` through WithSessionContext (see
+// hooks/useWithSession.ts), which the app shell provides.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { ApiError, asApiError, createSession, deleteSession, getSession, isAbortError } from '../api/client'
+import type { WithSession } from '../hooks/useWithSession'
 
 /** `checking`: asking the server; `ready`: the app is usable; `code`: an access code must be entered. */
 export type SessionPhase = 'checking' | 'ready' | 'code'
@@ -27,7 +28,7 @@ export interface Session {
   /** Ends the session (DELETE /api/session) and shows the code screen. */
   signOut: () => Promise<void>
   /** Runs an API call; on 401 `session_required` gets a new session and runs it once more. */
-  withSession: <T>(call: () => Promise<T>) => Promise<T>
+  withSession: WithSession
 }
 
 export const SESSION_REQUIRED = 'session_required'
@@ -147,13 +148,4 @@ export function useSession(): Session {
     () => ({ phase, accessCodeRequired, submitCode, signOut, withSession }),
     [phase, accessCodeRequired, submitCode, signOut, withSession],
   )
-}
-
-export const SessionContext = createContext<Session | null>(null)
-
-const direct = <T>(call: () => Promise<T>): Promise<T> => call()
-
-/** `withSession` of the app's session, or a plain call where there is none (a view rendered alone). */
-export function useWithSession(): Session['withSession'] {
-  return use(SessionContext)?.withSession ?? direct
 }

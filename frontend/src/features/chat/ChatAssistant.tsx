@@ -4,16 +4,16 @@
 // downloaded; an analysis the user asks about shows as a card in the conversation.
 import { FileText, Send, Square, Trash2 } from 'lucide-react'
 import { type KeyboardEvent, type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
-import { type AnalysisContext, type ChatMessage, onAnalysisAttached } from '../chat/conversation'
-import { useChat } from '../hooks/useChat'
-import { useI18n } from '../hooks/useI18n'
-import type { MessageKey } from '../i18n/dictionary'
-import { formatDateTime } from '../i18n/translate'
-import { answerFileName, findVerdict } from '../report/report'
-import { ErrorNotice } from './ErrorNotice'
-import { ReportActions } from './ReportActions'
-import { preloadMarkdown, RichText } from './RichText'
-import { Thinking } from './Thinking'
+import { ErrorNotice } from '../../components/ErrorNotice'
+import { ReportActions } from '../../components/ReportActions'
+import { preloadMarkdown, RichText } from '../../components/RichText'
+import { Thinking } from '../../components/Thinking'
+import { useI18n } from '../../hooks/useI18n'
+import type { MessageKey } from '../../i18n/dictionary'
+import { formatDateTime } from '../../i18n/translate'
+import { answerFileName, findVerdict } from '../../lib/report'
+import { type AnalysisContext, type ChatMessage, onAnalysisAttached } from './conversation'
+import { useChat } from './useChat'
 
 /** The server accepts questions of up to 20,000 characters. */
 const MESSAGE_MAX_LENGTH = 20_000

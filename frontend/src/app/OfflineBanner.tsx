@@ -2,7 +2,7 @@
 // service worker) and the saved chats still work; sending waits for the link.
 // A failed send still shows its own network error, as it does online.
 import { WifiOff } from 'lucide-react'
-import { useOnline } from '../hooks/useOnline'
+import { useOnline } from './useOnline'
 import { useI18n } from '../hooks/useI18n'
 
 export function OfflineBanner() {

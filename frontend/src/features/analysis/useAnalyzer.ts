@@ -4,12 +4,12 @@
 // stream's lifecycle is useAnswerStream's). A finished report becomes a
 // SavedAnalysis, handed to `onReport` to be kept on the device.
 import { useEffect, useRef, useState } from 'react'
-import { type AnalyzeInput, analyzeStream, ApiError } from '../api/client'
-import type { Language } from '../api/types'
-import type { SavedAnalysis } from '../analysis/saved'
-import { newMessageId } from '../chat/conversation'
-import { makeThumbnail, type PreparedImage, prepareImage } from '../image/prepare'
-import { type AnswerState, useAnswerStream } from './useAnswerStream'
+import { type AnalyzeInput, analyzeStream, ApiError } from '../../api/client'
+import type { Language } from '../../api/types'
+import { type AnswerState, useAnswerStream } from '../../hooks/useAnswerStream'
+import { newId } from '../../lib/id'
+import { makeThumbnail, type PreparedImage, prepareImage } from './prepare'
+import type { SavedAnalysis } from './saved'
 
 /** Photos per analysis: the server's default `WELD_MAX_IMAGES`. */
 export const MAX_PHOTOS = 4
@@ -89,7 +89,7 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
   const stream = useAnswerStream<AnalysisRequest>(analyzeStream, (end) => {
     if (end.kind !== 'done') return
     const analysis: SavedAnalysis = {
-      id: newMessageId(),
+      id: newId(),
       date: new Date().toISOString(),
       report: end.text,
       note: end.request.noteText,
@@ -120,7 +120,7 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
       const prepared = await prepareImage(file)
       const thumbnail = await makeThumbnail(prepared.blob)
       if (current !== generation.current) return
-      const photo: Photo = { id: newMessageId(), prepared, previewUrl: previewUrlFor(prepared.blob), thumbnail }
+      const photo: Photo = { id: newId(), prepared, previewUrl: previewUrlFor(prepared.blob), thumbnail }
       setPhotos((list) => [...list, photo])
       setPreparing((count) => count - 1)
     }

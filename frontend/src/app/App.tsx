@@ -6,17 +6,28 @@
 // when it has been entered) and the code screen is shown in their place.
 import { LogOut } from 'lucide-react'
 import { lazy, type KeyboardEvent, Suspense, useEffect, useState } from 'react'
+import { LanguageSwitch } from '../components/LanguageSwitch'
+import { Logo } from '../components/Logo'
+import { ChatAssistant } from '../features/chat/ChatAssistant'
+import { type AnalysisToAttach, attachAnalysis } from '../features/chat/conversation'
 import { useI18n } from '../hooks/useI18n'
-import { useRoute, type View, VIEW_PATHS } from '../hooks/useRoute'
-import { SessionContext, useSession } from '../hooks/useSession'
+import { WithSessionContext } from '../hooks/useWithSession'
 import { AccessCodeForm } from './AccessCodeForm'
-import { ChatAssistant } from './ChatAssistant'
-import { LanguageSwitch } from './LanguageSwitch'
-import { Logo } from './Logo'
 import { OfflineBanner } from './OfflineBanner'
+import { navigate, useRoute, type View, VIEW_PATHS } from './useRoute'
+import { useSession } from './useSession'
 
-const loadAnalyzer = () => import('./WeldAnalyzer')
+const loadAnalyzer = () => import('../features/analysis/WeldAnalyzer')
 const WeldAnalyzer = lazy(loadAnalyzer)
+
+/**
+ * "Ask about this analysis" in the analyzer: the analysis joins the chat's
+ * conversation and the chat opens. Wired here, so neither feature imports the other.
+ */
+function askInChat(analysis: AnalysisToAttach): void {
+  attachAnalysis(analysis)
+  navigate('chat')
+}
 
 const VIEWS: readonly View[] = ['chat', 'analyze']
 const LABEL_KEYS = { chat: 'nav.chat', analyze: 'nav.analyze' } as const
@@ -31,7 +42,7 @@ function panelId(view: View) {
 export function App() {
   const { t } = useI18n()
   const session = useSession()
-  const [view, navigate] = useRoute()
+  const [view] = useRoute()
   const [analyzerWanted, setAnalyzerWanted] = useState(view === 'analyze')
   if (view === 'analyze' && !analyzerWanted) setAnalyzerWanted(true)
 
@@ -55,7 +66,7 @@ export function App() {
   const ready = session.phase === 'ready'
 
   return (
-    <SessionContext value={session}>
+    <WithSessionContext value={session.withSession}>
       <div className="app">
         <header className="app-header">
           <div className="brand">
@@ -137,12 +148,12 @@ export function App() {
           >
             {analyzerWanted && (
               <Suspense fallback={<p className="loading">{t('common.loading')}</p>}>
-                <WeldAnalyzer active={view === 'analyze'} />
+                <WeldAnalyzer active={view === 'analyze'} onAsk={askInChat} />
               </Suspense>
             )}
           </section>
         </main>
       </div>
-    </SessionContext>
+    </WithSessionContext>
   )
 }

@@ -15,15 +15,15 @@ import {
   useRef,
   useState,
 } from 'react'
-import type { SavedAnalysis } from '../analysis/saved'
-import { MAX_PHOTOS, type Photo, useAnalyzer } from '../hooks/useAnalyzer'
-import { useI18n } from '../hooks/useI18n'
-import { useSavedAnalyses } from '../hooks/useSavedAnalyses'
-import { formatBytes, formatDateTime } from '../i18n/translate'
-import { AnalysisActions, OpenedAnalysis, SavedList, Thumbnails } from './AnalysisReport'
-import { ErrorNotice } from './ErrorNotice'
-import { RichText } from './RichText'
-import { Thinking } from './Thinking'
+import { ErrorNotice } from '../../components/ErrorNotice'
+import { RichText } from '../../components/RichText'
+import { Thinking } from '../../components/Thinking'
+import { useI18n } from '../../hooks/useI18n'
+import { formatBytes, formatDateTime } from '../../i18n/translate'
+import { AnalysisActions, type AskAbout, OpenedAnalysis, SavedList, Thumbnails } from './AnalysisReport'
+import type { SavedAnalysis } from './saved'
+import { MAX_PHOTOS, type Photo, useAnalyzer } from './useAnalyzer'
+import { useSavedAnalyses } from './useSavedAnalyses'
 
 const NOTE_MAX_LENGTH = 1000
 
@@ -68,7 +68,14 @@ function PhotoTile({ photo, index, onRemove }: { photo: Photo; index: number; on
   )
 }
 
-export default function WeldAnalyzer({ active }: { active: boolean }) {
+interface WeldAnalyzerProps {
+  /** Whether the view is the one on screen (pasted or stray-dropped photos go to it only then). */
+  active: boolean
+  /** "Ask about this analysis"; the app shell brings it into the chat. */
+  onAsk: AskAbout
+}
+
+export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
   const { t, language } = useI18n()
   const saved = useSavedAnalyses()
   const analyzer = useAnalyzer(language, saved.add)
@@ -225,7 +232,7 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
       />
 
       {opened ? (
-        <OpenedAnalysis analysis={opened} onClose={() => setOpened(null)} />
+        <OpenedAnalysis analysis={opened} onAsk={onAsk} onClose={() => setOpened(null)} />
       ) : (
         <>
           <p className="muted analyzer-intro">{t('analyze.intro', { max: MAX_PHOTOS })}</p>
@@ -314,7 +321,7 @@ export default function WeldAnalyzer({ active }: { active: boolean }) {
                 {result && <Thumbnails urls={result.thumbnails} className="print-only" />}
                 <RichText text={report} />
                 {incomplete && <p className="incomplete-note">{t(incomplete)}</p>}
-                {result && <AnalysisActions analysis={result} />}
+                {result && <AnalysisActions analysis={result} onAsk={onAsk} />}
               </section>
             )}
           </div>

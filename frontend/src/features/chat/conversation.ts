@@ -2,8 +2,8 @@
 // remembered in localStorage, and which of them are sent back as history. An
 // analysis the user asks about joins the conversation as a message of its own
 // (shown as a card); from there on, history starts with its report.
-import type { SavedAnalysis } from '../analysis/saved'
-import type { HistoryItem } from '../api/types'
+import type { HistoryItem } from '../../api/types'
+import { newId } from '../../lib/id'
 
 /** Why an answer is only partly there: the user stopped it, or the stream broke off. */
 export type Incomplete = 'stopped' | 'failed'
@@ -25,6 +25,21 @@ export interface AnalysisContext {
   note: string
   /** The first photo's small JPEG data: URL, if there is one. */
   thumbnail: string | null
+  photoCount: number
+}
+
+/**
+ * An analysis as the chat takes it in. The analyzer's saved analyses have this
+ * shape; it is declared here so that the chat feature does not import the analysis
+ * feature (the app shell hands one to the other, see app/App.tsx).
+ */
+export interface AnalysisToAttach {
+  /** When the analysis finished, ISO 8601. */
+  date: string
+  report: string
+  note: string
+  /** Small JPEG `data:` URLs, one per photo, in order. */
+  thumbnails: readonly string[]
   photoCount: number
 }
 
@@ -92,9 +107,9 @@ export function historyFor(
 }
 
 /** The message that brings `analysis` into the chat. */
-export function analysisMessage(analysis: SavedAnalysis): ChatMessage {
+export function analysisMessage(analysis: AnalysisToAttach): ChatMessage {
   return {
-    id: newMessageId(),
+    id: newId(),
     role: 'user',
     text: analysis.report,
     analysis: {
@@ -118,7 +133,7 @@ export function onAnalysisAttached(listener: AttachListener): () => void {
 }
 
 /** Brings an analysis into the chat: to the chat on screen, or to the stored conversation. */
-export function attachAnalysis(analysis: SavedAnalysis, storage?: Storage): void {
+export function attachAnalysis(analysis: AnalysisToAttach, storage?: Storage): void {
   const message = analysisMessage(analysis)
   if (attachListeners.size === 0) {
     saveConversation([...loadConversation(storage), message], storage)
@@ -178,11 +193,4 @@ export function saveConversation(messages: readonly ChatMessage[], storage?: Sto
   } catch {
     // Private mode or a full storage: the chat just is not remembered.
   }
-}
-
-let counter = 0
-/** Unique enough for React keys; crypto.randomUUID is missing on plain-HTTP pages. */
-export function newMessageId(): string {
-  counter += 1
-  return `${Date.now().toString(36)}-${counter.toString(36)}`
 }

@@ -4,16 +4,13 @@
 // this device, each openable and deletable.
 import { MessageCircleQuestion, Printer, Trash2 } from 'lucide-react'
 import { useId } from 'react'
-import { MAX_SAVED_ANALYSES, type SavedAnalysis } from '../analysis/saved'
-import { attachAnalysis } from '../chat/conversation'
-import { useI18n } from '../hooks/useI18n'
-import { navigate } from '../hooks/useRoute'
-import type { Translate } from '../i18n/translate'
-import { formatDateTime } from '../i18n/translate'
-import type { Language } from '../api/types'
-import { analysisFileName, analysisMarkdown, findVerdict } from '../report/report'
-import { ReportActions } from './ReportActions'
-import { RichText } from './RichText'
+import type { Language } from '../../api/types'
+import { ReportActions } from '../../components/ReportActions'
+import { RichText } from '../../components/RichText'
+import { useI18n } from '../../hooks/useI18n'
+import { formatDateTime, type Translate } from '../../i18n/translate'
+import { analysisFileName, analysisMarkdown, findVerdict } from '../../lib/report'
+import { MAX_SAVED_ANALYSES, type SavedAnalysis } from './saved'
 
 /** The analysis as one Markdown document, in the UI language. */
 export function analysisDocument(analysis: SavedAnalysis, t: Translate, language: Language): string {
@@ -26,11 +23,11 @@ export function analysisDocument(analysis: SavedAnalysis, t: Translate, language
   })
 }
 
-/** Brings the analysis into the chat and opens the chat. */
-export function askAbout(analysis: SavedAnalysis): void {
-  attachAnalysis(analysis)
-  navigate('chat')
-}
+/**
+ * "Ask about this analysis": the app shell brings the analysis into the chat and
+ * opens the chat (the analysis feature knows nothing of the chat).
+ */
+export type AskAbout = (analysis: SavedAnalysis) => void
 
 export function VerdictBadge({ report }: { report: string }) {
   const { t } = useI18n()
@@ -54,7 +51,7 @@ export function Thumbnails({ urls, className = '' }: { urls: readonly string[]; 
 }
 
 /** Copy, download, print and "ask about this analysis" for a finished analysis. */
-export function AnalysisActions({ analysis }: { analysis: SavedAnalysis }) {
+export function AnalysisActions({ analysis, onAsk }: { analysis: SavedAnalysis; onAsk: AskAbout }) {
   const { t, language } = useI18n()
   return (
     <ReportActions
@@ -66,7 +63,7 @@ export function AnalysisActions({ analysis }: { analysis: SavedAnalysis }) {
         <Printer aria-hidden="true" size={18} />
         {t('report.print')}
       </button>
-      <button type="button" className="button button-primary ask-button" onClick={() => askAbout(analysis)}>
+      <button type="button" className="button button-primary ask-button" onClick={() => onAsk(analysis)}>
         <MessageCircleQuestion aria-hidden="true" size={18} />
         {t('report.ask')}
       </button>
@@ -74,8 +71,14 @@ export function AnalysisActions({ analysis }: { analysis: SavedAnalysis }) {
   )
 }
 
+interface OpenedAnalysisProps {
+  analysis: SavedAnalysis
+  onAsk: AskAbout
+  onClose: () => void
+}
+
 /** A saved analysis, opened from the list. */
-export function OpenedAnalysis({ analysis, onClose }: { analysis: SavedAnalysis; onClose: () => void }) {
+export function OpenedAnalysis({ analysis, onAsk, onClose }: OpenedAnalysisProps) {
   const { t, language } = useI18n()
   const titleId = useId()
   return (
@@ -85,7 +88,7 @@ export function OpenedAnalysis({ analysis, onClose }: { analysis: SavedAnalysis;
       {analysis.note && <p className="result-note">{analysis.note}</p>}
       <Thumbnails urls={analysis.thumbnails} />
       <RichText text={analysis.report} />
-      <AnalysisActions analysis={analysis} />
+      <AnalysisActions analysis={analysis} onAsk={onAsk} />
       <button type="button" className="button button-secondary close-opened" onClick={onClose}>
         {t('saved.close')}
       </button>
