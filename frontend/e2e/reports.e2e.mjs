@@ -198,6 +198,16 @@ describe('Several photos and the reports people keep', () => {
         [1200, 1600],
         [800, 600],
       ])
+      // The fake's unscripted answer to photos asked for in Russian: its Russian
+      // report, rendered as one report with its verdict.
+      const result = page.locator('section.result')
+      await result.getByRole('heading', { name: 'Найденные дефекты' }).waitFor()
+      await result.getByRole('heading', { name: 'Вердикт' }).waitFor()
+      assert.match(await result.innerText(), /Подрез \(5011\)/)
+      // Its verdict line is found: the saved analysis is marked "needs rework".
+      const saved = page.getByRole('region', { name: ru['saved.title'] })
+      await saved.waitFor()
+      assert.ok((await saved.getByRole('listitem').first().textContent()).includes(ru['verdict.rework']))
       assert.deepEqual(problems, [])
     })
   })

@@ -16,7 +16,12 @@ async fn json_base64_analysis_sends_the_image_inline_before_the_text() {
     let body = json!({"base64Image": PNG_1X1_BASE64, "mimeType": "image/png"});
     let answer = Answer::read(app.post_json("/api/analyze", &body).await).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    assert!(answer.json()["text"].as_str().is_some_and(|t| !t.is_empty()));
+    // The fake's report for a photo, in Russian as the instruction asks.
+    let report = answer.json()["text"].as_str().unwrap().to_owned();
+    assert!(
+        report.starts_with("## Что на фото") && report.contains("## Вердикт\n\n**Требует доработки:**"),
+        "{report}"
+    );
 
     let sent = app.fake.last();
     assert_eq!(sent.path, "/v1beta/models/gemini-flash-latest:generateContent");
@@ -42,6 +47,11 @@ async fn multipart_analysis_with_a_note_and_language() {
         .text("language", "en");
     let answer = Answer::read(app.post_multipart("/api/analyze", form).await).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
+    let report = answer.json()["text"].as_str().unwrap().to_owned();
+    assert!(
+        report.starts_with("## What is in the photo") && report.contains("## Verdict\n\n**Needs rework:**"),
+        "the English report: {report}"
+    );
     let request = app.fake.last().json();
     let parts = &request["contents"][0]["parts"];
     assert_eq!(parts[0]["inlineData"]["mimeType"], "image/jpeg");
@@ -79,7 +89,12 @@ async fn the_original_apps_analyze_call_works_unchanged() {
         .await;
     let answer = Answer::read(response).await;
     assert_eq!(answer.status, 200);
-    assert!(answer.json()["text"].as_str().is_some_and(|t| !t.is_empty()));
+    // The original app reads `data.text`: the Markdown report.
+    let report = answer.json()["text"].as_str().unwrap().to_owned();
+    assert!(
+        report.contains("## Найденные дефекты") && report.contains("## Вердикт"),
+        "{report}"
+    );
 }
 
 #[tokio::test]

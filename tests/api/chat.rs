@@ -102,6 +102,8 @@ async fn the_simple_history_shape_is_accepted_and_runs_of_one_role_merged() {
     });
     let answer = Answer::read(app.post_json("/api/chat", &body).await).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
+    let text = answer.json()["text"].as_str().unwrap().to_owned();
+    assert!(text.starts_with("For a 6 mm wall"), "the English answer: {text}");
     let sent = app.fake.last().json();
     assert_eq!(
         sent["contents"],

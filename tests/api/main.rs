@@ -15,6 +15,7 @@ mod chat;
 mod edge;
 mod error_language;
 mod errors;
+mod fake;
 mod faults;
 mod guard;
 mod http2;

@@ -145,7 +145,10 @@ async fn three_photos_in_json_reach_gemini_as_three_inline_images_in_order() {
         let before = app.fake.received().len();
         let (status, text) = analyze(&app, path, Body::Json(json!({"images": images}))).await;
         assert_eq!(status, 200, "{path}: {text}");
-        assert!(!text.is_empty());
+        assert!(
+            text.starts_with("## Что на фото") && text.contains("## Вердикт"),
+            "{path}: one report for the weld: {text}"
+        );
         assert_eq!(app.fake.received().len(), before + 1, "{path}: one Gemini call");
         assert_three_in_order(&app, path);
     }
@@ -178,6 +181,7 @@ async fn a_turned_photo_among_several_is_named_in_its_orientation_note() {
     });
     let (status, text) = analyze(&app, "/api/analyze", Body::Json(body)).await;
     assert_eq!(status, 200, "{text}");
+    assert!(text.contains("## Verdict"), "the English report: {text}");
     let (images, request, _) = received_photos(&app);
     assert_eq!(images.len(), 2);
     assert!(

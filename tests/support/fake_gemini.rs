@@ -1,6 +1,18 @@
-//! A fake Gemini: a real HTTP server on 127.0.0.1:0 that answers with the recorded
+//! A fake Gemini: a real HTTP server on 127.0.0.1:0 that answers with the
 //! fixtures of `tests/fixtures/gemini/` byte for byte and records every request.
 //! Used by the integration tests and by `examples/fake_gemini.rs`.
+//!
+//! Unless a test scripts its answers (`script`, `always`), a generation call gets
+//! the answer that fits it ([`Reply::answer_to`]): a weld-analysis report when the
+//! last user turn carries a photo (`inlineData`), else a welding chat answer; in
+//! English when the system instruction says "Answer in English" (as the server's
+//! prompts do), in Russian when it says "Answer in Russian"; without such a line,
+//! in Russian when the last user text has Cyrillic letters (or no letters at all),
+//! else in English. Unary or streamed (SSE, CRLF-framed) as the path asks. The Russian chat answers are Gemini's recorded ones
+//! (`generate_response_ok.json`, `stream_ok.sse`); the English chat answers and the
+//! reports (`*_chat_en`, `*_analysis_ru`, `*_analysis_en`) are written by hand in
+//! exactly their wire shape (same fields, `usageMetadata` with an `IMAGE` part for
+//! the reports).
 //!
 //! Start-up probes are kept apart from generation calls (`probes()`): the
 //! `GET models/…` probe, and the `generate` probe — a `generateContent` call
@@ -125,6 +137,16 @@ impl Reply {
         }
     }
 
+    /// The unscripted answer to a generation call: see the module's documentation.
+    pub fn answer_to(received: &Received) -> Self {
+        let name = default_fixture(received);
+        if name.ends_with(".sse") {
+            Self::sse(name)
+        } else {
+            Self::json(200, name)
+        }
+    }
+
     /// A streamed answer of these texts, `STOP` on the last, CRLF-framed like Google's.
     pub fn sse_texts(texts: &[&str]) -> Self {
         let last = texts.len().saturating_sub(1);
@@ -226,7 +248,7 @@ pub struct FakeGemini {
 }
 
 impl FakeGemini {
-    /// Starts a fake on 127.0.0.1:0 (or `address`) that answers `Reply::ok()` unless scripted.
+    /// Starts a fake on 127.0.0.1:0 (or `address`) that answers [`Reply::answer_to`] unless scripted.
     pub async fn start_on(address: &str) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
         let acceptor = TcpListener::bind(address)
@@ -412,21 +434,10 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
                 )
             })
         } else if has_key {
-            let streaming = state
-                .received
-                .last()
-                .is_some_and(|r| r.path.ends_with(":streamGenerateContent"));
-            state
-                .script
-                .pop_front()
-                .or_else(|| state.fallback.clone())
-                .unwrap_or_else(|| {
-                    if streaming {
-                        Reply::sse("stream_ok.sse")
-                    } else {
-                        Reply::ok()
-                    }
-                })
+            match state.script.pop_front().or_else(|| state.fallback.clone()) {
+                Some(reply) => reply,
+                None => Reply::answer_to(state.received.last().expect("recorded above")),
+            }
         } else {
             Reply::json(403, "error_403_no_key.json")
         }
@@ -460,6 +471,59 @@ fn is_generate_probe(received: &Received) -> bool {
         && received.path.ends_with(":generateContent")
         && serde_json::from_slice::<serde_json::Value>(&received.body)
             .is_ok_and(|b| b["generationConfig"]["maxOutputTokens"] == 1)
+}
+
+/// The fixture of the unscripted answer to a generation call.
+pub fn default_fixture(received: &Received) -> &'static str {
+    let request: serde_json::Value = serde_json::from_slice(&received.body).unwrap_or_default();
+    let streaming = received.path.ends_with(":streamGenerateContent");
+    let last_user = request["contents"]
+        .as_array()
+        .and_then(|turns| turns.iter().rev().find(|t| t["role"] != "model"));
+    let photo = last_user
+        .and_then(|t| t["parts"].as_array())
+        .is_some_and(|parts| parts.iter().any(|p| p.get("inlineData").is_some()));
+    let english = wants_english(&request, last_user);
+    match (photo, english, streaming) {
+        (false, false, false) => "generate_response_ok.json",
+        (false, false, true) => "stream_ok.sse",
+        (false, true, false) => "generate_response_chat_en.json",
+        (false, true, true) => "stream_chat_en.sse",
+        (true, false, false) => "generate_response_analysis_ru.json",
+        (true, false, true) => "stream_analysis_ru.sse",
+        (true, true, false) => "generate_response_analysis_en.json",
+        (true, true, true) => "stream_analysis_en.sse",
+    }
+}
+
+/// Whether a request asks for an English answer: the system instruction's "Answer
+/// in English" / "Answer in Russian" (the first one named wins), else whether the
+/// last user turn's text has letters and none of them Cyrillic.
+fn wants_english(request: &serde_json::Value, last_user: Option<&serde_json::Value>) -> bool {
+    let system = texts(&request["systemInstruction"]);
+    let named = |language: &str| system.find(&format!("Answer in {language}"));
+    match (named("English"), named("Russian")) {
+        (Some(en), Some(ru)) => return en < ru,
+        (Some(_), None) => return true,
+        (None, Some(_)) => return false,
+        (None, None) => {}
+    }
+    let text = last_user.map(texts).unwrap_or_default();
+    text.chars().any(char::is_alphabetic) && !text.chars().any(|c| matches!(c, '\u{0400}'..='\u{052F}'))
+}
+
+/// The text parts of a content object (`{parts: [{text}]}`), joined.
+fn texts(content: &serde_json::Value) -> String {
+    content["parts"]
+        .as_array()
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
 }
 
 /// `{{KEY}}` in a reply body becomes the request's key.
