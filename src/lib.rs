@@ -9,6 +9,7 @@
 //! - `api`: the operations, thin over `domain` and `gemini`;
 //! - `domain`: the assistant's own rules (history, prompts, photos, language);
 //! - `gemini`: the upstream client, owning Gemini's wire format;
+//! - `quota`: the fair waiting line in front of Gemini's per-minute quota;
 //! - `upstream`: what the server last learned about Gemini (health, metrics);
 //! - `error`: the one error type at the API boundary.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub(crate) mod gemini;
 pub mod guard;
 pub(crate) mod http;
 pub(crate) mod metrics;
+pub(crate) mod quota;
 pub mod routes;
 pub mod telemetry;
 pub(crate) mod upstream;

@@ -288,14 +288,18 @@ impl ErrorCode {
                 "Сервис сейчас не может обратиться к Gemini: на сервере не задан ключ API. Администратор сайта должен настроить сервер.",
                 "The service cannot reach Gemini right now: the server has no API key. The site's administrator has to set up the server.",
             ),
-            C::UpstreamUnavailable => text(
-                "Gemini сейчас перегружен или недоступен. Попробуйте через минуту.",
-                "Gemini is overloaded or unavailable right now. Try again in a minute.",
-            ),
-            C::UpstreamQuota => match (retry_after, lang) {
-                (Some(s), Ru) => format!("Квота Gemini сейчас исчерпана. Попробуйте через {s} с."),
-                (Some(s), En) => format!("The Gemini quota is used up for now. Try again in {s} s."),
-                (None, _) => text(
+            C::UpstreamUnavailable => match detail {
+                Detail::Waiting(waiting) => waiting.describe(lang, retry_after),
+                _ => text(
+                    "Gemini сейчас перегружен или недоступен. Попробуйте через минуту.",
+                    "Gemini is overloaded or unavailable right now. Try again in a minute.",
+                ),
+            },
+            C::UpstreamQuota => match (detail, retry_after, lang) {
+                (Detail::Waiting(waiting), _, _) => waiting.describe(lang, retry_after),
+                (_, Some(s), Ru) => format!("Квота Gemini сейчас исчерпана. Попробуйте через {s} с."),
+                (_, Some(s), En) => format!("The Gemini quota is used up for now. Try again in {s} s."),
+                (_, None, _) => text(
                     "Квота Gemini сейчас исчерпана. Попробуйте позже.",
                     "The Gemini quota is used up for now. Please try again later.",
                 ),

@@ -25,6 +25,9 @@ pub enum Detail {
     Model(String),
     /// `upstream_error`: the finish reason of an answer without text.
     FinishReason(String),
+    /// `upstream_quota` / `upstream_unavailable`: why the waiting line did not
+    /// take (or keep) the question.
+    Waiting(Waiting),
     /// One photo of several was refused: which one (`path` such as `images[2]`,
     /// `number` counted from 1) and why (`detail`).
     Photo {
@@ -35,6 +38,71 @@ pub enum Detail {
         /// What is wrong with it.
         detail: Box<Detail>,
     },
+}
+
+/// Why a question got no turn at Gemini.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waiting {
+    /// The person already has `max` questions waiting.
+    PersonFull { max: usize },
+    /// The line holds `max` questions.
+    LineFull { max: usize },
+    /// The wait would pass `max_seconds`.
+    TooLong { max_seconds: u64 },
+    /// The day's quota is gone until `moscow` (`HH:MM`, Moscow time).
+    Day { moscow: String },
+    /// The server is shutting down.
+    Closing,
+}
+
+/// "вопрос", "вопроса", "вопросов" by the number.
+fn questions_ru(n: usize) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, r) if r != 11 => "вопрос",
+        (2..=4, r) if !(12..=14).contains(&r) => "вопроса",
+        _ => "вопросов",
+    }
+}
+
+impl Waiting {
+    /// The refusal as a sentence for the person using the app.
+    pub fn describe(&self, lang: Language, retry_after: Option<u64>) -> String {
+        use Language::{En, Ru};
+        let again_ru = retry_after.map_or_else(|| "позже".to_owned(), |s| format!("через {s} с"));
+        let again_en = retry_after.map_or_else(|| "later".to_owned(), |s| format!("in {s} s"));
+        match (self, lang) {
+            (Waiting::PersonFull { max }, Ru) => format!(
+                "У вас уже {max} {} в очереди к Gemini. Дождитесь ответов и спросите снова.",
+                questions_ru(*max)
+            ),
+            (Waiting::PersonFull { max }, En) => format!(
+                "You already have {max} questions waiting for Gemini. Wait for their answers, then ask again."
+            ),
+            (Waiting::LineFull { max }, Ru) => format!(
+                "Очередь к Gemini заполнена ({max} {}). Попробуйте {again_ru}.",
+                questions_ru(*max)
+            ),
+            (Waiting::LineFull { max }, En) => {
+                format!("The line for Gemini is full ({max} questions). Try again {again_en}.")
+            }
+            (Waiting::TooLong { max_seconds }, Ru) => format!(
+                "Квота Gemini занята дольше, чем вопрос может ждать ({max_seconds} с). Попробуйте {again_ru}."
+            ),
+            (Waiting::TooLong { max_seconds }, En) => format!(
+                "Gemini's quota is taken for longer than a question may wait ({max_seconds} s). Try again {again_en}."
+            ),
+            (Waiting::Day { moscow }, Ru) => format!(
+                "Дневная квота Gemini исчерпана. Она восстановится в {moscow} по московскому времени (в полночь по тихоокеанскому)."
+            ),
+            (Waiting::Day { moscow }, En) => format!(
+                "Gemini's daily quota is used up. It comes back at {moscow} Moscow time (midnight Pacific time)."
+            ),
+            (Waiting::Closing, Ru) => {
+                "Сервер перезапускается. Задайте вопрос ещё раз через несколько секунд.".to_owned()
+            }
+            (Waiting::Closing, En) => "The server is restarting. Ask again in a few seconds.".to_owned(),
+        }
+    }
 }
 
 /// What is wrong with a request; `field` is the JSON path (`history[0].role`),

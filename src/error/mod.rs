@@ -26,7 +26,7 @@ use poem_openapi::{
 };
 
 pub use code::ErrorCode;
-pub use detail::{Detail, Invalid, JsonType, Media};
+pub use detail::{Detail, Invalid, JsonType, Media, Waiting};
 
 use crate::{domain::image::ImageError, domain::language::Language, gemini::GeminiError};
 
@@ -297,6 +297,17 @@ impl From<GeminiError> for ApiError {
             GeminiError::Auth { .. } => ApiError::new(C::UpstreamAuth),
             GeminiError::Quota { retry_after } => ApiError::new(C::UpstreamQuota)
                 .retry_after(retry_after.map(|d| d.as_secs_f64().ceil() as u64)),
+            GeminiError::DailyQuota => {
+                let reset = crate::quota::clock::next_pacific_midnight(std::time::SystemTime::now());
+                let seconds = reset
+                    .duration_since(std::time::SystemTime::now())
+                    .map_or(1, |d| d.as_secs().max(1));
+                ApiError::new(C::UpstreamQuota)
+                    .detail(Detail::Waiting(Waiting::Day {
+                        moscow: crate::quota::clock::moscow_clock(reset),
+                    }))
+                    .retry_after(Some(seconds))
+            }
             GeminiError::Unavailable { .. } => ApiError::new(C::UpstreamUnavailable),
             GeminiError::ModelNotFound { model, .. } => {
                 ApiError::new(C::UpstreamError).detail(Detail::Model(model))

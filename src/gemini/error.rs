@@ -28,6 +28,9 @@ pub enum GeminiError {
     /// Over quota (HTTP 429 / RESOURCE_EXHAUSTED).
     #[error("Gemini quota exhausted (retry after {retry_after:?})")]
     Quota { retry_after: Option<Duration> },
+    /// The day's quota is gone (a `…PerDay…` quota id): back at midnight Pacific.
+    #[error("Gemini's daily quota is exhausted")]
+    DailyQuota,
     /// Overloaded or failing (500, 503).
     #[error("Gemini is unavailable (HTTP {status})")]
     Unavailable { status: u16 },
@@ -60,7 +63,7 @@ impl GeminiError {
         match self {
             GeminiError::Region { .. } => Some(UpstreamState::RegionBlocked),
             GeminiError::Auth { .. } => Some(UpstreamState::AuthFailed),
-            GeminiError::Quota { .. } => Some(UpstreamState::Quota),
+            GeminiError::Quota { .. } | GeminiError::DailyQuota => Some(UpstreamState::Quota),
             GeminiError::Timeout | GeminiError::Unreachable(_) => Some(UpstreamState::Unreachable),
             // Gemini answered: the key, region and quota are fine.
             GeminiError::Blocked { .. } | GeminiError::NoText { .. } => Some(UpstreamState::Ok),
@@ -75,6 +78,7 @@ impl GeminiError {
             GeminiError::Region { .. } => "region_blocked",
             GeminiError::Auth { .. } => "auth_failed",
             GeminiError::Quota { .. } => "quota",
+            GeminiError::DailyQuota => "daily_quota",
             GeminiError::Unavailable { .. } => "unavailable",
             GeminiError::ModelNotFound { .. } => "model_not_found",
             GeminiError::Rejected { .. } => "rejected",
@@ -151,6 +155,19 @@ impl GeminiError {
             };
         }
         if status == 429 || rpc == "RESOURCE_EXHAUSTED" {
+            // A day's quota does not free before midnight Pacific, whatever
+            // RetryInfo says: it is told apart by the violated quota's id.
+            let per_day = error
+                .details
+                .iter()
+                .filter(|d| type_is(d, "google.rpc.QuotaFailure"))
+                .filter_map(|d| d.get("violations").and_then(|v| v.as_array()))
+                .flatten()
+                .filter_map(|v| v.get("quotaId").and_then(|id| id.as_str()))
+                .any(|id| id.contains("PerDay"));
+            if per_day {
+                return GeminiError::DailyQuota;
+            }
             let retry_after = error
                 .details
                 .iter()
@@ -221,6 +238,7 @@ impl Redactor {
             GeminiError::NoText { finish_reason } => GeminiError::NoText {
                 finish_reason: self.text(&finish_reason),
             },
+            GeminiError::DailyQuota => GeminiError::DailyQuota,
             GeminiError::Malformed(message) => GeminiError::Malformed(self.text(&message)),
             other @ (GeminiError::NotConfigured
             | GeminiError::Quota { .. }

@@ -235,6 +235,94 @@ struct State {
     dropped: Vec<std::time::Instant>,
     /// When bodies were sent to their end.
     completed: Vec<std::time::Instant>,
+    /// Google's quota, when enforced.
+    quota: Option<Quota>,
+}
+
+/// Google's request quota per project and model, as the fake enforces it: a
+/// sliding minute and a day, each answered with Google's own 429 body.
+#[derive(Debug, Clone, Default)]
+pub struct Quota {
+    /// Requests per minute for each model.
+    pub per_minute: u32,
+    /// Requests per day for each model, if limited.
+    pub per_day: Option<u32>,
+    /// Accepted generation calls: (model, when).
+    accepted: Vec<(String, std::time::Instant)>,
+    /// Refused generation calls: (model, when, per-day?).
+    refused: Vec<(String, std::time::Instant, bool)>,
+}
+
+impl Quota {
+    /// `per_minute` requests a minute for each model, no daily limit.
+    pub fn per_minute(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            ..Self::default()
+        }
+    }
+
+    /// Whether a call of `model` now is within the quota; else Google's 429.
+    fn admit(&mut self, model: &str) -> Option<Reply> {
+        let now = std::time::Instant::now();
+        let minute = Duration::from_secs(60);
+        let today = self.accepted.iter().filter(|(m, _)| m == model).count() as u32;
+        if self.per_day.is_some_and(|limit| today >= limit) {
+            self.refused.push((model.to_owned(), now, true));
+            // Google's per-day 429 carries a short RetryInfo too: it must not be trusted.
+            return Some(quota_429(model, "GenerateRequestsPerDayPerProjectPerModel-FreeTier", self.per_day.unwrap_or(0), 17));
+        }
+        let in_minute: Vec<std::time::Instant> = self
+            .accepted
+            .iter()
+            .filter(|(m, at)| m == model && now.duration_since(*at) < minute)
+            .map(|(_, at)| *at)
+            .collect();
+        if in_minute.len() as u32 >= self.per_minute {
+            self.refused.push((model.to_owned(), now, false));
+            let oldest = in_minute.iter().min().copied().unwrap_or(now);
+            let left = (oldest + minute).saturating_duration_since(now);
+            let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+            return Some(quota_429(model, "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", self.per_minute, seconds));
+        }
+        self.accepted.push((model.to_owned(), now));
+        None
+    }
+}
+
+/// Google's 429 `RESOURCE_EXHAUSTED` body for a quota id, limit and retry delay.
+fn quota_429(model: &str, quota_id: &str, limit: u32, retry_seconds: u64) -> Reply {
+    let body = serde_json::json!({
+        "error": {
+            "code": 429,
+            "message": format!(
+                "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: {limit}, model: {model}\nPlease retry in {retry_seconds}.5s."
+            ),
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [{
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                        "quotaId": quota_id,
+                        "quotaDimensions": {"location": "global", "model": model},
+                        "quotaValue": limit.to_string()
+                    }]
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{retry_seconds}s")}
+            ]
+        }
+    });
+    Reply::raw(429, "application/json; charset=UTF-8", body.to_string())
+}
+
+/// The model of a generation path: `/v1beta/models/<model>:generateContent`.
+fn model_of(path: &str) -> &str {
+    path.rsplit('/').next().and_then(|last| last.split(':').next()).unwrap_or("")
 }
 
 /// A handle on a running fake.
@@ -259,6 +347,7 @@ impl FakeGemini {
         let app = Route::new()
             .at("/__fake/received", poem::get(received_json))
             .at("/__fake/script", poem::post(script_json))
+            .at("/__fake/quota", poem::post(quota_json))
             .at("/*path", answer)
             .data(state.clone());
         tokio::spawn(async move {
@@ -314,6 +403,21 @@ impl FakeGemini {
         self.state.lock().unwrap().geo_blocked = true;
     }
 
+    /// Enforces Google's quota from now on (see [`Quota`]).
+    pub fn enforce_quota(&self, quota: Quota) {
+        self.state.lock().unwrap().quota = Some(quota);
+    }
+
+    /// Generation calls the quota let through: (model, when).
+    pub fn accepted(&self) -> Vec<(String, std::time::Instant)> {
+        self.state.lock().unwrap().quota.as_ref().map(|q| q.accepted.clone()).unwrap_or_default()
+    }
+
+    /// Generation calls the quota refused: (model, when, whether by the day's quota).
+    pub fn refused(&self) -> Vec<(String, std::time::Instant, bool)> {
+        self.state.lock().unwrap().quota.as_ref().map(|q| q.refused.clone()).unwrap_or_default()
+    }
+
     /// When streamed response bodies were dropped before they were fully sent.
     pub fn dropped(&self) -> Vec<std::time::Instant> {
         self.state.lock().unwrap().dropped.clone()
@@ -344,6 +448,21 @@ fn received_json(state: Data<&Arc<Mutex<State>>>) -> poem::web::Json<serde_json:
         })
         .collect();
     poem::web::Json(serde_json::Value::Array(list))
+}
+
+/// `POST /__fake/quota` with `{perMinute, perDay?}`: enforces Google's quota
+/// per model from now on (end-to-end tests and trying the waiting line by hand).
+#[handler]
+fn quota_json(state: Data<&Arc<Mutex<State>>>, body: poem::web::Json<serde_json::Value>) -> StatusCode {
+    let Some(per_minute) = body["perMinute"].as_u64() else {
+        return StatusCode::BAD_REQUEST;
+    };
+    state.lock().unwrap().quota = Some(Quota {
+        per_minute: per_minute as u32,
+        per_day: body["perDay"].as_u64().map(|d| d as u32),
+        ..Quota::default()
+    });
+    StatusCode::NO_CONTENT
 }
 
 /// `POST /__fake/script` with `[{status, fixture}]` or `[{status, contentType, body}]`:
@@ -408,6 +527,7 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
     let key = received.header("x-goog-api-key").unwrap_or("").to_owned();
     let is_probe = received.method == Method::GET || is_generate_probe(&received);
     let is_get = received.method == Method::GET;
+    let model = model_of(&received.path).to_owned();
     let reply = {
         let mut state = state.lock().unwrap();
         if is_probe {
@@ -433,6 +553,13 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
                     list["models"][0].to_string(),
                 )
             })
+        } else if let Some(refusal) = state
+            .quota
+            .as_mut()
+            .filter(|_| has_key)
+            .and_then(|quota| quota.admit(&model))
+        {
+            refusal
         } else if has_key {
             match state.script.pop_front().or_else(|| state.fallback.clone()) {
                 Some(reply) => reply,
