@@ -90,6 +90,13 @@ impl App {
         // wait twice the Gemini timeout for its answer, so the bound is above that.
         let idle = Duration::from_secs(self.config.request_timeout_seconds)
             .max(self.config.gemini_timeout() * 2 + Duration::from_secs(5));
+        // Questions still waiting for Gemini's quota are told so at once (503,
+        // or a stream's `error` event), then the drain finishes the rest.
+        let line = services.line.clone();
+        let shutdown = async move {
+            shutdown.await;
+            line.close();
+        };
         Server::new_with_acceptor(self.acceptor)
             .name("weld-assistant")
             .idle_timeout(idle)

@@ -1,6 +1,7 @@
 //! Prometheus metrics (prometheus-client, one registry per server): requests by
 //! route and status, latency, upstream calls by model and outcome, retries,
-//! tokens, rate-limited and budget-refused requests, budget left, upstream state.
+//! tokens, rate-limited and budget-refused requests, budget left, upstream state,
+//! and the quota line: its length, the waits, the refusals, Google's quota 429s.
 //! Labels come only from fixed sets (route templates, configured model ids,
 //! outcome words), never from user input.
 
@@ -37,6 +38,17 @@ struct TokenLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QuotaLabels {
+    model: String,
+    scope: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -55,6 +67,10 @@ pub struct Metrics {
     budget_remaining: Gauge<i64, AtomicI64>,
     upstream_state: Family<StateLabels, Gauge>,
     alive_tasks: Gauge,
+    quota_429: Family<QuotaLabels, Counter>,
+    line_length: Gauge,
+    line_wait: Histogram,
+    line_refused: Family<ReasonLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -143,7 +159,35 @@ impl Metrics {
             "Tasks alive in the async runtime",
             alive_tasks.clone(),
         );
+        let quota_429 = Family::<QuotaLabels, Counter>::default();
+        registry.register(
+            "upstream_quota_429",
+            "Gemini quota 429s by model and quota (minute, day)",
+            quota_429.clone(),
+        );
+        let line_length = Gauge::default();
+        registry.register(
+            "quota_line_length",
+            "Questions waiting in line for Gemini's quota",
+            line_length.clone(),
+        );
+        let line_wait = Histogram::new([0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0]);
+        registry.register(
+            "quota_line_wait_seconds",
+            "How long questions waited in line before they were sent",
+            line_wait.clone(),
+        );
+        let line_refused = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "quota_line_refused",
+            "Questions the line refused, by reason (person_full, line_full, too_long, day, closing)",
+            line_refused.clone(),
+        );
         Self {
+            quota_429,
+            line_length,
+            line_wait,
+            line_refused,
             registry,
             requests,
             latency,
@@ -205,6 +249,31 @@ impl Metrics {
     /// A request refused by the budget.
     pub fn observe_budget_refused(&self) {
         self.budget_refused.inc();
+    }
+
+    /// A quota 429 of `model` (`scope`: `minute` or `day`).
+    pub fn observe_quota_429(&self, model: &str, scope: &'static str) {
+        self.quota_429
+            .get_or_create(&QuotaLabels {
+                model: model.to_owned(),
+                scope,
+            })
+            .inc();
+    }
+
+    /// A question's wait in line, in seconds.
+    pub fn observe_line_wait(&self, seconds: f64) {
+        self.line_wait.observe(seconds);
+    }
+
+    /// A question the line refused.
+    pub fn observe_line_refused(&self, reason: &'static str) {
+        self.line_refused.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// The line's length now (read when the metrics are rendered).
+    pub fn set_line_length(&self, waiting: usize) {
+        self.line_length.set(i64::try_from(waiting).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text, with the gauges read now.

@@ -31,6 +31,7 @@ use crate::{
         cors::CorsPolicy, security::SecurityHeaders,
     },
     metrics::Metrics,
+    quota::{Line, LineSettings, ModelPlan, QuotaBook, SharedQuota},
     telemetry::RequestLog,
     upstream::UpstreamStatus,
 };
@@ -59,6 +60,8 @@ pub struct Services {
     pub access_code: Option<SecretSet>,
     /// The metrics.
     pub metrics: Arc<Metrics>,
+    /// The waiting line in front of Gemini's quota.
+    pub line: Line,
 }
 
 impl Services {
@@ -110,15 +113,48 @@ impl Services {
             ),
         )
         .with_metrics(metrics.clone());
+        let line = quota_line(config, &gemini, shared.clone());
         Self {
             gemini,
             upstream,
             guard,
+            line,
             budget: Arc::new(DailyBudget::new(config.daily_request_budget, shared)),
             access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
             metrics,
         }
     }
+}
+
+/// The waiting line in front of Gemini's quota, over the client's models with
+/// their configured rates; the replicas share the quota book through the limit
+/// store when one is set. The client reports its 429s to the same book.
+fn quota_line(config: &Config, gemini: &GeminiClient, shared: Option<Arc<SharedStore>>) -> Line {
+    let rate = |rpm: Option<u64>| rpm.map(|r| u32::try_from(r).unwrap_or(u32::MAX));
+    let plans = gemini
+        .models()
+        .iter()
+        .enumerate()
+        .map(|(index, model)| ModelPlan {
+            model: model.clone(),
+            rpm: if index == 0 {
+                rate(config.gemini_rpm)
+            } else {
+                rate(config.gemini_fallback_rpm)
+            },
+        })
+        .collect();
+    let shared = shared.map(|store| store as Arc<dyn SharedQuota>);
+    let book = Arc::new(QuotaBook::new(plans, shared));
+    gemini.use_quota(book.clone());
+    Line::new(
+        book,
+        LineSettings {
+            per_person: usize::try_from(config.queue_per_person).unwrap_or(usize::MAX),
+            max_len: usize::try_from(config.queue_max).unwrap_or(usize::MAX),
+            max_wait: Duration::from_secs(config.queue_max_wait_seconds),
+        },
+    )
 }
 
 /// Builds the whole application endpoint.
@@ -170,6 +206,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
 pub fn apis(config: &Config, services: &Services) -> api::Api {
     let ai = Ai::new(
         services.gemini.clone(),
+        services.line.clone(),
         services.budget.clone(),
         services.metrics.clone(),
         Duration::from_secs(config.sse_keepalive_seconds),
@@ -179,6 +216,7 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
             services.upstream.clone(),
             services.gemini.is_configured(),
             services.guard.limits().clone(),
+            services.line.clone(),
         ),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),
@@ -226,10 +264,12 @@ fn metrics_endpoint(enabled: bool, services: &Services) -> impl Endpoint + 'stat
     let metrics = services.metrics.clone();
     let budget = services.budget.clone();
     let status = services.upstream.clone();
+    let line = services.line.clone();
     poem::endpoint::make_sync(move |req| {
         if !enabled {
             return ApiError::not_found().response_for(req.headers());
         }
+        metrics.set_line_length(line.len());
         Response::builder()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .header("cache-control", "no-cache")

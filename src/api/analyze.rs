@@ -185,14 +185,14 @@ impl AnalyzeApi {
     #[oai(path = "/api/analyze", method = "post", operation_id = "analyze")]
     async fn analyze(
         &self,
-        _auth: AiAuth,
+        auth: AiAuth,
         body: AnalyzeRequest,
         /// Used for the report's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
     ) -> Result<Json<AnswerReply>, ApiError> {
         let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
-        let answer = self.ai.answer(prompt, language).await?;
+        let answer = self.ai.answer(prompt, language, &auth.person()).await?;
         Ok(Json(answer.into()))
     }
 
@@ -207,14 +207,14 @@ impl AnalyzeApi {
     #[oai(path = "/api/analyze/stream", method = "post", operation_id = "analyzeStream")]
     async fn analyze_stream(
         &self,
-        _auth: AiAuth,
+        auth: AiAuth,
         body: AnalyzeRequest,
         /// Used for the report's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
     ) -> Result<SseAnswer, ApiError> {
         let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
-        self.ai.stream(prompt, language).await
+        self.ai.stream(prompt, language, &auth.person()).await
     }
 }
 

@@ -15,7 +15,7 @@ use crate::guard::Caller;
     key_in = "cookie",
     checker = "admitted"
 )]
-pub struct SessionCookie(#[allow(dead_code)] Caller);
+pub struct SessionCookie(Caller);
 
 /// A token of `WELD_API_TOKENS`, for scripts and frontends on another origin.
 #[derive(SecurityScheme)]
@@ -25,16 +25,25 @@ pub struct SessionCookie(#[allow(dead_code)] Caller);
     key_in = "header",
     checker = "admitted"
 )]
-pub struct ProxyToken(#[allow(dead_code)] Caller);
+pub struct ProxyToken(Caller);
 
 /// Either scheme.
 #[derive(SecurityScheme)]
-#[allow(dead_code)]
 pub enum AiAuth {
     /// A browser session.
     Cookie(SessionCookie),
     /// A script's token.
     Token(ProxyToken),
+}
+
+impl AiAuth {
+    /// The person the request is from (one session, or one token): the waiting
+    /// line is fair between persons.
+    pub fn person(&self) -> String {
+        match self {
+            AiAuth::Cookie(SessionCookie(caller)) | AiAuth::Token(ProxyToken(caller)) => caller.person_key(),
+        }
+    }
 }
 
 async fn admitted(req: &Request, _: ApiKey) -> Option<Caller> {

@@ -99,7 +99,7 @@ impl ChatApi {
     #[oai(path = "/api/chat", method = "post", operation_id = "chat")]
     async fn chat(
         &self,
-        _auth: AiAuth,
+        auth: AiAuth,
         body: Json<ChatRequest>,
         /// Used for the answer's language when `language` is absent.
         #[oai(name = "Accept-Language")]
@@ -108,7 +108,7 @@ impl ChatApi {
         let Json(request) = body;
         let language = request_language(&request, accept_language.0.as_deref());
         let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
-        let answer = self.ai.answer(prompt, language).await?;
+        let answer = self.ai.answer(prompt, language, &auth.person()).await?;
         Ok(Json(answer.into()))
     }
 
@@ -123,7 +123,7 @@ impl ChatApi {
     #[oai(path = "/api/chat/stream", method = "post", operation_id = "chatStream")]
     async fn chat_stream(
         &self,
-        _auth: AiAuth,
+        auth: AiAuth,
         body: Json<ChatRequest>,
         /// Used for the answer's language when `language` is absent.
         #[oai(name = "Accept-Language")]
@@ -132,7 +132,7 @@ impl ChatApi {
         let Json(request) = body;
         let language = request_language(&request, accept_language.0.as_deref());
         let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
-        self.ai.stream(prompt, language).await
+        self.ai.stream(prompt, language, &auth.person()).await
     }
 }
 

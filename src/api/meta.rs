@@ -8,6 +8,7 @@ use poem_openapi::{Enum, Object, OpenApi, payload::Json};
 use super::ApiTags;
 use crate::{
     guard::rate_limit::RateLimits,
+    quota::{Line, clock::rfc3339},
     upstream::{UpstreamState, UpstreamStatus},
 };
 
@@ -16,18 +17,65 @@ pub struct MetaApi {
     upstream: UpstreamStatus,
     gemini_configured: bool,
     limits: RateLimits,
+    line: Line,
 }
 
 impl MetaApi {
-    /// The API over the shared upstream status (read only) and the rate limits
-    /// (whose store it asks whether it answers).
-    pub fn new(upstream: UpstreamStatus, gemini_configured: bool, limits: RateLimits) -> Self {
+    /// The API over the shared upstream status (read only), the rate limits
+    /// (whose store it asks whether it answers) and the quota line.
+    pub fn new(upstream: UpstreamStatus, gemini_configured: bool, limits: RateLimits, line: Line) -> Self {
         Self {
             upstream,
             gemini_configured,
             limits,
+            line,
         }
     }
+}
+
+/// The state of Gemini's quota as this server knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum QuotaState {
+    /// Questions go straight to Gemini.
+    Ok,
+    /// Questions wait in line for the minute's quota to free.
+    Waiting,
+    /// Every model's daily quota is used up: questions are refused until `resetsAt`.
+    Day,
+}
+
+/// One model's quota.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ModelQuotaReply {
+    /// The model id.
+    pub model: String,
+    /// `ok`, `minute` (this minute's quota is taken) or `day` (used up until `resetsAt`).
+    pub state: String,
+    /// The requests per minute in use: `WELD_GEMINI_RPM` / `WELD_GEMINI_FALLBACK_RPM`, or learned from Google's 429s.
+    #[oai(skip_serializing_if_is_none)]
+    pub rpm: Option<u32>,
+    /// Calls this server sent to it in the last minute.
+    pub sent_last_minute: u64,
+    /// When a `day` model's quota comes back (midnight Pacific time, RFC 3339 UTC).
+    #[oai(skip_serializing_if_is_none)]
+    pub resets_at: Option<String>,
+}
+
+/// Gemini's quota and the waiting line in front of it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct QuotaReply {
+    /// The state.
+    pub state: QuotaState,
+    /// Questions waiting in line on this server.
+    pub waiting: u64,
+    /// With `day`: when the first model's daily quota comes back (RFC 3339 UTC).
+    #[oai(skip_serializing_if_is_none)]
+    pub resets_at: Option<String>,
+    /// Each model, in the order calls try them.
+    pub models: Vec<ModelQuotaReply>,
 }
 
 /// Where the rate limits and the daily budget are kept.
@@ -76,6 +124,8 @@ pub struct HealthReply {
     pub upstream: UpstreamReply,
     /// The limit store.
     pub limits: LimitsReply,
+    /// Gemini's quota and the waiting line.
+    pub quota: QuotaReply,
 }
 
 #[OpenApi(tag = "ApiTags::Meta")]
@@ -102,6 +152,39 @@ impl MetaApi {
                 checked_at: at.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
             },
             limits: LimitsReply { store, ok },
+            quota: self.quota(),
         })
+    }
+}
+
+impl MetaApi {
+    fn quota(&self) -> QuotaReply {
+        let book = self.line.book();
+        let day = book.day_gone();
+        let waiting = self.line.len() as u64;
+        let models: Vec<ModelQuotaReply> = book
+            .status()
+            .into_iter()
+            .map(|m| ModelQuotaReply {
+                model: m.model,
+                state: m.state.to_owned(),
+                rpm: m.rpm,
+                sent_last_minute: m.sent_last_minute as u64,
+                resets_at: m.resets_at.map(rfc3339),
+            })
+            .collect();
+        let state = if day.is_some() {
+            QuotaState::Day
+        } else if waiting > 0 || (!models.is_empty() && models.iter().all(|m| m.state != "ok")) {
+            QuotaState::Waiting
+        } else {
+            QuotaState::Ok
+        };
+        QuotaReply {
+            state,
+            waiting,
+            resets_at: day.map(rfc3339),
+            models,
+        }
     }
 }

@@ -11,6 +11,8 @@ mod sse;
 
 use std::{sync::Arc, time::Duration};
 
+use tokio::time::Instant;
+
 use poem_openapi::{Object, OpenApiService, Tags};
 
 pub use analyze::AnalyzeApi;
@@ -26,16 +28,18 @@ use crate::{
     gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
     guard::budget::{DailyBudget, Refusal, Reservation},
     metrics::Metrics,
+    quota::{self, Admission, Line},
 };
 
 /// The combined API, as served and as documented.
 pub type Api = (MetaApi, SessionApi, ChatApi, AnalyzeApi);
 
-/// What the AI operations share: the Gemini client, the daily budget, metrics,
-/// and the keepalive interval of streams.
+/// What the AI operations share: the Gemini client, the waiting line in front
+/// of its quota, the daily budget, metrics, and the keepalive interval of streams.
 #[derive(Clone)]
 pub struct Ai {
     gemini: GeminiClient,
+    line: Line,
     budget: Arc<DailyBudget>,
     metrics: Arc<Metrics>,
     keepalive: Duration,
@@ -45,12 +49,14 @@ impl Ai {
     /// The client and the budget its calls count against.
     pub fn new(
         gemini: GeminiClient,
+        line: Line,
         budget: Arc<DailyBudget>,
         metrics: Arc<Metrics>,
         keepalive: Duration,
     ) -> Self {
         Self {
             gemini,
+            line,
             budget,
             metrics,
             keepalive,
@@ -79,24 +85,153 @@ impl Ai {
         }
     }
 
-    /// Streams an answer, counting the call against the daily budget; fails as a
-    /// normal error until Gemini's first text has arrived. Errors, before and
-    /// during the stream, are written in `language`.
-    pub async fn stream(&self, prompt: Prompt, language: Language) -> Result<SseAnswer, ApiError> {
+    /// Streams an answer, counting the call against the daily budget. Past
+    /// Gemini's quota the question waits its turn in line: the response then
+    /// starts at once with `waiting` events. Until the stream is answered (or
+    /// waiting), failures are normal errors. Errors are written in `language`.
+    pub async fn stream(&self, prompt: Prompt, language: Language, person: &str) -> Result<SseAnswer, ApiError> {
         let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
-        let result = self.gemini.stream(prompt).await;
-        self.settle(reservation, called_upstream(&result)).await;
-        let stream = result.map_err(|e| ApiError::from(e).in_language(language))?;
-        Ok(SseAnswer::new(stream, self.keepalive, language))
+        let body = match GeminiClient::encode(prompt) {
+            Ok(body) => body,
+            Err(error) => {
+                self.settle(reservation, false).await;
+                return Err(ApiError::from(error).in_language(language));
+            }
+        };
+        let joined = Instant::now();
+        let waiter = match self.line.enter(person).await {
+            Err(refusal) => {
+                self.settle(reservation, false).await;
+                return Err(self.refused(&refusal).in_language(language));
+            }
+            Ok(Admission::Now(grant)) => {
+                let result = self.gemini.stream_encoded(body.clone(), grant.model).await;
+                if !must_wait(&result, &self.line) {
+                    self.settle(reservation, called_upstream(&result)).await;
+                    let stream = result.map_err(|e| ApiError::from(e).in_language(language))?;
+                    return Ok(SseAnswer::new(stream, self.keepalive, language));
+                }
+                match self.line.rejoin(person, joined) {
+                    Ok(waiter) => waiter,
+                    Err(refusal) => {
+                        self.settle(reservation, true).await;
+                        return Err(self.refused(&refusal).in_language(language));
+                    }
+                }
+            }
+            Ok(Admission::Wait(waiter)) => waiter,
+        };
+        let position = waiter.position();
+        let ai = self.clone();
+        let person = person.to_owned();
+        let turn = async move {
+            let mut waiter = waiter;
+            let mut called = false;
+            let result = loop {
+                let grant = match waiter.turn().await {
+                    Ok(grant) => grant,
+                    Err(refusal) => break Err(ai.refused(&refusal)),
+                };
+                ai.waited(grant.waited);
+                let result = ai.gemini.stream_encoded(body.clone(), grant.model).await;
+                called |= called_upstream(&result);
+                if !must_wait(&result, &ai.line) {
+                    break result.map_err(ApiError::from);
+                }
+                match ai.line.rejoin(&person, joined) {
+                    Ok(next) => waiter = next,
+                    Err(refusal) => break Err(ai.refused(&refusal)),
+                }
+            };
+            ai.settle(reservation, called).await;
+            result.map_err(|e| e.in_language(language))
+        };
+        Ok(SseAnswer::waiting(Box::pin(turn), position, self.keepalive, language))
     }
 
     /// Asks Gemini, counting the call against the daily budget (reserved first,
-    /// given back when no upstream call happened). Errors are written in `language`.
-    pub async fn answer(&self, prompt: Prompt, language: Language) -> Result<Answer, ApiError> {
+    /// given back when no upstream call happened). Past Gemini's quota the
+    /// question waits its turn in line (within the line's bounds). Errors are
+    /// written in `language`.
+    pub async fn answer(&self, prompt: Prompt, language: Language, person: &str) -> Result<Answer, ApiError> {
         let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
-        let result = self.gemini.generate(prompt).await;
-        self.settle(reservation, called_upstream(&result)).await;
-        result.map_err(|e| ApiError::from(e).in_language(language))
+        let body = match GeminiClient::encode(prompt) {
+            Ok(body) => body,
+            Err(error) => {
+                self.settle(reservation, false).await;
+                return Err(ApiError::from(error).in_language(language));
+            }
+        };
+        let joined = Instant::now();
+        let mut admission = self.line.enter(person).await;
+        let mut called = false;
+        let result = loop {
+            let grant = match admission {
+                Ok(Admission::Now(grant)) => grant,
+                Ok(Admission::Wait(mut waiter)) => match waiter.turn().await {
+                    Ok(grant) => {
+                        self.waited(grant.waited);
+                        grant
+                    }
+                    Err(refusal) => break Err(self.refused(&refusal)),
+                },
+                Err(refusal) => break Err(self.refused(&refusal)),
+            };
+            let result = self.gemini.generate_encoded(body.clone(), grant.model).await;
+            called |= called_upstream(&result);
+            if !must_wait(&result, &self.line) {
+                break result.map_err(ApiError::from);
+            }
+            admission = self.line.rejoin(person, joined).map(Admission::Wait);
+        };
+        self.settle(reservation, called).await;
+        result.map_err(|e| e.in_language(language))
+    }
+
+    /// The error of a question the line did not take or keep.
+    fn refused(&self, refusal: &quota::Refusal) -> ApiError {
+        use crate::error::{ErrorCode, Waiting};
+        self.metrics.observe_line_refused(refusal.label());
+        let (code, waiting) = match refusal {
+            quota::Refusal::PersonFull { max, .. } => (ErrorCode::UpstreamQuota, Waiting::PersonFull { max: *max }),
+            quota::Refusal::LineFull { max, .. } => (ErrorCode::UpstreamQuota, Waiting::LineFull { max: *max }),
+            quota::Refusal::TooLong { max_seconds, .. } => (
+                ErrorCode::UpstreamQuota,
+                Waiting::TooLong {
+                    max_seconds: *max_seconds,
+                },
+            ),
+            quota::Refusal::Day { reset } => (
+                ErrorCode::UpstreamQuota,
+                Waiting::Day {
+                    moscow: crate::quota::clock::moscow_clock(*reset),
+                },
+            ),
+            quota::Refusal::Closing => (ErrorCode::UpstreamUnavailable, Waiting::Closing),
+        };
+        ApiError::new(code)
+            .detail(crate::error::Detail::Waiting(waiting))
+            .retry_after(Some(refusal.retry_after()))
+    }
+
+    /// Notes how long a question waited in line, for the metrics and the request log.
+    fn waited(&self, waited: Duration) {
+        self.metrics.observe_line_wait(waited.as_secs_f64());
+        tracing::info!(
+            target: "weld_assistant::quota",
+            waited_ms = waited.as_millis() as u64,
+            "a question's turn came after waiting in line"
+        );
+    }
+}
+
+/// Whether a call's result sends the question (back) into the line: Gemini's
+/// quota for the minute is taken (or the day's, while a model still has one).
+fn must_wait<T>(result: &Result<T, GeminiError>, line: &Line) -> bool {
+    match result {
+        Err(GeminiError::Quota { .. }) => true,
+        Err(GeminiError::DailyQuota) => line.book().day_gone().is_none(),
+        _ => false,
     }
 }
 

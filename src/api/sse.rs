@@ -3,7 +3,7 @@
 //! `event: error` with the error object, then the end; `: keepalive` comments
 //! while Gemini is quiet. Each event is flushed as it is produced.
 
-use std::time::Duration;
+use std::{future::Future, pin::Pin, time::Duration};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -15,8 +15,11 @@ use poem_openapi::{
     types::Type,
 };
 
+use tokio::sync::watch;
+
 use super::UsageReply;
 use crate::{
+    quota::Position,
     domain::language::Language,
     error::{ApiError, ErrorCode},
     gemini::{AnswerStream, StreamEvent, Usage},
@@ -27,7 +30,10 @@ use crate::{
 /// - `event: delta` — `{text}`: more of the answer, to append;
 /// - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
 /// - `event: error` — `{error, code, retryAfterSeconds?}` (an `ErrorBody`, in the
-///   request's language): the stream failed after it had started; it ends here.
+///   request's language): the stream failed after it had started; it ends here;
+/// - `event: waiting` — `{place, estimateSeconds}`: the question waits in line for
+///   Gemini's quota (place 1 is sent next); sent at once and again whenever the
+///   place or the estimate changes, before the first `delta`.
 #[derive(Debug, Clone, Default, Object)]
 #[oai(rename_all = "camelCase", skip_serializing_if_is_none)]
 pub struct StreamEventData {
@@ -45,24 +51,73 @@ pub struct StreamEventData {
     pub code: Option<ErrorCode>,
     /// `error`: seconds to wait before retrying.
     pub retry_after_seconds: Option<u64>,
+    /// `waiting`: the place in line (1 = sent next).
+    pub place: Option<u64>,
+    /// `waiting`: the estimated seconds until the question is sent.
+    pub estimate_seconds: Option<u64>,
 }
+
+/// How often a waiting stream writes a `: waiting` comment.
+const WAITING_HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// The question's turn, still to come: resolves to the opened stream or an error.
+pub type PendingStream = Pin<Box<dyn Future<Output = Result<AnswerStream, ApiError>> + Send>>;
 
 /// A streamed answer as an HTTP response.
 pub struct SseAnswer {
-    stream: AnswerStream,
+    source: Source,
     keepalive: Duration,
     language: Language,
+}
+
+enum Source {
+    /// Gemini's stream, opened.
+    Open(AnswerStream),
+    /// Waiting in line: `waiting` events until the turn comes.
+    Waiting {
+        turn: PendingStream,
+        position: Option<watch::Receiver<Position>>,
+    },
 }
 
 impl SseAnswer {
     /// The response for an opened stream; an `error` event is written in `language`.
     pub fn new(stream: AnswerStream, keepalive: Duration, language: Language) -> Self {
         Self {
-            stream,
+            source: Source::Open(stream),
             keepalive,
             language,
         }
     }
+
+    /// The response of a question waiting in line: `waiting` events (from
+    /// `position`), then the stream `turn` opens, or its error as an `error` event.
+    pub fn waiting(
+        turn: PendingStream,
+        position: watch::Receiver<Position>,
+        keepalive: Duration,
+        language: Language,
+    ) -> Self {
+        Self {
+            source: Source::Waiting {
+                turn,
+                position: Some(position),
+            },
+            keepalive,
+            language,
+        }
+    }
+}
+
+fn waiting_event(position: Position) -> Bytes {
+    event(
+        "waiting",
+        &data_json(&StreamEventData {
+            place: Some(position.place as u64),
+            estimate_seconds: Some(position.estimate_seconds),
+            ..Default::default()
+        }),
+    )
 }
 
 impl Payload for SseAnswer {
@@ -118,7 +173,9 @@ fn usage_reply(usage: &Usage) -> UsageReply {
 }
 
 struct State {
-    stream: AnswerStream,
+    source: Source,
+    /// Whether the current place was sent.
+    told: bool,
     keepalive: tokio::time::Interval,
     language: Language,
     over: bool,
@@ -130,7 +187,8 @@ impl IntoResponse for SseAnswer {
         keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         keepalive.reset();
         let state = State {
-            stream: self.stream,
+            source: self.source,
+            told: false,
             keepalive,
             language: self.language,
             over: false,
@@ -139,9 +197,54 @@ impl IntoResponse for SseAnswer {
             if state.over {
                 return None;
             }
+            while let Source::Waiting { turn, position } = &mut state.source {
+                if !state.told {
+                    state.told = true;
+                    if let Some(position) = position {
+                        let now = *position.borrow_and_update();
+                        return Some((Ok(waiting_event(now)), state));
+                    }
+                }
+                let moved = async {
+                    match position {
+                        Some(receiver) => receiver.changed().await.is_ok(),
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    biased;
+                    opened = turn.as_mut() => match opened {
+                        Ok(stream) => {
+                            state.source = Source::Open(stream);
+                            state.keepalive.reset();
+                        }
+                        Err(error) => {
+                            state.over = true;
+                            return Some((Ok(event("error", &error.json(state.language))), state));
+                        }
+                    },
+                    moved = moved => {
+                        if moved {
+                            state.told = false;
+                        } else if let Source::Waiting { position, .. } = &mut state.source {
+                            // The question left the line: its turn is being taken.
+                            *position = None;
+                        }
+                    }
+                    // While it waits, a comment every second: a client that went
+                    // away (Stop, a closed tab) is only noticed when a write fails,
+                    // and its question must leave the line at once.
+                    () = tokio::time::sleep(WAITING_HEARTBEAT) => {
+                        return Some((Ok(Bytes::from_static(b": waiting\n\n")), state));
+                    }
+                }
+            }
+            let Source::Open(stream) = &mut state.source else {
+                return None;
+            };
             let bytes = tokio::select! {
                 biased;
-                next = state.stream.next() => {
+                next = stream.next() => {
                     state.keepalive.reset();
                     match next {
                         Some(Ok(StreamEvent::Delta(text))) => event(

@@ -219,6 +219,36 @@ settings! {
         form: range(0, 1_000_000_000, "requests"),
         meaning: "cap on Gemini calls per UTC day, all users",
     },
+    gemini_rpm: Option<u64> {
+        env: "WELD_GEMINI_RPM",
+        default: UnsetMeans("learned from Google's 429s"),
+        form: range(1, 1_000_000, "requests a minute"),
+        meaning: "the model's requests per minute on your Gemini plan (free tier: about 5–15; tier 1: about 1,000); questions past it wait in line instead of failing",
+    },
+    gemini_fallback_rpm: Option<u64> {
+        env: "WELD_GEMINI_FALLBACK_RPM",
+        default: UnsetMeans("learned from Google's 429s"),
+        form: range(1, 1_000_000, "requests a minute"),
+        meaning: "the same for each of `WELD_GEMINI_FALLBACK_MODELS` (each model has its own quota)",
+    },
+    queue_per_person: u64 {
+        env: "WELD_QUEUE_PER_PERSON",
+        default: Text("3"),
+        form: range(1, 100, "questions"),
+        meaning: "questions one person (session or token) may have waiting for Gemini's quota at once; more get 503 `upstream_quota`",
+    },
+    queue_max: u64 {
+        env: "WELD_QUEUE_MAX",
+        default: Text("500"),
+        form: range(1, 100_000, "questions"),
+        meaning: "questions waiting for Gemini's quota in all, on this replica; more get 503 `upstream_quota`",
+    },
+    queue_max_wait_seconds: u64 {
+        env: "WELD_QUEUE_MAX_WAIT_SECONDS",
+        default: Text("120"),
+        form: range(5, 3_600, "seconds"),
+        meaning: "the longest a question waits for Gemini's quota; a longer wait is refused at once with 503 `upstream_quota` and `Retry-After`",
+    },
     startup_probe: StartupProbe {
         env: "WELD_STARTUP_PROBE",
         default: Text("generate"),

@@ -15,7 +15,7 @@
 
 use std::{
     future::Future,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -35,6 +35,7 @@ use super::{
 };
 use crate::{
     metrics::Metrics,
+    quota::{QuotaBook, Scope},
     upstream::{UpstreamState, UpstreamStatus},
 };
 
@@ -80,6 +81,8 @@ struct Inner {
     status: UpstreamStatus,
     metrics: Arc<Metrics>,
     redactor: Redactor,
+    /// The quota book of the waiting line, once attached.
+    quota: OnceLock<Arc<QuotaBook>>,
 }
 
 /// What one attempt produced, for the per-attempt log line.
@@ -164,6 +167,7 @@ impl GeminiClient {
                 status,
                 metrics,
                 redactor,
+                quota: OnceLock::new(),
             }),
         })
     }
@@ -178,13 +182,33 @@ impl GeminiClient {
         &self.inner.models[0]
     }
 
+    /// The models in the order calls try them (main, then fallbacks).
+    pub fn models(&self) -> &[String] {
+        &self.inner.models
+    }
+
+    /// Attaches the quota book: a failover to a fallback model first takes a
+    /// call of that model's minute, and quota 429s are reported to it.
+    pub fn use_quota(&self, book: Arc<QuotaBook>) {
+        let _ = self.inner.quota.set(book);
+    }
+
+    /// The request body of a prompt, encoded once for every attempt.
+    pub fn encode(prompt: Prompt) -> Result<Bytes, GeminiError> {
+        request::body(&prompt)
+    }
+
     /// One answer, with retries and failover (`generateContent`).
     pub async fn generate(&self, prompt: Prompt) -> Result<Answer, GeminiError> {
-        let body = request::body(&prompt)?;
-        // Only the encoded body waits for the answer.
-        drop(prompt);
+        let body = Self::encode(prompt)?;
+        self.generate_encoded(body, 0).await
+    }
+
+    /// One answer to an encoded body, starting at model `first` (whose call of
+    /// the minute the line has taken).
+    pub async fn generate_encoded(&self, body: Bytes, first: usize) -> Result<Answer, GeminiError> {
         let answer = self
-            .with_failover(|key, model, budget| {
+            .with_failover(first, |key, model, budget| {
                 let body = body.clone();
                 async move { self.attempt_unary(&key, &model, body, budget).await }
             })
@@ -202,9 +226,13 @@ impl GeminiClient {
     /// failover) is an error here, never a half-sent stream. The stream counts its
     /// tokens itself when it finishes.
     pub async fn stream(&self, prompt: Prompt) -> Result<AnswerStream, GeminiError> {
-        let body = request::body(&prompt)?;
-        drop(prompt);
-        self.with_failover(|key, model, budget| {
+        let body = Self::encode(prompt)?;
+        self.stream_encoded(body, 0).await
+    }
+
+    /// A streamed answer to an encoded body, starting at model `first`.
+    pub async fn stream_encoded(&self, body: Bytes, first: usize) -> Result<AnswerStream, GeminiError> {
+        self.with_failover(first, |key, model, budget| {
             let body = body.clone();
             async move { self.attempt_stream(&key, &model, body, budget).await }
         })
@@ -309,7 +337,7 @@ impl GeminiClient {
     /// (and rests this one); overload, quota on every key, or a missing model moves
     /// to the next fallback model. 400s are never retried. Everything stays within
     /// twice the attempt timeout.
-    async fn with_failover<T, F, Fut>(&self, mut attempt: F) -> Result<T, GeminiError>
+    async fn with_failover<T, F, Fut>(&self, first: usize, mut attempt: F) -> Result<T, GeminiError>
     where
         T: AttemptOutput,
         F: FnMut(SecretString, String, Duration) -> Fut,
@@ -323,8 +351,19 @@ impl GeminiClient {
         let base_delay = (inner.timeout / 10).min(Duration::from_secs(1));
         let mut last: Option<GeminiError> = None;
         let mut attempts = 0u32;
-        'models: for model in &inner.models {
+        let quota = inner.quota.get();
+        'models: for (index, model) in inner.models.iter().enumerate().skip(first) {
+            // A fallback is called only within its own quota.
+            if let Some(book) = quota.filter(|_| index > first) {
+                if !book.take_model(index).await {
+                    last = Some(GeminiError::Quota { retry_after: None });
+                    continue 'models;
+                }
+            }
             let mut rejected_keys = 0;
+            let mut quota_keys = 0;
+            let mut quota_delay: Option<Duration> = None;
+            let mut daily = false;
             let order = inner.keys.order();
             for &key_index in &order {
                 let mut tries = 0u32;
@@ -397,6 +436,17 @@ impl GeminiClient {
                                 }
                             }
                             inner.keys.rest(key_index, retry_after.unwrap_or(QUOTA_COOLDOWN));
+                            quota_keys += 1;
+                            quota_delay = *retry_after;
+                            inner.metrics.observe_quota_429(model, "minute");
+                            last = Some(error);
+                            break;
+                        }
+                        GeminiError::DailyQuota => {
+                            inner.keys.rest(key_index, QUOTA_COOLDOWN);
+                            quota_keys += 1;
+                            daily = true;
+                            inner.metrics.observe_quota_429(model, "day");
                             last = Some(error);
                             break;
                         }
@@ -416,6 +466,14 @@ impl GeminiClient {
             }
             if rejected_keys == order.len() {
                 break;
+            }
+            // Every key got a 429 for this model: its quota (the project's) is
+            // what the waiting line must know of.
+            if quota_keys == order.len() {
+                if let Some(book) = quota {
+                    let scope = if daily { Scope::Day } else { Scope::Minute };
+                    book.on_quota(model, scope, quota_delay).await;
+                }
             }
         }
         Err(last.unwrap_or(GeminiError::NotConfigured))

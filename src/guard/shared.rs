@@ -66,6 +66,8 @@ pub struct SharedStore {
     reserve: Script,
     release: Script,
     prefix: String,
+    /// This replica's mark on the calls it records in the shared quota window.
+    member: String,
 }
 
 impl std::fmt::Debug for SharedStore {
@@ -90,6 +92,7 @@ impl SharedStore {
             reserve: Script::new(RESERVE_LUA),
             release: Script::new(RELEASE_LUA),
             prefix: "weld:".to_owned(),
+            member: format!("{:016x}", rand::random::<u64>()),
         })
     }
 
@@ -227,5 +230,141 @@ impl SharedStore {
         if let Ok(mut slot) = self.connection.lock() {
             *slot = None;
         }
+    }
+}
+
+/// Takes one call on the first model with room in the shared minute window.
+/// Per model (in order) four keys: its sends (a sorted set of send times, ms),
+/// its block (until when, ms), its learned rate, its day flag. ARGV: window ms,
+/// margin ms, a unique member prefix, then each model's configured rate (0:
+/// unknown, the learned one applies). Redis's clock is the one clock of all
+/// replicas. Returns {taken index (1-based) or 0, wait ms, day bits}.
+const QUOTA_TAKE_LUA: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local margin = tonumber(ARGV[2])
+local n = #KEYS / 4
+local best = -1
+local day = 0
+for i = 1, n do
+  local sends, block, learned, dayflag = KEYS[4*i-3], KEYS[4*i-2], KEYS[4*i-1], KEYS[4*i]
+  if redis.call('EXISTS', dayflag) == 1 then
+    day = day + 2 ^ (i - 1)
+  else
+    redis.call('ZREMRANGEBYSCORE', sends, '-inf', now - window)
+    local free = math.max(now, tonumber(redis.call('GET', block) or '0'))
+    local rate = tonumber(ARGV[3 + i])
+    if rate == 0 then rate = tonumber(redis.call('GET', learned) or '0') end
+    if rate > 0 then
+      local count = redis.call('ZCARD', sends)
+      if count >= rate then
+        local oldest = redis.call('ZRANGE', sends, count - rate, count - rate, 'WITHSCORES')
+        free = math.max(free, tonumber(oldest[2]) + window + margin)
+      end
+    end
+    if free <= now then
+      local seq = redis.call('INCR', KEYS[1] .. ':seq')
+      redis.call('PEXPIRE', KEYS[1] .. ':seq', window * 2)
+      redis.call('ZADD', sends, now, ARGV[3] .. seq)
+      redis.call('PEXPIRE', sends, window * 2)
+      return {i, 0, day}
+    end
+    if best < 0 or free - now < best then best = free - now end
+  end
+end
+if best < 0 then best = 0 end
+return {0, best, day}
+"#;
+
+/// Records a 429: KEYS = sends, block, learned, day flag of the model; ARGV =
+/// scope (`minute`/`day`), block ms, learned rate (0: none). The failed call
+/// leaves the window (Google did not count it); a learned rate only goes down.
+const QUOTA_REPORT_LUA: &str = r#"
+local block_ms = tonumber(ARGV[2])
+if ARGV[1] == 'day' then
+  redis.call('SET', KEYS[4], '1', 'PX', math.max(block_ms, 1))
+  return 1
+end
+redis.call('ZPOPMAX', KEYS[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ms = now + block_ms
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if until_ms > current then redis.call('SET', KEYS[2], until_ms, 'PX', math.max(block_ms, 1)) end
+local learned = tonumber(ARGV[3])
+if learned > 0 then
+  local known = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if known == 0 or learned < known then redis.call('SET', KEYS[3], learned, 'EX', 86400) end
+end
+return 1
+"#;
+
+impl SharedStore {
+    fn quota_keys(&self, model: &str) -> [String; 4] {
+        let base = format!("{}quota:{model}:", self.prefix);
+        [
+            format!("{base}sends"),
+            format!("{base}block"),
+            format!("{base}learned"),
+            format!("{base}day"),
+        ]
+    }
+}
+
+impl crate::quota::SharedQuota for SharedStore {
+    fn take<'a>(
+        &'a self,
+        models: &'a [crate::quota::SharedModel],
+    ) -> crate::quota::book::StoreFuture<'a, crate::quota::SharedRoom> {
+        Box::pin(async move {
+            let script = Script::new(QUOTA_TAKE_LUA);
+            let mut invocation = script.prepare_invoke();
+            for model in models {
+                for key in self.quota_keys(&model.model) {
+                    invocation.key(key);
+                }
+            }
+            invocation
+                .arg(crate::quota::book::WINDOW.as_millis() as u64)
+                .arg(crate::quota::book::MARGIN.as_millis() as u64)
+                .arg(format!("{}:", self.member));
+            for model in models {
+                invocation.arg(model.rpm);
+            }
+            let (took, wait, day): (i64, i64, i64) = self.run(invocation).await.map_err(|error| {
+                tracing::warn!(%error, "quota store: falling back to this replica's own quota knowledge");
+            })?;
+            Ok(crate::quota::SharedRoom {
+                took: (took > 0).then(|| (took - 1) as usize),
+                wait: Duration::from_millis(wait.max(0) as u64),
+                day_gone: day.max(0) as u64,
+            })
+        })
+    }
+
+    fn report<'a>(
+        &'a self,
+        model: &'a str,
+        report: crate::quota::SharedReport,
+    ) -> crate::quota::book::StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let script = Script::new(QUOTA_REPORT_LUA);
+            let mut invocation = script.prepare_invoke();
+            for key in self.quota_keys(model) {
+                invocation.key(key);
+            }
+            invocation
+                .arg(match report.scope {
+                    crate::quota::Scope::Minute => "minute",
+                    crate::quota::Scope::Day => "day",
+                })
+                .arg(report.block.as_millis() as u64)
+                .arg(report.learned.unwrap_or(0));
+            let _: i64 = self.run(invocation).await.map_err(|error| {
+                tracing::warn!(%error, "quota store: could not share a 429");
+            })?;
+            Ok(())
+        })
     }
 }

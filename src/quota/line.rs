@@ -57,6 +57,17 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// A short fixed word for logs and metric labels.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Refusal::PersonFull { .. } => "person_full",
+            Refusal::LineFull { .. } => "line_full",
+            Refusal::TooLong { .. } => "too_long",
+            Refusal::Day { .. } => "day",
+            Refusal::Closing => "closing",
+        }
+    }
+
     /// Seconds until asking again makes sense.
     pub fn retry_after(&self) -> u64 {
         match self {
@@ -138,6 +149,9 @@ struct Inner {
     state: Mutex<State>,
     wake: Notify,
     closed: AtomicBool,
+    /// Whether the dispatcher runs (it starts with the first waiting question,
+    /// so a line built outside a runtime costs nothing).
+    dispatching: AtomicBool,
 }
 
 impl Inner {
@@ -186,7 +200,8 @@ impl std::fmt::Debug for Line {
 }
 
 impl Line {
-    /// A line over `book`; its dispatcher runs on the current Tokio runtime.
+    /// A line over `book`; its dispatcher runs on the Tokio runtime of the first
+    /// question that waits.
     pub fn new(book: Arc<QuotaBook>, settings: LineSettings) -> Self {
         let inner = Arc::new(Inner {
             book,
@@ -194,8 +209,8 @@ impl Line {
             state: Mutex::new(State::default()),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
+            dispatching: AtomicBool::new(false),
         });
-        tokio::spawn(dispatch(Arc::downgrade(&inner)));
         Self { inner }
     }
 
@@ -326,6 +341,9 @@ impl Line {
                 max_seconds: settings.max_wait.as_secs(),
                 retry_after: estimate,
             });
+        }
+        if !self.inner.dispatching.swap(true, Ordering::AcqRel) {
+            tokio::spawn(dispatch(Arc::downgrade(&self.inner)));
         }
         self.inner.wake.notify_one();
         Ok(waiter)

@@ -16,5 +16,5 @@ pub mod book;
 pub mod clock;
 pub mod line;
 
-pub use book::{ModelPlan, ModelQuota, QuotaBook, Room, Scope, SharedModel, SharedQuota, SharedReport, SharedRoom};
-pub use line::{Admission, Grant, Line, LineSettings, Position, Refusal, Waiter};
+pub use book::{ModelPlan, QuotaBook, Scope, SharedModel, SharedQuota, SharedReport, SharedRoom};
+pub use line::{Admission, Line, LineSettings, Position, Refusal};

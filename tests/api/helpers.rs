@@ -32,7 +32,7 @@ pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
     pub fake: FakeGemini,
-    _stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 /// The test configuration: defaults, loopback, the fake, the canary key, short timeouts.
@@ -83,7 +83,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         url: format!("http://{address}"),
         client: browser(),
         fake,
-        _stop: stop,
+        stop: Some(stop),
     };
     // Like a browser that opened the site: the entry page issues the session cookie
     // (or, with an access code, the test logs in itself).
@@ -98,6 +98,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
+    /// Asks the server to shut down (as SIGTERM does): it drains what is in flight.
+    pub fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// POSTs JSON to a path.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.client

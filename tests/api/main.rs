@@ -24,5 +24,6 @@ mod limits;
 mod meta;
 mod multi_photo;
 mod process;
+mod quota;
 mod spa;
 mod upstream;

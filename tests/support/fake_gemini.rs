@@ -262,6 +262,12 @@ impl Quota {
         }
     }
 
+    /// The same, with `per_day` requests a day for each model.
+    pub fn per_day(mut self, per_day: u32) -> Self {
+        self.per_day = Some(per_day);
+        self
+    }
+
     /// Whether a call of `model` now is within the quota; else Google's 429.
     fn admit(&mut self, model: &str) -> Option<Reply> {
         let now = std::time::Instant::now();

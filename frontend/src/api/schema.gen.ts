@@ -313,6 +313,8 @@ export interface components {
             upstream: components["schemas"]["UpstreamReply"] & unknown;
             /** @description The limit store. */
             limits: components["schemas"]["LimitsReply"] & unknown;
+            /** @description Gemini's quota and the waiting line. */
+            quota: components["schemas"]["QuotaReply"] & unknown;
         };
         /**
          * HistoryItem
@@ -358,6 +360,50 @@ export interface components {
             ok: boolean;
         };
         /**
+         * ModelQuotaReply
+         * @description One model's quota.
+         */
+        ModelQuotaReply: {
+            /** @description The model id. */
+            model: string;
+            /** @description `ok`, `minute` (this minute's quota is taken) or `day` (used up until `resetsAt`). */
+            state: string;
+            /**
+             * Format: uint32
+             * @description The requests per minute in use: `WELD_GEMINI_RPM` / `WELD_GEMINI_FALLBACK_RPM`, or learned from Google's 429s.
+             */
+            rpm?: number;
+            /**
+             * Format: uint64
+             * @description Calls this server sent to it in the last minute.
+             */
+            sentLastMinute: number;
+            /** @description When a `day` model's quota comes back (midnight Pacific time, RFC 3339 UTC). */
+            resetsAt?: string;
+        };
+        /**
+         * QuotaReply
+         * @description Gemini's quota and the waiting line in front of it.
+         */
+        QuotaReply: {
+            /** @description The state. */
+            state: components["schemas"]["QuotaState"] & unknown;
+            /**
+             * Format: uint64
+             * @description Questions waiting in line on this server.
+             */
+            waiting: number;
+            /** @description With `day`: when the first model's daily quota comes back (RFC 3339 UTC). */
+            resetsAt?: string;
+            /** @description Each model, in the order calls try them. */
+            models: components["schemas"]["ModelQuotaReply"][];
+        };
+        /**
+         * @description The state of Gemini's quota as this server knows it.
+         * @enum {string}
+         */
+        QuotaState: "ok" | "waiting" | "day";
+        /**
          * SessionReply
          * @description The session state.
          */
@@ -376,7 +422,10 @@ export interface components {
          *     - `event: delta` — `{text}`: more of the answer, to append;
          *     - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
          *     - `event: error` — `{error, code, retryAfterSeconds?}` (an `ErrorBody`, in the
-         *     request's language): the stream failed after it had started; it ends here.
+         *     request's language): the stream failed after it had started; it ends here;
+         *     - `event: waiting` — `{place, estimateSeconds}`: the question waits in line for
+         *     Gemini's quota (place 1 is sent next); sent at once and again whenever the
+         *     place or the estimate changes, before the first `delta`.
          */
         StreamEventData: {
             /** @description `delta`: the next piece of the answer (Markdown). */
@@ -396,6 +445,16 @@ export interface components {
              * @description `error`: seconds to wait before retrying.
              */
             retryAfterSeconds?: number;
+            /**
+             * Format: uint64
+             * @description `waiting`: the place in line (1 = sent next).
+             */
+            place?: number;
+            /**
+             * Format: uint64
+             * @description `waiting`: the estimated seconds until the question is sent.
+             */
+            estimateSeconds?: number;
         };
         /**
          * UpstreamReply
