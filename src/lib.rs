@@ -24,6 +24,7 @@ pub(crate) mod gemini;
 pub mod guard;
 pub(crate) mod http;
 pub(crate) mod metrics;
+pub mod paths;
 pub mod routes;
 pub mod telemetry;
 pub(crate) mod upstream;

@@ -31,6 +31,7 @@ use crate::{
         cors::CorsPolicy, security::SecurityHeaders,
     },
     metrics::Metrics,
+    paths,
     telemetry::RequestLog,
     upstream::UpstreamStatus,
 };
@@ -147,17 +148,17 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
     let issuer = services.access_code.is_none().then(|| services.guard.clone());
     Route::new()
         .nest_no_strip(
-            "/api",
+            paths::API,
             service
                 .with(body)
                 .with(services.guard.clone())
                 .with(boundary)
                 .with(CorsPolicy::new(&config.allowed_origins)),
         )
-        .at("/openapi.json", get(spec_endpoint(spec)))
-        .nest("/docs", swagger)
-        .at("/metrics", metrics_endpoint(config.metrics, services))
-        .nest_no_strip("/", SpaEndpoint::new(issuer))
+        .at(paths::OPENAPI_JSON, get(spec_endpoint(spec)))
+        .nest(paths::DOCS, swagger)
+        .at(paths::METRICS, metrics_endpoint(config.metrics, services))
+        .nest_no_strip(paths::APP, SpaEndpoint::new(issuer))
         .with(CatchPanic)
         .with(SecurityHeaders::default())
         .with(RequestLog::new(

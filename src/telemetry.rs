@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::{config::LogFormat, guard::client_ip::client_ip, metrics::Metrics};
+use crate::{config::LogFormat, guard::client_ip::client_ip, metrics::Metrics, paths};
 
 /// Installs the global subscriber (`RUST_LOG` overrides the default `info`).
 pub fn init(format: LogFormat) {
@@ -60,30 +60,12 @@ pub struct RequestLogEndpoint<E> {
     log: RequestLog,
 }
 
-/// The route a path belongs to: a fixed label, never user input.
-pub fn route_label(path: &str) -> &'static str {
-    match path {
-        "/api/health" => "/api/health",
-        "/api/session" => "/api/session",
-        "/api/chat" => "/api/chat",
-        "/api/chat/stream" => "/api/chat/stream",
-        "/api/analyze" => "/api/analyze",
-        "/api/analyze/stream" => "/api/analyze/stream",
-        "/openapi.json" => "/openapi.json",
-        "/metrics" => "/metrics",
-        p if p == "/docs" || p.starts_with("/docs/") => "/docs",
-        p if p.starts_with("/api/") || p == "/api" => "/api/other",
-        p if p.starts_with("/assets/") => "/assets",
-        _ => "/ (app)",
-    }
-}
-
 crate::http::endpoint_over_boxed_request!(RequestLogEndpoint);
 
 impl<E: Endpoint> RequestLogEndpoint<E> {
     async fn handle(&self, req: Box<Request>) -> Result<Response> {
         let started = Instant::now();
-        let route = route_label(req.uri().path());
+        let route = paths::route_label(req.uri().path());
         // What only the log line needs is gathered only when it is written.
         let logged = tracing::enabled!(target: "weld_assistant::request", tracing::Level::INFO).then(|| {
             let peer = req

@@ -31,7 +31,7 @@ use std::{
 use ipnet::IpNet;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::{HeaderMap, HeaderValue, Method, StatusCode},
+    http::{HeaderMap, HeaderValue, StatusCode},
 };
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -44,6 +44,7 @@ use crate::{
     guard::rate_limit::RateLimits,
     guard::session::{Session, Sessions},
     metrics::Metrics,
+    paths,
 };
 
 /// How a guarded request was let in (a request extension).
@@ -357,12 +358,7 @@ pub fn rate_limited(retry_after: u64, request: &HeaderMap) -> Response {
 }
 
 fn is_guarded(req: &Request) -> bool {
-    let path = req.uri().path();
-    req.method() == Method::POST
-        && (path == "/api/chat"
-            || path.starts_with("/api/chat/")
-            || path == "/api/analyze"
-            || path.starts_with("/api/analyze/"))
+    paths::is_ai(req.method(), req.uri().path())
 }
 
 impl<E: Endpoint> Middleware<E> for Guard {

@@ -24,7 +24,7 @@ use poem::{
 };
 use rust_embed::{EmbeddedFile, RustEmbed};
 
-use crate::guard::Guard;
+use crate::{guard::Guard, paths};
 
 #[derive(RustEmbed)]
 #[folder = "frontend/dist/"]
@@ -68,7 +68,7 @@ impl SpaEndpoint {
 }
 
 fn looks_like_file(path: &str) -> bool {
-    path.starts_with("assets/") || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+    paths::is_asset_file(path) || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
 }
 
 fn resolve(path: &str) -> Option<EmbeddedFile> {
@@ -179,7 +179,7 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
 /// without asking; the entry page, `sw.js`, the manifests and the icons keep their
 /// URL across builds, so the browser revalidates them every time.
 fn cache_policy(name: &str) -> &'static str {
-    if name.starts_with("assets/") {
+    if paths::is_asset_file(name) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"

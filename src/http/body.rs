@@ -19,13 +19,16 @@ use futures_util::StreamExt;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response, Result,
     http::{
-        HeaderValue, Method,
+        HeaderValue,
         header::{CONTENT_LENGTH, CONTENT_TYPE},
     },
 };
 use tokio::sync::Semaphore;
 
-use crate::error::{ApiError, Invalid};
+use crate::{
+    error::{ApiError, Invalid},
+    paths::{self, BodyLimit},
+};
 
 /// Bytes per second a body is given on top of the request timeout.
 const ALLOWANCE_BYTES_PER_SECOND: u64 = 16 * 1024;
@@ -136,7 +139,7 @@ crate::http::endpoint_over_boxed_request!(BodyReaderEndpoint);
 
 impl<E: Endpoint> BodyReaderEndpoint<E> {
     async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
-        let is_analyze = req.uri().path().starts_with("/api/analyze") && req.method() == Method::POST;
+        let is_analyze = paths::body_limit(req.method(), req.uri().path()) == BodyLimit::Analyze;
         let limit = if is_analyze {
             self.reader.analyze_limit
         } else {

@@ -29,7 +29,7 @@ use poem::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::error::from_poem;
+use crate::{error::from_poem, paths};
 
 /// The app's Content-Security-Policy. `worker-src` and `manifest-src` allow the
 /// installable app's service worker (`/sw.js`) and web manifest, from this origin only.
@@ -84,9 +84,9 @@ crate::http::endpoint_over_boxed_request!(SecurityHeadersEndpoint);
 impl<E: Endpoint> SecurityHeadersEndpoint<E> {
     async fn handle(&self, req: Box<Request>) -> Result<Response> {
         let path = req.uri().path().to_owned();
-        let docs = path == "/docs" || path.starts_with("/docs/");
+        let docs = paths::is_docs(&path);
         let mut response = match head_too_large(&req) {
-            Some(status) if path == "/api" || path.starts_with("/api/") => {
+            Some(status) if paths::is_api(&path) => {
                 // `invalid_request` in the JSON envelope, with the real status.
                 let mut response = from_poem(&poem::Error::from_status(status)).response_for(req.headers());
                 response.set_status(status);
