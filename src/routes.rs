@@ -27,7 +27,7 @@ use crate::{
     guard::shared::SharedStore,
     guard::{Guard, SecretSet},
     http::{
-        assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
+        around::Layer, assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
         cors::CorsPolicy, security::SecurityHeaders,
     },
     metrics::Metrics,
@@ -150,21 +150,21 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         .nest_no_strip(
             paths::API,
             service
-                .with(body)
-                .with(services.guard.clone())
-                .with(boundary)
-                .with(CorsPolicy::new(&config.allowed_origins)),
+                .with(Layer(body))
+                .with(Layer(services.guard.clone()))
+                .with(Layer(boundary))
+                .with(Layer(CorsPolicy::new(&config.allowed_origins))),
         )
         .at(paths::OPENAPI_JSON, get(spec_endpoint(spec)))
         .nest(paths::DOCS, swagger)
         .at(paths::METRICS, metrics_endpoint(config.metrics, services))
         .nest_no_strip(paths::APP, SpaEndpoint::new(issuer))
-        .with(CatchPanic)
-        .with(SecurityHeaders::default())
-        .with(RequestLog::new(
+        .with(Layer(CatchPanic))
+        .with(Layer(SecurityHeaders::default()))
+        .with(Layer(RequestLog::new(
             services.metrics.clone(),
             config.trusted_proxies.clone(),
-        ))
+        )))
 }
 
 /// The API operations over the services.

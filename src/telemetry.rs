@@ -6,10 +6,10 @@ use std::{sync::Arc, time::Instant};
 
 use ipnet::IpNet;
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::HeaderValue};
+use poem::{Endpoint, IntoResponse, Request, Response, Result, http::HeaderValue};
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::{config::LogFormat, guard::client_ip::client_ip, metrics::Metrics, paths};
+use crate::{config::LogFormat, guard::client_ip::client_ip, http::around::Around, metrics::Metrics, paths};
 
 /// Installs the global subscriber (`RUST_LOG` overrides the default `info`).
 pub fn init(format: LogFormat) {
@@ -43,27 +43,8 @@ impl RequestLog {
     }
 }
 
-impl<E: Endpoint> Middleware<E> for RequestLog {
-    type Output = RequestLogEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        RequestLogEndpoint {
-            inner,
-            log: self.clone(),
-        }
-    }
-}
-
-/// The endpoint wrapped by `RequestLog`.
-pub struct RequestLogEndpoint<E> {
-    inner: E,
-    log: RequestLog,
-}
-
-crate::http::endpoint_over_boxed_request!(RequestLogEndpoint);
-
-impl<E: Endpoint> RequestLogEndpoint<E> {
-    async fn handle(&self, req: Box<Request>) -> Result<Response> {
+impl Around for RequestLog {
+    async fn around<E: Endpoint>(&self, next: &E, req: Box<Request>) -> Result<Response> {
         let started = Instant::now();
         let route = paths::route_label(req.uri().path());
         // What only the log line needs is gathered only when it is written.
@@ -71,7 +52,7 @@ impl<E: Endpoint> RequestLogEndpoint<E> {
             let peer = req
                 .remote_addr()
                 .as_socket_addr()
-                .map(|a| client_ip(a.ip(), req.headers(), &self.log.trusted_proxies).to_string())
+                .map(|a| client_ip(a.ip(), req.headers(), &self.trusted_proxies).to_string())
                 .unwrap_or_default();
             (
                 req.method().clone(),
@@ -80,7 +61,7 @@ impl<E: Endpoint> RequestLogEndpoint<E> {
                 peer,
             )
         });
-        let result = self.inner.call(*req).await;
+        let result = next.call(*req).await;
         let mut response = match result {
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
@@ -90,8 +71,7 @@ impl<E: Endpoint> RequestLogEndpoint<E> {
             response.headers_mut().insert("x-request-id", value);
         }
         let latency = started.elapsed();
-        self.log
-            .metrics
+        self.metrics
             .observe_request(route, response.status().as_u16(), latency.as_secs_f64());
         if let Some((method, version, path, peer)) = logged {
             tracing::info!(

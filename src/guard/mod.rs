@@ -30,7 +30,7 @@ use std::{
 
 use ipnet::IpNet;
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    Endpoint, IntoResponse, Request, Response, Result,
     http::{HeaderMap, HeaderValue, StatusCode},
 };
 use secrecy::{ExposeSecret, SecretString};
@@ -43,6 +43,7 @@ use crate::{
     guard::gcra::Decision,
     guard::rate_limit::RateLimits,
     guard::session::{Session, Sessions},
+    http::around::Around,
     metrics::Metrics,
     paths,
 };
@@ -361,61 +362,36 @@ fn is_guarded(req: &Request) -> bool {
     paths::is_ai(req.method(), req.uri().path())
 }
 
-impl<E: Endpoint> Middleware<E> for Guard {
-    type Output = GuardEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        GuardEndpoint {
-            inner,
-            guard: self.clone(),
-        }
-    }
-}
-
-/// The endpoint wrapped by `Guard`.
-pub struct GuardEndpoint<E> {
-    inner: E,
-    guard: Guard,
-}
-
-crate::http::endpoint_over_boxed_request!(GuardEndpoint);
-
-impl<E: Endpoint> GuardEndpoint<E> {
-    async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
-        let ip = self.guard.client_ip(&req);
+impl Around for Guard {
+    async fn around<E: Endpoint>(&self, next: &E, mut req: Box<Request>) -> Result<Response> {
+        let ip = self.client_ip(&req);
         req.extensions_mut().insert(ClientIp(ip));
-        self.guard.warn_cookie_dropped(&req);
+        self.warn_cookie_dropped(&req);
         if !is_guarded(&req) {
-            return self.inner.call(*req).await.map(IntoResponse::into_response);
+            return next.call(*req).await.map(IntoResponse::into_response);
         }
         let address = address_key(ip);
-        let caller = match self.guard.admit(&req, &address).await {
+        let caller = match self.admit(&req, &address).await {
             Ok(caller) => caller,
             Err(error) => {
                 if error.code == ErrorCode::RateLimited {
-                    self.guard.count_rate_limited();
+                    self.count_rate_limited();
                     tracing::info!(client_ip = %ip, "token guesses limited");
                 }
                 return Ok(error.response_for(req.headers()));
             }
         };
-        let (limit, remaining) = match self
-            .guard
-            .inner
-            .limits
-            .check_ai(&caller.person_key(), &address)
-            .await
-        {
+        let (limit, remaining) = match self.inner.limits.check_ai(&caller.person_key(), &address).await {
             Decision::Allowed { limit, remaining } => (limit, remaining),
             Decision::Limited { retry_after } => {
-                self.guard.count_rate_limited();
+                self.count_rate_limited();
                 tracing::info!(client_ip = %ip, retry_after, "rate limited");
                 return Ok(rate_limited(retry_after, req.headers()));
             }
         };
         req.extensions_mut().insert(caller);
         // Errors go on to the boundary, which writes them as JSON.
-        let mut response = self.inner.call(*req).await?.into_response();
+        let mut response = next.call(*req).await?.into_response();
         if response.status() != StatusCode::TOO_MANY_REQUESTS {
             let headers = response.headers_mut();
             headers.insert("x-ratelimit-limit", HeaderValue::from(limit));

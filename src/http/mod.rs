@@ -3,26 +3,7 @@
 //! envelope), the panic catcher, CORS, security headers and the embedded web app. Nothing here
 //! knows Gemini or the guard's rules.
 
-/// The `Endpoint` of a middleware that does its work in
-/// `async fn handle(&self, req: Box<Request>) -> Result<Response>`. The request
-/// is boxed for the wait: an `async fn` keeps its arguments for its whole life,
-/// and a request is ~500 bytes that every layer would otherwise hold again.
-macro_rules! endpoint_over_boxed_request {
-    ($endpoint:ident) => {
-        impl<E: poem::Endpoint> poem::Endpoint for $endpoint<E> {
-            type Output = poem::Response;
-
-            fn call(
-                &self,
-                req: poem::Request,
-            ) -> impl std::future::Future<Output = poem::Result<Self::Output>> + Send {
-                self.handle(Box::new(req))
-            }
-        }
-    };
-}
-pub(crate) use endpoint_over_boxed_request;
-
+pub(crate) mod around;
 pub(crate) mod assets;
 pub(crate) mod body;
 pub(crate) mod boundary;
