@@ -22,17 +22,17 @@ use crate::{
     error::ApiError,
     gemini::{GeminiClient, GeminiSettings, ProbeMode},
     guard::budget::DailyBudget,
+    guard::entry_session::EntrySession,
     guard::rate_limit::{LimitSettings, RateLimits},
     guard::session::Sessions,
     guard::shared::SharedStore,
     guard::{Guard, SecretSet},
     http::{
         around::Layer, assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
-        cors::CorsPolicy, security::SecurityHeaders,
+        cors::CorsPolicy, request_log::RequestLog, security::SecurityHeaders,
     },
     metrics::Metrics,
     paths,
-    telemetry::RequestLog,
     upstream::UpstreamStatus,
 };
 
@@ -145,7 +145,10 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         read_budget_kib,
     };
 
-    let issuer = services.access_code.is_none().then(|| services.guard.clone());
+    let issuer = services
+        .access_code
+        .is_none()
+        .then(|| services.guard.sessions().clone());
     Route::new()
         .nest_no_strip(
             paths::API,
@@ -158,7 +161,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         .at(paths::OPENAPI_JSON, get(spec_endpoint(spec)))
         .nest(paths::DOCS, swagger)
         .at(paths::METRICS, metrics_endpoint(config.metrics, services))
-        .nest_no_strip(paths::APP, SpaEndpoint::new(issuer))
+        .nest_no_strip(paths::APP, SpaEndpoint.with(Layer(EntrySession::new(issuer))))
         .with(Layer(CatchPanic))
         .with(Layer(SecurityHeaders::default()))
         .with(Layer(RequestLog::new(

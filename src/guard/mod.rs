@@ -5,8 +5,11 @@
 //! Also resolves the client IP for every `/api` request.
 //!
 //! The guard's pieces live here together: the session cookie (`session`), the
-//! client address (`client_ip`), the rate limits (`rate_limit`) and the daily
-//! budget (`budget`).
+//! session that comes with the web app's entry page (`entry_session`), the key
+//! a client's address is counted under (`client_ip`; who the client is, behind
+//! trusted proxies, is `http::client_ip`'s), the rate limits (`rate_limit`) and
+//! the daily budget (`budget`). It builds on `http` (its middleware is an
+//! `http::around::Around`); `http` must never import it.
 //!
 //! It also notices the one set-up mistake that locks every browser out: a
 //! `Secure` cookie on a site opened over plain HTTP from another machine (a
@@ -15,6 +18,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod client_ip;
+pub(crate) mod entry_session;
 pub(crate) mod gcra;
 pub(crate) mod rate_limit;
 pub mod session;
@@ -39,11 +43,11 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     error::{ApiError, ErrorCode},
-    guard::client_ip::{address_key, client_ip},
+    guard::client_ip::address_key,
     guard::gcra::Decision,
     guard::rate_limit::RateLimits,
     guard::session::{Session, Sessions},
-    http::around::Around,
+    http::{around::Around, client_ip::client_ip},
     metrics::Metrics,
     paths,
 };
