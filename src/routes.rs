@@ -7,8 +7,12 @@
 //!                                                       ├─ /openapi.json   the spec
 //!                                                       ├─ /docs           Swagger UI (assets inlined, no CDN)
 //!                                                       ├─ /metrics        JSON 404 unless enabled
-//!                                                       └─ everything else the embedded web app (SpaEndpoint)
+//!                                                       └─ everything else EntrySession (a session with the entry
+//!                                                                  page, no access code) → the embedded web app (SpaEndpoint)
 //! ```
+//!
+//! Every middleware is an `http::around::Around`, put in as `.with(Layer(…))`;
+//! every path comes from `crate::paths`.
 
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get};
 

@@ -11,7 +11,9 @@
 //!   with `Vary: Accept-Encoding`;
 //! - any other GET outside `/api` gets `index.html` (SPA routes such as `/analyze`),
 //!   but a missing file (`/assets/x.js`, `/favicon.ico`) is a 404, never HTML;
-//! - HEAD works like GET without a body.
+//! - HEAD works like GET without a body;
+//! - the entry page's responses carry the `EntryPage` extension, by which the
+//!   guard's `EntrySession` around this endpoint issues a session with it.
 //!
 //! It must not serve anything under `/api`; the route tree never sends it there.
 
