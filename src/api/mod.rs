@@ -1,5 +1,10 @@
-//! The `/api` operations (poem-openapi), one `XxxApi` per file, combined as a tuple.
-//! Handlers are thin: extract, validate, call the Gemini client, map.
+//! The `/api` operations (poem-openapi), one `XxxApi` per file (or folder),
+//! combined as a tuple. Handlers are thin: extract, validate the request's
+//! shape, hand the rules to `domain` (prompts, sampling, the photo check), call
+//! the Gemini client, map.
+//!
+//! Must not hold the assistant's rules (they are `domain`'s) nor know Gemini's
+//! wire format (it is `gemini`'s).
 
 mod analyze;
 mod auth;
@@ -8,6 +13,7 @@ mod json_string;
 mod meta;
 mod session;
 mod sse;
+mod upload;
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,9 +27,9 @@ pub use session::SessionApi;
 pub use sse::SseAnswer;
 
 use crate::{
-    domain::language::Language,
+    domain::{language::Language, prompt::Prompt},
     error::ApiError,
-    gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
+    gemini::{Answer, GeminiClient, GeminiError, Usage},
     guard::budget::{DailyBudget, Refusal, Reservation},
     metrics::Metrics,
 };

@@ -29,11 +29,12 @@ use super::{
     failover::{AUTH_COOLDOWN, KeyRing, MAX_ATTEMPTS, QUOTA_COOLDOWN, SHORT_RETRY_DELAY, backoff},
     lanes::{Lanes, MAX_LANES},
     probe::{self, ProbeMode},
-    request::{self, Prompt},
+    request,
     response::{self, Answer, Usage},
     stream::AnswerStream,
 };
 use crate::{
+    domain::prompt::Prompt,
     metrics::Metrics,
     upstream::{UpstreamState, UpstreamStatus},
 };
@@ -515,7 +516,10 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Gemini
 mod tests {
     use super::*;
     use crate::{
-        domain::history::{Role, Turn},
+        domain::{
+            history::{Role, Turn},
+            prompt::Sampling,
+        },
         gemini::fake_gemini::{FakeGemini, Reply},
     };
 
@@ -542,8 +546,10 @@ mod tests {
             system: "sys".into(),
             turns: vec![Turn::new(Role::User, "hi")],
             images: Vec::new(),
-            temperature: 0.2,
-            max_output_tokens: 100,
+            sampling: Sampling {
+                temperature: 0.2,
+                max_output_tokens: 100,
+            },
         }
     }
 

@@ -8,7 +8,7 @@
 //! Modules, and the one direction data walks (nothing imports back up):
 //! - `client`: sending, retries and failover, upstream state, the start-up probe;
 //! - `stream`: a streamed answer in progress (records its own tokens when done);
-//! - `request`: `Prompt` → request body (the photo's base64 is made here);
+//! - `request`: the domain's `Prompt` → request body (the photo's base64 is made here);
 //! - `probe`: the probe's modes, its one-token request and what its outcome proves;
 //! - `response`: answers → text, finish reason, usage, or the error they are;
 //! - `error`: `GeminiError`, the classification of error bodies, the `Redactor`;
@@ -43,6 +43,5 @@ mod fake_gemini;
 pub use client::{GeminiClient, GeminiSettings};
 pub use error::GeminiError;
 pub use probe::ProbeMode;
-pub use request::{InlineImage, Prompt};
 pub use response::{Answer, Usage};
 pub use stream::{AnswerStream, StreamEvent};
