@@ -1,7 +1,8 @@
 //! The `/api` operations (poem-openapi), one `XxxApi` per file (or folder),
 //! combined as a tuple. Handlers are thin: extract, validate the request's
 //! shape, hand the rules to `domain` (prompts, sampling, the photo check), call
-//! the Gemini client, map.
+//! the Gemini client, map. `upstream_error` is where Gemini's errors become
+//! `ApiError`s.
 //!
 //! Must not hold the assistant's rules (they are `domain`'s) nor know Gemini's
 //! wire format (it is `gemini`'s).
@@ -14,6 +15,7 @@ mod meta;
 mod session;
 mod sse;
 mod upload;
+mod upstream_error;
 
 use std::{sync::Arc, time::Duration};
 
