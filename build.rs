@@ -1,4 +1,4 @@
-//! Builds the web app (`frontend/` → `frontend/dist`) that `src/assets.rs` embeds.
+//! Builds the web app (`frontend/` → `frontend/dist`) that `src/http/assets.rs` embeds.
 //!
 //! Runs `npm ci` when `node_modules` is missing or older than `package-lock.json`,
 //! then `npm run build`, whenever the frontend's sources change. Skipped with

@@ -3,8 +3,12 @@
 //!
 //! Layout, by role (data walks one way: request → guard → handler → upstream
 //! client → mapper):
-//! - `app`, `routes`, `cli`, `config`, `telemetry`, `metrics`: start-up and wiring;
-//! - `http`: the edge (listener, boundary, CORS, security headers, static files);
+//! - `app`, `routes`, `cli`, `config`, `telemetry`, `metrics`: start-up and wiring
+//!   (`telemetry` installs the tracing subscriber only);
+//! - `paths`: every path the site serves and what each is (a leaf);
+//! - `redact`: outside text made safe to log (a leaf);
+//! - `http`: the edge (listener, request log, client address, boundary, CORS,
+//!   security headers, static files), under everything else of the web plumbing;
 //! - `guard`: who may spend the key (session, token, client address, limits, budget);
 //! - `api`: the operations, thin over `domain` and `gemini`;
 //! - `domain`: the assistant's own rules (history, prompts, photos, language);
@@ -26,6 +30,8 @@ pub mod guard;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod quota;
+pub mod paths;
+pub(crate) mod redact;
 pub mod routes;
 pub mod telemetry;
 pub(crate) mod upstream;

@@ -7,8 +7,12 @@
 //!                                                       ├─ /openapi.json   the spec
 //!                                                       ├─ /docs           Swagger UI (assets inlined, no CDN)
 //!                                                       ├─ /metrics        JSON 404 unless enabled
-//!                                                       └─ everything else the embedded web app (SpaEndpoint)
+//!                                                       └─ everything else EntrySession (a session with the entry
+//!                                                                  page, no access code) → the embedded web app (SpaEndpoint)
 //! ```
+//!
+//! Every middleware is an `http::around::Around`, put in as `.with(Layer(…))`;
+//! every path comes from `crate::paths`.
 
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Response, Route, get};
 
@@ -22,17 +26,18 @@ use crate::{
     error::ApiError,
     gemini::{GeminiClient, GeminiSettings, ProbeMode},
     guard::budget::DailyBudget,
+    guard::entry_session::EntrySession,
     guard::rate_limit::{LimitSettings, RateLimits},
     guard::session::Sessions,
     guard::shared::SharedStore,
     guard::{Guard, SecretSet},
     http::{
-        assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
-        cors::CorsPolicy, security::SecurityHeaders,
+        around::Layer, assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
+        cors::CorsPolicy, request_log::RequestLog, security::SecurityHeaders,
     },
     metrics::Metrics,
+    paths,
     quota::{Line, LineSettings, ModelPlan, QuotaBook, SharedQuota},
-    telemetry::RequestLog,
     upstream::UpstreamStatus,
 };
 
@@ -180,26 +185,29 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         read_budget_kib,
     };
 
-    let issuer = services.access_code.is_none().then(|| services.guard.clone());
+    let issuer = services
+        .access_code
+        .is_none()
+        .then(|| services.guard.sessions().clone());
     Route::new()
         .nest_no_strip(
-            "/api",
+            paths::API,
             service
-                .with(body)
-                .with(services.guard.clone())
-                .with(boundary)
-                .with(CorsPolicy::new(&config.allowed_origins)),
+                .with(Layer(body))
+                .with(Layer(services.guard.clone()))
+                .with(Layer(boundary))
+                .with(Layer(CorsPolicy::new(&config.allowed_origins))),
         )
-        .at("/openapi.json", get(spec_endpoint(spec)))
-        .nest("/docs", swagger)
-        .at("/metrics", metrics_endpoint(config.metrics, services))
-        .nest_no_strip("/", SpaEndpoint::new(issuer))
-        .with(CatchPanic)
-        .with(SecurityHeaders::default())
-        .with(RequestLog::new(
+        .at(paths::OPENAPI_JSON, get(spec_endpoint(spec)))
+        .nest(paths::DOCS, swagger)
+        .at(paths::METRICS, metrics_endpoint(config.metrics, services))
+        .nest_no_strip(paths::APP, SpaEndpoint.with(Layer(EntrySession::new(issuer))))
+        .with(Layer(CatchPanic))
+        .with(Layer(SecurityHeaders::default()))
+        .with(Layer(RequestLog::new(
             services.metrics.clone(),
             config.trusted_proxies.clone(),
-        ))
+        )))
 }
 
 /// The API operations over the services.

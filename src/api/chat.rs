@@ -7,10 +7,9 @@ use crate::{
     domain::{
         history::{self, HistoryBudget, Role, Turn},
         language::Language,
-        prompt,
+        prompt::Prompt,
     },
     error::{ApiError, Invalid},
-    gemini::Prompt,
 };
 
 /// The longest message accepted, in characters.
@@ -175,11 +174,6 @@ fn build_prompt(request: ChatRequest, language: Language) -> Result<Prompt, ApiE
         };
         turns.push(Turn::new(role, text));
     }
-    Ok(Prompt {
-        system: prompt::chat_instruction(language),
-        turns: history::normalise(turns, &message, HistoryBudget::default()),
-        images: Vec::new(),
-        temperature: 0.4,
-        max_output_tokens: 8192,
-    })
+    let turns = history::normalise(turns, &message, HistoryBudget::default());
+    Ok(Prompt::chat(language, turns))
 }

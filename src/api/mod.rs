@@ -1,5 +1,11 @@
-//! The `/api` operations (poem-openapi), one `XxxApi` per file, combined as a tuple.
-//! Handlers are thin: extract, validate, call the Gemini client, map.
+//! The `/api` operations (poem-openapi), one `XxxApi` per file (or folder),
+//! combined as a tuple. Handlers are thin: extract, validate the request's
+//! shape, hand the rules to `domain` (prompts, sampling, the photo check), call
+//! the Gemini client, map. `upstream_error` is where Gemini's errors become
+//! `ApiError`s.
+//!
+//! Must not hold the assistant's rules (they are `domain`'s) nor know Gemini's
+//! wire format (it is `gemini`'s).
 
 mod analyze;
 mod auth;
@@ -8,6 +14,8 @@ mod json_string;
 mod meta;
 mod session;
 mod sse;
+mod upload;
+mod upstream_error;
 
 use std::{sync::Arc, time::Duration};
 
@@ -23,9 +31,9 @@ pub use session::SessionApi;
 pub use sse::SseAnswer;
 
 use crate::{
-    domain::language::Language,
+    domain::{language::Language, prompt::Prompt},
     error::ApiError,
-    gemini::{Answer, GeminiClient, GeminiError, Prompt, Usage},
+    gemini::{Answer, GeminiClient, GeminiError, Usage},
     guard::budget::{DailyBudget, Refusal, Reservation},
     metrics::Metrics,
     quota::{self, Admission, Line},

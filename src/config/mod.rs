@@ -7,7 +7,8 @@
 //! except through `ExposeSecret` at the point of use.
 //!
 //! - `table.rs`: the settings — type, env name, default, form, meaning, check;
-//! - `setting.rs`: what a row is, and the macro that makes `Config` from the table;
+//! - `mod.rs` (here): the `Config` struct, one documented field per setting;
+//! - `setting.rs`: what a row is, and the macro that reads `Config` by the table;
 //! - `value.rs`: reading a value from its text (numbers parsed, text verbatim);
 //! - `source.rs`: the layers (defaults, TOML file, environment) and unknown names;
 //! - `reference.rs`: the README's table, and the tests that hold the docs to it.
@@ -20,14 +21,16 @@ mod table;
 mod tests;
 mod value;
 
-use std::{fmt::Write as _, path::Path, time::Duration};
+use std::{fmt::Write as _, net::SocketAddr, path::Path, time::Duration};
 
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
+use url::Url;
 
 pub use reference::markdown_table;
 pub use setting::{DefaultValue, Form, Setting};
 pub use source::NOT_SETTINGS;
-pub use table::{Config, LogFormat, SETTINGS, StartupProbe};
+pub use table::{LogFormat, SETTINGS, StartupProbe};
 
 /// A configuration error: one line naming the setting (or the file, line and column)
 /// and what is wrong — never a secret's value.
@@ -91,6 +94,104 @@ impl ConfigError {
             expected: setting.form.expected(),
         }
     }
+}
+
+/// The effective configuration of one server: one field per row of
+/// [`SETTINGS`] (`table.rs`), which says how each is read and checked; the
+/// extraction there builds this struct field by field, so a field without a row,
+/// or a row without a field, does not compile.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `GEMINI_API_KEY`: the server's Gemini key; `WELD_GEMINI_API_KEYS` adds more.
+    pub gemini_api_key: Option<SecretString>,
+    /// `WELD_GEMINI_API_KEYS`: more keys, tried in order after `GEMINI_API_KEY` when one is over
+    /// quota or rejected.
+    pub gemini_api_keys: Vec<SecretString>,
+    /// `WELD_GEMINI_MODEL`: model id; the default is the moving alias, because Google retires fixed
+    /// ids often.
+    pub gemini_model: String,
+    /// `WELD_GEMINI_FALLBACK_MODELS`: models tried in order when the model is overloaded, over
+    /// quota or gone (404).
+    pub gemini_fallback_models: Vec<String>,
+    /// `WELD_GEMINI_BASE_URL`: upstream base (tests point it at a fake).
+    pub gemini_base_url: Url,
+    /// `WELD_GEMINI_CA_FILE`: more roots to trust for `WELD_GEMINI_BASE_URL` (an egress proxy that
+    /// inspects TLS, or a local stand-in); read once at start-up.
+    pub gemini_ca_file: Option<String>,
+    /// `WELD_GEMINI_TIMEOUT_SECONDS`: bound on one upstream attempt (for a stream: until its first
+    /// byte, then between chunks); retries stop once twice this has passed.
+    pub gemini_timeout_seconds: u64,
+    /// `WELD_LISTEN`: listen address.
+    pub listen: SocketAddr,
+    /// `WELD_PUBLIC_URL`: the site's public URL (origin check, logs).
+    pub public_url: Option<Url>,
+    /// `WELD_SESSION_SECRET`: signs the session cookie; set it so sessions survive restarts
+    /// (`openssl rand -base64 48`).
+    pub session_secret: Option<SecretString>,
+    /// `WELD_SESSION_TTL_HOURS`: session lifetime.
+    pub session_ttl_hours: u64,
+    /// `WELD_COOKIE_SECURE`: the session cookie's `Secure` flag; `false` only for plain-HTTP LAN
+    /// use.
+    pub cookie_secure: bool,
+    /// `WELD_ACCESS_CODE`: when set, a session needs this code.
+    pub access_code: Option<SecretString>,
+    /// `WELD_API_TOKENS`: tokens accepted in `X-Proxy-Token`.
+    pub api_tokens: Vec<SecretString>,
+    /// `WELD_ALLOWED_ORIGINS`: extra origins allowed by CORS.
+    pub allowed_origins: Vec<String>,
+    /// `WELD_RATE_LIMIT_PER_MINUTE`: chat + analyze requests **per person** (one session cookie or
+    /// one API token) per minute — exactly this, not a fraction of it.
+    pub rate_limit_per_minute: u32,
+    /// `WELD_RATE_LIMIT_BURST`: requests one person may make at once (the burst of that limit).
+    pub rate_limit_burst: u32,
+    /// `WELD_RATE_LIMIT_PER_IP_PER_MINUTE`: chat + analyze requests of **everyone behind one client
+    /// address** together per minute (a school's NAT, a mobile carrier's CGNAT); IPv6 clients are
+    /// grouped by /64. The defaults let 30 people on one address each ask 2 questions at once.
+    pub rate_limit_per_ip_per_minute: u32,
+    /// `WELD_RATE_LIMIT_PER_IP_BURST`: requests everyone behind one address may make at once (the
+    /// burst of the per-address limit).
+    pub rate_limit_per_ip_burst: u32,
+    /// `WELD_REDIS_URL`: `redis://…` or `rediss://…` (Redis or Valkey): rate limits and the daily
+    /// budget are shared by every replica that points at it. Unset: kept in the process.
+    /// Unreachable: rate limits fall back to the process, the budget (if set) refuses AI calls with
+    /// 503 `limits_unavailable`; `/api/health` says which store is in use and whether it answers.
+    pub redis_url: Option<SecretString>,
+    /// `WELD_TRUSTED_PROXIES`: proxies whose `X-Forwarded-For`/`Forwarded` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `WELD_MAX_IMAGES`: photos per analysis (face, root, side… of one weld, sent to Gemini in one
+    /// request).
+    pub max_images: usize,
+    /// `WELD_MAX_IMAGE_BYTES`: decoded limit per photo; an analyze body may be `WELD_MAX_IMAGES` ×
+    /// 4/3 of it plus 64 KiB.
+    pub max_image_bytes: usize,
+    /// `WELD_MAX_CHAT_BYTES`: chat request body limit.
+    pub max_chat_bytes: usize,
+    /// `WELD_REQUEST_TIMEOUT_SECONDS`: a request's headers must arrive within it (else the
+    /// connection is closed); a body within it plus 1 s per 16 KiB (else 408 `request_timeout`).
+    pub request_timeout_seconds: u64,
+    /// `WELD_SSE_KEEPALIVE_SECONDS`: seconds between `: keepalive` comments of a quiet stream, so
+    /// idle proxies do not cut a slow answer.
+    pub sse_keepalive_seconds: u64,
+    /// `WELD_DAILY_REQUEST_BUDGET`: cap on Gemini calls per UTC day, all users.
+    pub daily_request_budget: Option<u64>,
+    /// `WELD_GEMINI_RPM`: the model's requests per minute on the Gemini plan; `None`: learned
+    /// from Google's 429s. Questions past it wait in line instead of failing.
+    pub gemini_rpm: Option<u64>,
+    /// `WELD_GEMINI_FALLBACK_RPM`: the same for each fallback model.
+    pub gemini_fallback_rpm: Option<u64>,
+    /// `WELD_QUEUE_PER_PERSON`: questions one person may have waiting for Gemini's quota.
+    pub queue_per_person: u64,
+    /// `WELD_QUEUE_MAX`: questions waiting for Gemini's quota in all, on this replica.
+    pub queue_max: u64,
+    /// `WELD_QUEUE_MAX_WAIT_SECONDS`: the longest a question waits for Gemini's quota.
+    pub queue_max_wait_seconds: u64,
+    /// `WELD_STARTUP_PROBE`: how the start-up probe asks Gemini: `generate` (one token; sees a
+    /// geo-block), `models` (free, cannot see one), `off`.
+    pub startup_probe: StartupProbe,
+    /// `WELD_METRICS`: serve `/metrics`.
+    pub metrics: bool,
+    /// `WELD_LOG_FORMAT`: `json` for log shippers.
+    pub log_format: LogFormat,
 }
 
 /// A loaded configuration and the warnings to log once logging is set up.

@@ -1,7 +1,7 @@
 //! What a setting is: its row (env name, TOML key, default, form, meaning, secrecy)
 //! and the `settings!` macro that turns the one table in `table.rs` into the
-//! `Config` struct, the `SETTINGS` rows, the extraction with its checks and the
-//! redacted view.
+//! `SETTINGS` rows, the extraction with its checks (which builds `Config`, so the
+//! struct and the table cannot drift apart) and the redacted view.
 //!
 //! It owns no setting itself (they are all in `table.rs`) and reads nothing.
 
@@ -16,7 +16,7 @@ pub struct Setting {
     pub default: DefaultValue,
     /// What a valid value looks like; a range is checked at start-up.
     pub form: Form,
-    /// What it does: the README's text and the field's doc comment.
+    /// What it does: the README's text (the `Config` field's doc comment repeats it).
     pub meaning: &'static str,
     /// Whether the value is a secret: never printed, not even in an error.
     pub secret: bool,
@@ -92,10 +92,12 @@ pub(crate) const fn text(description: &'static str) -> Form {
     Form::Text(description)
 }
 
-/// Turns the table of settings into the `Config` struct (one documented field per
-/// setting), `SETTINGS` (one row per setting, in table order), `Config::extract`
-/// (reads each setting from the layers, then checks its range and its own check)
-/// and `Config::shown` (the values for the redacted view).
+/// Turns the table of settings into `SETTINGS` (one row per setting, in table
+/// order), `Config::extract` (reads each setting from the layers, then checks its
+/// range and its own check) and `Config::shown` (the values for the redacted
+/// view). `Config` itself is written out in `mod.rs`; `extract` builds it with
+/// one struct literal, so the compiler holds the struct and the table to each
+/// other (a missing or extra field, or another type, does not compile).
 ///
 /// A row: `key: Type { env: "ENV", default: DefaultValue, form: Form, meaning: "…" [, check: fn] }`.
 /// Whether a setting is secret follows from its type (`SecretString`).
@@ -110,45 +112,35 @@ macro_rules! settings {
             $(,)?
         }
     ),* $(,)?) => {
-        /// The effective configuration of one server: one field per row of
-        /// [`SETTINGS`](crate::config::SETTINGS), documented by its meaning.
-        #[derive(Debug, Clone)]
-        pub struct Config {
+        /// Each setting's row, by its key: `SETTINGS` lists them and `extract`
+        /// reads each by its own.
+        #[allow(non_upper_case_globals)]
+        mod row {
+            use super::*;
             $(
-                #[doc = $meaning]
-                pub $key: $ty,
+                pub(super) const $key: $crate::config::Setting = $crate::config::Setting {
+                    key: stringify!($key),
+                    env: $env,
+                    default: $default,
+                    form: $form,
+                    meaning: $meaning,
+                    secret: <$ty as $crate::config::value::SettingValue>::SECRET,
+                };
             )*
         }
 
         /// Every setting, in the order of the README's table.
-        pub const SETTINGS: &[$crate::config::Setting] = &[$(
-            $crate::config::Setting {
-                key: stringify!($key),
-                env: $env,
-                default: $default,
-                form: $form,
-                meaning: $meaning,
-                secret: <$ty as $crate::config::value::SettingValue>::SECRET,
-            },
-        )*];
+        pub const SETTINGS: &[$crate::config::Setting] = &[$(row::$key,)*];
 
         impl Config {
             /// Reads every setting from the merged layers and checks it.
             pub(super) fn extract(layers: &figment::Figment) -> Result<Self, $crate::config::ConfigError> {
                 Ok(Self {$(
                     $key: {
-                        const ROW: $crate::config::Setting = $crate::config::Setting {
-                            key: stringify!($key),
-                            env: $env,
-                            default: $default,
-                            form: $form,
-                            meaning: $meaning,
-                            secret: <$ty as $crate::config::value::SettingValue>::SECRET,
-                        };
                         #[allow(unused_mut, unused_assignments)]
                         let mut check: fn(&$ty) -> Result<(), String> = |_| Ok(());
                         $( check = $check; )?
-                        $crate::config::source::take::<$ty>(layers, &ROW, check)?
+                        $crate::config::source::take::<$ty>(layers, &row::$key, check)?
                     },
                 )*})
             }

@@ -1,14 +1,17 @@
 //! The settings, each defined once: its type, environment name, default, form and
-//! meaning. The `Config` struct, `SETTINGS`, the defaults, the start-up checks, the
-//! redacted view and the README's table (`weld-assistant config --reference`) are all
-//! produced from this table; tests hold `.env.example` and
-//! `weld-assistant.example.toml` to it. A setting's TOML key is its field name.
+//! meaning. `SETTINGS`, the defaults, the start-up checks, the redacted view and the
+//! README's table (`weld-assistant config --reference`) are all produced from this
+//! table; reading it builds the `Config` struct (`mod.rs`) field by field, and tests
+//! hold `.env.example` and `weld-assistant.example.toml` to it. A setting's TOML key
+//! is its field name.
 //!
 //! To add a setting: add a row here (the type decides how it is read and whether it
-//! is secret; a `range` is checked at start-up; `check` adds a rule of its own), run
-//! `bash scripts/check-config-docs.sh --write` to regenerate the README's table, and
-//! add it to `.env.example` and `weld-assistant.example.toml` (the tests say what is
-//! missing). Nothing else lists settings.
+//! is secret; a `range` is checked at start-up; `check` adds a rule of its own), add
+//! its field to `Config` in `mod.rs` with its env name and meaning (the compiler says
+//! when the two disagree), run `bash scripts/check-config-docs.sh --write` to
+//! regenerate the README's table, and add it to `.env.example` and
+//! `weld-assistant.example.toml` (the tests say what is missing). Nothing else lists
+//! settings.
 
 use std::net::SocketAddr;
 
@@ -17,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::{
+    Config,
     setting::{DefaultValue::*, range, settings, text},
     value::{quoted, words},
 };

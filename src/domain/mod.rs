@@ -1,9 +1,14 @@
 //! The welding assistant's own rules, free of HTTP and of Gemini's wire format:
-//! conversation turns and their normalisation, the answer language, the prompts,
-//! what an acceptable weld photo is, and the removal of its metadata.
+//! conversation turns and their normalisation, the answer language, the prompts
+//! and their sampling settings, what an acceptable weld photo is (`photo`: the
+//! one check every photo passes), and the removal of its metadata.
+//!
+//! Must not import `api`, `gemini`, `error` or poem: the others depend on this
+//! module, never the other way round.
 
 pub mod history;
 pub mod image;
 pub mod language;
 pub mod metadata;
+pub mod photo;
 pub mod prompt;

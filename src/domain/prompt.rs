@@ -1,8 +1,97 @@
-//! The instructions that make Gemini a welding expert and a weld inspector.
-//! Written in English (models follow English instructions most reliably) with an
-//! explicit answer-language line.
+//! What the assistant asks the model: the `Prompt` of a chat turn or of a weld
+//! analysis (instruction, conversation, photos, and the `Sampling` of each task),
+//! and the instructions that make Gemini a welding expert and a weld inspector.
+//! The instructions are written in English (models follow English instructions
+//! most reliably) with an explicit answer-language line.
+//!
+//! Must not know Gemini's wire format: `gemini` turns a `Prompt` into a request.
 
-use super::language::Language;
+use bytes::Bytes;
+
+use super::{
+    history::{Role, Turn},
+    language::Language,
+    photo::Photo,
+};
+
+/// An image sent inline with the prompt.
+#[derive(Debug, Clone)]
+pub struct InlineImage {
+    /// Its MIME type.
+    pub mime: &'static str,
+    /// Its bytes (metadata already removed); the Gemini client encodes them to
+    /// base64 for the wire.
+    pub bytes: Bytes,
+}
+
+/// How the model samples an answer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sampling {
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Output token cap (thinking tokens count against it).
+    pub max_output_tokens: u32,
+}
+
+impl Sampling {
+    /// The chat: an expert's answer, with some freedom of wording.
+    pub const CHAT: Sampling = Sampling {
+        temperature: 0.4,
+        max_output_tokens: 8192,
+    };
+
+    /// The weld analysis: a sober inspection report.
+    pub const ANALYSIS: Sampling = Sampling {
+        temperature: 0.2,
+        max_output_tokens: 8192,
+    };
+}
+
+/// One generation request, independent of Gemini's wire format.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    /// The system instruction.
+    pub system: String,
+    /// The conversation, starting with the user and ending with the user.
+    pub turns: Vec<Turn>,
+    /// Images placed, in this order, before the text of the last user turn.
+    pub images: Vec<InlineImage>,
+    /// How the answer is sampled.
+    pub sampling: Sampling,
+}
+
+impl Prompt {
+    /// A chat turn: the expert instruction over `turns`, the conversation already
+    /// normalised (`history::normalise`) and ending with the user's message.
+    pub fn chat(language: Language, turns: Vec<Turn>) -> Self {
+        Self {
+            system: chat_instruction(language),
+            turns,
+            images: Vec::new(),
+            sampling: Sampling::CHAT,
+        }
+    }
+
+    /// A weld analysis: the inspector instruction for this many photos, one user
+    /// turn with the ask, the welder's note and the orientation notes, and the
+    /// photos in order.
+    pub fn analysis(language: Language, note: Option<&str>, photos: Vec<Photo>) -> Self {
+        let orientations: Vec<Option<u8>> = photos.iter().map(Photo::orientation).collect();
+        let request = analyze_request(language, note, &orientations);
+        Self {
+            system: analyze_instruction(language, photos.len()),
+            turns: vec![Turn::new(Role::User, request)],
+            images: photos
+                .into_iter()
+                .map(|photo| InlineImage {
+                    mime: photo.kind().mime(),
+                    bytes: photo.into_bytes().into(),
+                })
+                .collect(),
+            sampling: Sampling::ANALYSIS,
+        }
+    }
+}
 
 const CHAT: &str = "You are Weld Assistant, an experienced welding engineer and instructor who \
 helps professional welders and welding students. You know manual metal arc welding (MMA/SMAW, \

@@ -340,30 +340,33 @@ mod tests {
         assert!(both.describe(Language::Ru).contains("`images`"));
     }
 
+    /// The problem's message in Russian, then in English.
+    fn in_both(problem: &Invalid) -> [String; 2] {
+        [problem.describe(Language::Ru), problem.describe(Language::En)]
+    }
+
     #[test]
     fn field_names_stay_verbatim_in_both_languages() {
         let empty = Invalid::Empty {
             field: "message".into(),
         };
         assert_eq!(
-            empty.describe(Language::Ru),
-            "Поле `message` не должно быть пустым."
-        );
-        assert_eq!(
-            empty.describe(Language::En),
-            "The field `message` must not be empty."
+            in_both(&empty),
+            [
+                "Поле `message` не должно быть пустым.",
+                "The field `message` must not be empty."
+            ]
         );
         let typed = Invalid::WrongType {
             field: "message".into(),
             expected: JsonType::String,
         };
         assert_eq!(
-            typed.describe(Language::Ru),
-            "Поле `message` должно быть строкой."
-        );
-        assert_eq!(
-            typed.describe(Language::En),
-            "The field `message` must be a string."
+            in_both(&typed),
+            [
+                "Поле `message` должно быть строкой.",
+                "The field `message` must be a string."
+            ]
         );
         let body = Invalid::WrongType {
             field: String::new(),

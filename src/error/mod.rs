@@ -9,6 +9,9 @@
 //! Russian. REST bodies, SSE `error` events and poem's own refusals (bad JSON,
 //! content type, 404, 405, 413) all go through `ErrorBody`. 5xx bodies never carry
 //! upstream text; the cause goes to the log.
+//!
+//! Must not import `gemini`: Gemini's errors become `ApiError`s in
+//! `api::upstream_error`, where the two meet.
 
 mod code;
 mod detail;
@@ -28,7 +31,7 @@ use poem_openapi::{
 pub use code::ErrorCode;
 pub use detail::{Detail, Invalid, JsonType, Media, Waiting};
 
-use crate::{domain::image::ImageError, domain::language::Language, gemini::GeminiError};
+use crate::{domain::image::ImageError, domain::language::Language};
 
 /// The JSON body of every error (and the data of an SSE `error` event).
 #[derive(Debug, Clone, Object)]
@@ -288,44 +291,6 @@ impl ApiResponse for ApiError {
     }
 }
 
-impl From<GeminiError> for ApiError {
-    fn from(error: GeminiError) -> Self {
-        use ErrorCode as C;
-        match error {
-            GeminiError::NotConfigured => ApiError::new(C::GeminiNotConfigured),
-            GeminiError::Region { .. } => ApiError::new(C::UpstreamRegion),
-            GeminiError::Auth { .. } => ApiError::new(C::UpstreamAuth),
-            GeminiError::Quota { retry_after } => ApiError::new(C::UpstreamQuota)
-                .retry_after(retry_after.map(|d| d.as_secs_f64().ceil() as u64)),
-            GeminiError::DailyQuota => {
-                let reset = crate::quota::clock::next_pacific_midnight(std::time::SystemTime::now());
-                let seconds = reset
-                    .duration_since(std::time::SystemTime::now())
-                    .map_or(1, |d| d.as_secs().max(1));
-                ApiError::new(C::UpstreamQuota)
-                    .detail(Detail::Waiting(Waiting::Day {
-                        moscow: crate::quota::clock::moscow_clock(reset),
-                    }))
-                    .retry_after(Some(seconds))
-            }
-            GeminiError::Unavailable { .. } => ApiError::new(C::UpstreamUnavailable),
-            GeminiError::ModelNotFound { model, .. } => {
-                ApiError::new(C::UpstreamError).detail(Detail::Model(model))
-            }
-            GeminiError::Timeout => ApiError::new(C::UpstreamTimeout),
-            GeminiError::Blocked { reason } => {
-                ApiError::new(C::ContentBlocked).detail(Detail::Reason(reason))
-            }
-            GeminiError::NoText { finish_reason } => {
-                ApiError::new(C::UpstreamError).detail(Detail::FinishReason(finish_reason))
-            }
-            GeminiError::Rejected { .. } | GeminiError::Malformed(_) | GeminiError::Unreachable(_) => {
-                ApiError::new(C::UpstreamError)
-            }
-        }
-    }
-}
-
 impl From<ImageError> for ApiError {
     fn from(error: ImageError) -> Self {
         match error {
@@ -388,94 +353,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn upstream_errors_map_to_the_design_codes() {
-        let cases = [
-            (GeminiError::NotConfigured, 503, "gemini_not_configured"),
-            (
-                GeminiError::Region { message: "x".into() },
-                502,
-                "upstream_region",
-            ),
-            (
-                GeminiError::Auth {
-                    reason: "API_KEY_INVALID".into(),
-                },
-                502,
-                "upstream_auth",
-            ),
-            (GeminiError::Quota { retry_after: None }, 503, "upstream_quota"),
-            (
-                GeminiError::Unavailable { status: 503 },
-                503,
-                "upstream_unavailable",
-            ),
-            (
-                GeminiError::ModelNotFound {
-                    model: "m".into(),
-                    message: "x".into(),
-                },
-                502,
-                "upstream_error",
-            ),
-            (
-                GeminiError::Rejected {
-                    status: 400,
-                    message: "x".into(),
-                },
-                502,
-                "upstream_error",
-            ),
-            (GeminiError::Timeout, 504, "upstream_timeout"),
-            (GeminiError::Unreachable("refused".into()), 502, "upstream_error"),
-            (
-                GeminiError::Blocked {
-                    reason: "SAFETY".into(),
-                },
-                422,
-                "content_blocked",
-            ),
-            (
-                GeminiError::NoText {
-                    finish_reason: "MAX_TOKENS".into(),
-                },
-                502,
-                "upstream_error",
-            ),
-            (GeminiError::Malformed("x".into()), 502, "upstream_error"),
-        ];
-        for (error, status, code) in cases {
-            let api = ApiError::from(error.clone());
-            assert_eq!(
-                (api.status().as_u16(), api.code.as_str().as_str()),
-                (status, code),
-                "{error:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn upstream_text_never_reaches_the_message_of_a_5xx() {
-        let api = ApiError::from(GeminiError::Rejected {
-            status: 400,
-            message: "secret-ish upstream text".into(),
-        });
-        for lang in [Language::Ru, Language::En] {
-            assert!(!api.json(lang).contains("secret-ish"));
-        }
-        let api = ApiError::from(GeminiError::ModelNotFound {
-            model: "gemini-x".into(),
-            message: "upstream".into(),
-        });
-        for lang in [Language::Ru, Language::En] {
-            let message = api.body(lang).error;
-            assert!(
-                message.contains("`gemini-x`") && !message.contains("upstream"),
-                "{message}"
-            );
-        }
-    }
-
-    #[test]
     fn an_error_of_one_photo_says_which_photo_in_both_languages() {
         let error = ApiError::from(ImageError::TooLarge { limit: 2048 }).for_photo("images", 2);
         assert_eq!(error.code, ErrorCode::PayloadTooLarge);
@@ -493,14 +370,6 @@ mod tests {
             message.starts_with("Photo 1 (`images[0]`): ") && message.contains("`base64Image`"),
             "{message}"
         );
-    }
-
-    #[test]
-    fn a_quota_delay_rounds_up_to_whole_seconds() {
-        let api = ApiError::from(GeminiError::Quota {
-            retry_after: Some(std::time::Duration::from_millis(1500)),
-        });
-        assert_eq!(api.retry_after, Some(2));
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The HTTP client for `models/{model}:generateContent` and
-//! `:streamGenerateContent`: sends requests with the server's key, retries and
-//! fails over (keys, fallback models), records the upstream state, and runs the
-//! start-up probe.
+//! `:streamGenerateContent`: sends requests with the server's key (retries and
+//! failover over keys and fallback models are `failover`'s loop, around each
+//! attempt made here), and runs the start-up probe.
 //!
-//! Data walks one way: `client` → `stream` → `response` / `error` / `wire`. The
-//! request body comes from `request` (or `probe`); nothing below imports this
-//! module. Upstream text is redacted (`error::Redactor`) before it is logged or
-//! returned.
+//! Data walks one way: `client` → `failover` / `stream` → `response` / `error`
+//! / `wire`. The request body comes from `request` (or `probe`); nothing below
+//! imports this module. Upstream text is redacted (`error::Redactor`) before it
+//! is logged or returned.
 //!
 //! HTTP/2: over `https://` (Google's endpoint) the client offers only ALPN `h2`
 //! and speaks HTTP/2, so a connection carries many calls at once; `lanes` opens
@@ -26,16 +26,17 @@ use url::Url;
 
 use super::{
     error::{GeminiError, Redactor},
-    failover::{AUTH_COOLDOWN, KeyRing, MAX_ATTEMPTS, QUOTA_COOLDOWN, SHORT_RETRY_DELAY, backoff},
+    failover::{AttemptOutput, Failover, KeyRing},
     lanes::{Lanes, MAX_LANES},
     probe::{self, ProbeMode},
-    request::{self, Prompt},
+    request,
     response::{self, Answer, Usage},
     stream::AnswerStream,
 };
 use crate::{
+    domain::prompt::Prompt,
     metrics::Metrics,
-    quota::{QuotaBook, Scope},
+    quota::QuotaBook,
     upstream::{UpstreamState, UpstreamStatus},
 };
 
@@ -83,13 +84,6 @@ struct Inner {
     redactor: Redactor,
     /// The quota book of the waiting line, once attached.
     quota: OnceLock<Arc<QuotaBook>>,
-}
-
-/// What one attempt produced, for the per-attempt log line.
-trait AttemptOutput {
-    fn usage(&self) -> Option<Usage> {
-        None
-    }
 }
 
 impl AttemptOutput for Answer {
@@ -205,7 +199,7 @@ impl GeminiClient {
     }
 
     /// One answer to an encoded body, starting at model `first` (whose call of
-    /// the minute the line has taken).
+    /// the minute the waiting line has taken).
     pub async fn generate_encoded(&self, body: Bytes, first: usize) -> Result<Answer, GeminiError> {
         let answer = self
             .with_failover(first, |key, model, budget| {
@@ -331,152 +325,26 @@ impl GeminiClient {
         }
     }
 
-    /// Runs attempts over keys and models: transient errors (429 with a short
-    /// delay, 500, 503, 504, timeouts, connection errors) are retried on the same
-    /// key with jittered backoff; a 429 or a rejected key moves to the next key
-    /// (and rests this one); overload, quota on every key, or a missing model moves
-    /// to the next fallback model. 400s are never retried. Everything stays within
-    /// twice the attempt timeout.
-    async fn with_failover<T, F, Fut>(&self, first: usize, mut attempt: F) -> Result<T, GeminiError>
+    /// Runs attempts over keys and models with retries (`failover`).
+    async fn with_failover<T, F, Fut>(&self, first: usize, attempt: F) -> Result<T, GeminiError>
     where
         T: AttemptOutput,
         F: FnMut(SecretString, String, Duration) -> Fut,
         Fut: Future<Output = Result<T, GeminiError>>,
     {
-        if self.inner.keys.is_empty() {
-            return Err(GeminiError::NotConfigured);
-        }
         let inner = &self.inner;
-        let deadline = Instant::now() + inner.timeout * 2;
-        let base_delay = (inner.timeout / 10).min(Duration::from_secs(1));
-        let mut last: Option<GeminiError> = None;
-        let mut attempts = 0u32;
-        let quota = inner.quota.get();
-        'models: for (index, model) in inner.models.iter().enumerate().skip(first) {
-            // A fallback is called only within its own quota.
-            if let Some(book) = quota.filter(|_| index > first) {
-                if !book.take_model(index).await {
-                    last = Some(GeminiError::Quota { retry_after: None });
-                    continue 'models;
-                }
-            }
-            let mut rejected_keys = 0;
-            let mut quota_keys = 0;
-            let mut quota_delay: Option<Duration> = None;
-            let mut daily = false;
-            let order = inner.keys.order();
-            for &key_index in &order {
-                let mut tries = 0u32;
-                loop {
-                    if Instant::now() >= deadline {
-                        return Err(last.unwrap_or(GeminiError::Timeout));
-                    }
-                    tries += 1;
-                    attempts += 1;
-                    if attempts > 1 {
-                        inner.metrics.observe_retry();
-                    }
-                    let started = Instant::now();
-                    // No attempt may run past the deadline.
-                    let budget = inner
-                        .timeout
-                        .min(deadline.saturating_duration_since(Instant::now()));
-                    let result = attempt(inner.keys.key(key_index).clone(), model.clone(), budget)
-                        .await
-                        .map_err(|e| inner.redactor.error(e));
-                    let outcome = result.as_ref().map_or_else(GeminiError::label, |_| "ok");
-                    let usage = result.as_ref().ok().and_then(AttemptOutput::usage);
-                    inner.metrics.observe_upstream(model, outcome);
-                    tracing::info!(
-                        target: "weld_assistant::upstream",
-                        model = model.as_str(),
-                        outcome,
-                        attempt = attempts,
-                        key = key_index + 1,
-                        latency_ms = started.elapsed().as_millis() as u64,
-                        prompt_tokens = usage.map(|u| u.prompt_tokens),
-                        response_tokens = usage.map(|u| u.response_tokens),
-                        "gemini attempt"
-                    );
-                    let error = match result {
-                        Ok(value) => {
-                            inner.keys.ready(key_index);
-                            inner.status.record(UpstreamState::Ok);
-                            return Ok(value);
-                        }
-                        Err(error) => error,
-                    };
-                    tracing::debug!(model = model.as_str(), error = %error, "gemini attempt failed");
-                    if let Some(state) = error.upstream_state() {
-                        inner.status.record(state);
-                    }
-                    match &error {
-                        GeminiError::Unavailable { .. }
-                        | GeminiError::Timeout
-                        | GeminiError::Unreachable(_) => {
-                            let wait = backoff(base_delay, tries);
-                            let transient = error.clone();
-                            last = Some(error);
-                            if tries < MAX_ATTEMPTS && Instant::now() + wait < deadline {
-                                tokio::time::sleep(wait).await;
-                                continue;
-                            }
-                            if matches!(transient, GeminiError::Unavailable { .. }) {
-                                continue 'models;
-                            }
-                            return Err(transient);
-                        }
-                        GeminiError::Quota { retry_after } => {
-                            let short = retry_after.filter(|d| *d <= SHORT_RETRY_DELAY);
-                            if let Some(wait) = short {
-                                if tries < MAX_ATTEMPTS && Instant::now() + wait < deadline {
-                                    last = Some(error);
-                                    tokio::time::sleep(wait).await;
-                                    continue;
-                                }
-                            }
-                            inner.keys.rest(key_index, retry_after.unwrap_or(QUOTA_COOLDOWN));
-                            quota_keys += 1;
-                            quota_delay = *retry_after;
-                            inner.metrics.observe_quota_429(model, "minute");
-                            last = Some(error);
-                            break;
-                        }
-                        GeminiError::DailyQuota => {
-                            inner.keys.rest(key_index, QUOTA_COOLDOWN);
-                            quota_keys += 1;
-                            daily = true;
-                            inner.metrics.observe_quota_429(model, "day");
-                            last = Some(error);
-                            break;
-                        }
-                        GeminiError::Auth { .. } => {
-                            inner.keys.rest(key_index, AUTH_COOLDOWN);
-                            rejected_keys += 1;
-                            last = Some(error);
-                            break;
-                        }
-                        GeminiError::ModelNotFound { .. } => {
-                            last = Some(error);
-                            continue 'models;
-                        }
-                        _ => return Err(error),
-                    }
-                }
-            }
-            if rejected_keys == order.len() {
-                break;
-            }
-            // Every key got a 429 for this model: its quota (the project's) is
-            // what the waiting line must know of.
-            if quota_keys == order.len() {
-                if let Some(book) = quota {
-                    let scope = if daily { Scope::Day } else { Scope::Minute };
-                    book.on_quota(model, scope, quota_delay).await;
-                }
-            }
+        Failover {
+            keys: &inner.keys,
+            models: &inner.models,
+            timeout: inner.timeout,
+            status: &inner.status,
+            metrics: &inner.metrics,
+            redactor: &inner.redactor,
+            first,
+            quota: inner.quota.get().map(Arc::as_ref),
         }
-        Err(last.unwrap_or(GeminiError::NotConfigured))
+        .run(attempt)
+        .await
     }
 
     async fn attempt_unary(
@@ -573,7 +441,10 @@ async fn read_limited(mut response: reqwest::Response) -> Result<Vec<u8>, Gemini
 mod tests {
     use super::*;
     use crate::{
-        domain::history::{Role, Turn},
+        domain::{
+            history::{Role, Turn},
+            prompt::Sampling,
+        },
         gemini::fake_gemini::{FakeGemini, Reply},
     };
 
@@ -600,8 +471,10 @@ mod tests {
             system: "sys".into(),
             turns: vec![Turn::new(Role::User, "hi")],
             images: Vec::new(),
-            temperature: 0.2,
-            max_output_tokens: 100,
+            sampling: Sampling {
+                temperature: 0.2,
+                max_output_tokens: 100,
+            },
         }
     }
 

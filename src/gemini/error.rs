@@ -11,7 +11,7 @@ use std::{sync::Arc, time::Duration};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::wire::ErrorEnvelope;
-use crate::{telemetry, upstream::UpstreamState};
+use crate::{redact::redact, upstream::UpstreamState};
 
 /// A failed Gemini call. `Display` is for logs: it never contains the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -211,7 +211,7 @@ impl Redactor {
     /// Redacted, capped text.
     pub(super) fn text(&self, text: &str) -> String {
         let secrets: Vec<&str> = self.keys.iter().map(|k| k.expose_secret()).collect();
-        telemetry::redact(text, &secrets)
+        redact(text, &secrets)
     }
 
     /// The same error with every text that came from upstream redacted.

@@ -6,13 +6,14 @@
 //! the `x-goog-api-key` header. Upstream text is redacted before it is logged.
 //!
 //! Modules, and the one direction data walks (nothing imports back up):
-//! - `client`: sending, retries and failover, upstream state, the start-up probe;
+//! - `client`: sending one attempt (unary or streamed), the start-up probe;
 //! - `stream`: a streamed answer in progress (records its own tokens when done);
-//! - `request`: `Prompt` → request body (the photo's base64 is made here);
+//! - `request`: the domain's `Prompt` → request body (the photo's base64 is made here);
 //! - `probe`: the probe's modes, its one-token request and what its outcome proves;
 //! - `response`: answers → text, finish reason, usage, or the error they are;
 //! - `error`: `GeminiError`, the classification of error bodies, the `Redactor`;
-//! - `failover`: key resting and backoff;
+//! - `failover`: the retry and failover loop over models, keys and attempts,
+//!   what follows a failed attempt, key resting and backoff, the upstream state;
 //! - `sse`: Gemini's Server-Sent Events at the byte level;
 //! - `wire`: the JSON shapes.
 //!
@@ -20,7 +21,8 @@
 //! client ─┬─> stream ──> response ─┬─> error ──> wire
 //!         ├─> request ──> wire      └─> wire
 //!         ├─> probe ──> request
-//!         └─> failover        stream ──> sse
+//!         └─> failover ─┬─> error     stream ──> sse
+//!                       └─> response
 //! ```
 
 mod client;
@@ -43,6 +45,5 @@ mod fake_gemini;
 pub use client::{GeminiClient, GeminiSettings};
 pub use error::GeminiError;
 pub use probe::ProbeMode;
-pub use request::{InlineImage, Prompt};
 pub use response::{Answer, Usage};
 pub use stream::{AnswerStream, StreamEvent};

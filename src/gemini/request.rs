@@ -1,5 +1,5 @@
-//! What we ask Gemini: the `Prompt` the API builds, turned into the JSON body of
-//! a `generateContent` call. The photos arrive as bytes and are base64-encoded
+//! What we ask Gemini: the `Prompt` the domain builds, turned into the JSON body
+//! of a `generateContent` call. The photos arrive as bytes and are base64-encoded
 //! here, once, straight into the body.
 //!
 //! Must not send anything (that is `client`) nor read answers (that is `response`).
@@ -7,31 +7,10 @@
 use bytes::Bytes;
 
 use super::{error::GeminiError, wire};
-use crate::domain::history::{Role, Turn};
-
-/// An image sent inline with the prompt.
-#[derive(Debug, Clone)]
-pub struct InlineImage {
-    /// Its MIME type.
-    pub mime: &'static str,
-    /// Its bytes (metadata already removed); encoded to base64 for the wire here.
-    pub bytes: Bytes,
-}
-
-/// One generation request, independent of Gemini's wire format.
-#[derive(Debug, Clone)]
-pub struct Prompt {
-    /// The system instruction.
-    pub system: String,
-    /// The conversation, starting with the user and ending with the user.
-    pub turns: Vec<Turn>,
-    /// Images placed, in this order, before the text of the last user turn.
-    pub images: Vec<InlineImage>,
-    /// Sampling temperature.
-    pub temperature: f32,
-    /// Output token cap (thinking tokens count against it).
-    pub max_output_tokens: u32,
-}
+use crate::domain::{
+    history::Role,
+    prompt::{InlineImage, Prompt},
+};
 
 /// The request body of a prompt, serialised once (attempts and failover reuse it).
 pub(super) fn body(prompt: &Prompt) -> Result<Bytes, GeminiError> {
@@ -88,8 +67,8 @@ pub(super) fn build(prompt: &Prompt) -> wire::GenerateRequest<'_> {
             parts: vec![wire::Part::Text { text: &prompt.system }],
         }),
         generation_config: wire::GenerationConfig {
-            temperature: Some(prompt.temperature),
-            max_output_tokens: prompt.max_output_tokens,
+            temperature: Some(prompt.sampling.temperature),
+            max_output_tokens: prompt.sampling.max_output_tokens,
             candidate_count: 1,
             thinking_config: None,
         },
@@ -102,6 +81,7 @@ mod tests {
     use base64::Engine;
 
     use super::*;
+    use crate::domain::{history::Turn, prompt::Sampling};
 
     fn photo_prompt(bytes: Vec<u8>) -> Prompt {
         Prompt {
@@ -111,8 +91,10 @@ mod tests {
                 mime: "image/png",
                 bytes: bytes.into(),
             }],
-            temperature: 0.2,
-            max_output_tokens: 100,
+            sampling: Sampling {
+                temperature: 0.2,
+                max_output_tokens: 100,
+            },
         }
     }
 

@@ -5,8 +5,11 @@
 //! Also resolves the client IP for every `/api` request.
 //!
 //! The guard's pieces live here together: the session cookie (`session`), the
-//! client address (`client_ip`), the rate limits (`rate_limit`) and the daily
-//! budget (`budget`).
+//! session that comes with the web app's entry page (`entry_session`), the key
+//! a client's address is counted under (`client_ip`; who the client is, behind
+//! trusted proxies, is `http::client_ip`'s), the rate limits (`rate_limit`) and
+//! the daily budget (`budget`). It builds on `http` (its middleware is an
+//! `http::around::Around`); `http` must never import it.
 //!
 //! It also notices the one set-up mistake that locks every browser out: a
 //! `Secure` cookie on a site opened over plain HTTP from another machine (a
@@ -15,6 +18,7 @@
 
 pub(crate) mod budget;
 pub(crate) mod client_ip;
+pub(crate) mod entry_session;
 pub(crate) mod gcra;
 pub(crate) mod rate_limit;
 pub mod session;
@@ -30,8 +34,8 @@ use std::{
 
 use ipnet::IpNet;
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
-    http::{HeaderMap, HeaderValue, Method, StatusCode},
+    Endpoint, IntoResponse, Request, Response, Result,
+    http::{HeaderMap, HeaderValue, StatusCode},
 };
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -39,11 +43,13 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     error::{ApiError, ErrorCode},
-    guard::client_ip::{address_key, client_ip},
+    guard::client_ip::address_key,
     guard::gcra::Decision,
     guard::rate_limit::RateLimits,
     guard::session::{Session, Sessions},
+    http::{around::Around, client_ip::client_ip},
     metrics::Metrics,
+    paths,
 };
 
 /// How a guarded request was let in (a request extension).
@@ -357,69 +363,39 @@ pub fn rate_limited(retry_after: u64, request: &HeaderMap) -> Response {
 }
 
 fn is_guarded(req: &Request) -> bool {
-    let path = req.uri().path();
-    req.method() == Method::POST
-        && (path == "/api/chat"
-            || path.starts_with("/api/chat/")
-            || path == "/api/analyze"
-            || path.starts_with("/api/analyze/"))
+    paths::is_ai(req.method(), req.uri().path())
 }
 
-impl<E: Endpoint> Middleware<E> for Guard {
-    type Output = GuardEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        GuardEndpoint {
-            inner,
-            guard: self.clone(),
-        }
-    }
-}
-
-/// The endpoint wrapped by `Guard`.
-pub struct GuardEndpoint<E> {
-    inner: E,
-    guard: Guard,
-}
-
-crate::http::endpoint_over_boxed_request!(GuardEndpoint);
-
-impl<E: Endpoint> GuardEndpoint<E> {
-    async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
-        let ip = self.guard.client_ip(&req);
+impl Around for Guard {
+    async fn around<E: Endpoint>(&self, next: &E, mut req: Box<Request>) -> Result<Response> {
+        let ip = self.client_ip(&req);
         req.extensions_mut().insert(ClientIp(ip));
-        self.guard.warn_cookie_dropped(&req);
+        self.warn_cookie_dropped(&req);
         if !is_guarded(&req) {
-            return self.inner.call(*req).await.map(IntoResponse::into_response);
+            return next.call(*req).await.map(IntoResponse::into_response);
         }
         let address = address_key(ip);
-        let caller = match self.guard.admit(&req, &address).await {
+        let caller = match self.admit(&req, &address).await {
             Ok(caller) => caller,
             Err(error) => {
                 if error.code == ErrorCode::RateLimited {
-                    self.guard.count_rate_limited();
+                    self.count_rate_limited();
                     tracing::info!(client_ip = %ip, "token guesses limited");
                 }
                 return Ok(error.response_for(req.headers()));
             }
         };
-        let (limit, remaining) = match self
-            .guard
-            .inner
-            .limits
-            .check_ai(&caller.person_key(), &address)
-            .await
-        {
+        let (limit, remaining) = match self.inner.limits.check_ai(&caller.person_key(), &address).await {
             Decision::Allowed { limit, remaining } => (limit, remaining),
             Decision::Limited { retry_after } => {
-                self.guard.count_rate_limited();
+                self.count_rate_limited();
                 tracing::info!(client_ip = %ip, retry_after, "rate limited");
                 return Ok(rate_limited(retry_after, req.headers()));
             }
         };
         req.extensions_mut().insert(caller);
         // Errors go on to the boundary, which writes them as JSON.
-        let mut response = self.inner.call(*req).await?.into_response();
+        let mut response = next.call(*req).await?.into_response();
         if response.status() != StatusCode::TOO_MANY_REQUESTS {
             let headers = response.headers_mut();
             headers.insert("x-ratelimit-limit", HeaderValue::from(limit));

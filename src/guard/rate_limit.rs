@@ -1,4 +1,4 @@
-//! The rate limits, in people's terms (DESIGN.md → Configuration):
+//! The rate limits, in people's terms (README.md → Configuration):
 //! - **per person** — one session cookie or one API token gets exactly
 //!   `WELD_RATE_LIMIT_PER_MINUTE` / `_BURST` chat + analyze requests;
 //! - **per address** — everyone behind one client address together (a school's

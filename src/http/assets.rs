@@ -11,7 +11,9 @@
 //!   with `Vary: Accept-Encoding`;
 //! - any other GET outside `/api` gets `index.html` (SPA routes such as `/analyze`),
 //!   but a missing file (`/assets/x.js`, `/favicon.ico`) is a 404, never HTML;
-//! - HEAD works like GET without a body.
+//! - HEAD works like GET without a body;
+//! - the entry page's responses carry the `EntryPage` extension, by which the
+//!   guard's `EntrySession` around this endpoint issues a session with it.
 //!
 //! It must not serve anything under `/api`; the route tree never sends it there.
 
@@ -24,7 +26,7 @@ use poem::{
 };
 use rust_embed::{EmbeddedFile, RustEmbed};
 
-use crate::guard::Guard;
+use crate::paths;
 
 #[derive(RustEmbed)]
 #[folder = "frontend/dist/"]
@@ -39,36 +41,18 @@ const NOT_BUILT: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"
 <code>WELD_SKIP_FRONTEND_BUILD</code>, or <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code> \
 and rebuild.</p></body></html>";
 
-/// The SPA endpoint. With an issuer (no access code configured), serving the entry
-/// page also sets the session cookie when the request has no valid one, so a page
-/// served by this binary — the original app's client included — just works.
-#[derive(Clone, Default)]
-pub struct SpaEndpoint {
-    issuer: Option<Guard>,
-}
+/// The SPA endpoint. It marks the entry page's responses with [`EntryPage`]; it
+/// knows nothing of sessions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpaEndpoint;
 
-impl SpaEndpoint {
-    /// The endpoint; `issuer` issues sessions with the entry page.
-    pub fn new(issuer: Option<Guard>) -> Self {
-        Self { issuer }
-    }
-
-    fn issue_session(&self, req: &Request, response: &mut Response) {
-        let Some(guard) = &self.issuer else { return };
-        if guard.sessions().from_headers(req.headers()).is_some() {
-            return;
-        }
-        // Never limited: a class opening the site together from one address
-        // must all get a session (a cookie costs one HMAC, no state).
-        let (_, value) = guard.sessions().issue();
-        if let Ok(cookie) = HeaderValue::from_str(&guard.sessions().set_cookie(&value)) {
-            response.headers_mut().append(header::SET_COOKIE, cookie);
-        }
-    }
-}
+/// Marks a response that serves the entry page (a response extension): the
+/// guard's `EntrySession` around this endpoint may issue a session with it.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryPage;
 
 fn looks_like_file(path: &str) -> bool {
-    path.starts_with("assets/") || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
+    paths::is_asset_file(path) || path.rsplit('/').next().is_some_and(|last| last.contains('.'))
 }
 
 fn resolve(path: &str) -> Option<EmbeddedFile> {
@@ -105,14 +89,14 @@ impl Endpoint for SpaEndpoint {
                         .content_type("text/html; charset=utf-8")
                         .header(header::CACHE_CONTROL, "no-cache")
                         .body(NOT_BUILT);
-                    self.issue_session(&req, &mut response);
+                    response.extensions_mut().insert(EntryPage);
                     return Ok(response);
                 }
             },
         };
         let mut response = serve(&req, &name, file);
         if name == "index.html" {
-            self.issue_session(&req, &mut response);
+            response.extensions_mut().insert(EntryPage);
         }
         Ok(response)
     }
@@ -179,7 +163,7 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
 /// without asking; the entry page, `sw.js`, the manifests and the icons keep their
 /// URL across builds, so the browser revalidates them every time.
 fn cache_policy(name: &str) -> &'static str {
-    if name.starts_with("assets/") {
+    if paths::is_asset_file(name) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"

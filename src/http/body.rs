@@ -17,15 +17,19 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    Endpoint, IntoResponse, Request, Response, Result,
     http::{
-        HeaderValue, Method,
+        HeaderValue,
         header::{CONTENT_LENGTH, CONTENT_TYPE},
     },
 };
 use tokio::sync::Semaphore;
 
-use crate::error::{ApiError, Invalid};
+use crate::{
+    error::{ApiError, Invalid},
+    http::around::Around,
+    paths::{self, BodyLimit},
+};
 
 /// Bytes per second a body is given on top of the request timeout.
 const ALLOWANCE_BYTES_PER_SECOND: u64 = 16 * 1024;
@@ -67,23 +71,6 @@ pub struct BodyReader {
     pub read_budget: Arc<Semaphore>,
     /// How many KiB `read_budget` was made with.
     pub read_budget_kib: usize,
-}
-
-impl<E: Endpoint> Middleware<E> for BodyReader {
-    type Output = BodyReaderEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        BodyReaderEndpoint {
-            inner,
-            reader: self.clone(),
-        }
-    }
-}
-
-/// The endpoint wrapped by `BodyReader`.
-pub struct BodyReaderEndpoint<E> {
-    inner: E,
-    reader: BodyReader,
 }
 
 /// `wanted` permits of `semaphore`, waiting for them (`None` only once it is closed).
@@ -132,15 +119,13 @@ async fn read_body(
     }
 }
 
-crate::http::endpoint_over_boxed_request!(BodyReaderEndpoint);
-
-impl<E: Endpoint> BodyReaderEndpoint<E> {
-    async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
-        let is_analyze = req.uri().path().starts_with("/api/analyze") && req.method() == Method::POST;
+impl Around for BodyReader {
+    async fn around<E: Endpoint>(&self, next: &E, mut req: Box<Request>) -> Result<Response> {
+        let is_analyze = paths::body_limit(req.method(), req.uri().path()) == BodyLimit::Analyze;
         let limit = if is_analyze {
-            self.reader.analyze_limit
+            self.analyze_limit
         } else {
-            self.reader.other_limit
+            self.other_limit
         };
         let declared = req
             .headers()
@@ -154,13 +139,13 @@ impl<E: Endpoint> BodyReaderEndpoint<E> {
         let reading = if is_analyze {
             let wanted = (size as usize)
                 .div_ceil(KIB)
-                .clamp(1, self.reader.read_budget_kib.max(1));
-            take(&self.reader.read_budget, wanted).await
+                .clamp(1, self.read_budget_kib.max(1));
+            take(&self.read_budget, wanted).await
         } else {
             None
         };
-        let deadline = self.reader.read_timeout + Duration::from_secs(size / ALLOWANCE_BYTES_PER_SECOND);
-        let bytes = match read_body(req.take_body(), limit, self.reader.stall, deadline).await {
+        let deadline = self.read_timeout + Duration::from_secs(size / ALLOWANCE_BYTES_PER_SECOND);
+        let bytes = match read_body(req.take_body(), limit, self.stall, deadline).await {
             Ok(bytes) => bytes,
             Err(ReadError::TooLarge) => {
                 return Ok(ApiError::payload_too_large(limit).response_for(req.headers()));
@@ -199,15 +184,13 @@ impl<E: Endpoint> BodyReaderEndpoint<E> {
         // A request of several full-size photos multiplies its body in memory
         // like several requests would: it takes as many permits.
         let _work = if is_analyze {
-            let total = self.reader.image_work_permits.max(1);
-            let wanted = body_len
-                .div_ceil(self.reader.photo_body_bytes.max(1))
-                .clamp(1, total);
-            take(&self.reader.image_work, wanted).await
+            let total = self.image_work_permits.max(1);
+            let wanted = body_len.div_ceil(self.photo_body_bytes.max(1)).clamp(1, total);
+            take(&self.image_work, wanted).await
         } else {
             None
         };
         drop(reading);
-        self.inner.call(*req).await.map(IntoResponse::into_response)
+        next.call(*req).await.map(IntoResponse::into_response)
     }
 }

@@ -12,11 +12,11 @@
 
 use std::sync::Arc;
 
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::header::ACCEPT_LANGUAGE};
+use poem::{Endpoint, IntoResponse, Request, Response, Result, http::header::ACCEPT_LANGUAGE};
 
 use crate::{
     error::{self, ApiError},
-    http::{body::KeptBody, schema_check},
+    http::{around::Around, body::KeptBody, schema_check},
 };
 
 /// The `/api` boundary middleware.
@@ -26,27 +26,8 @@ pub struct ApiBoundary {
     pub spec: Arc<serde_json::Value>,
 }
 
-impl<E: Endpoint> Middleware<E> for ApiBoundary {
-    type Output = ApiBoundaryEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        ApiBoundaryEndpoint {
-            inner,
-            boundary: self.clone(),
-        }
-    }
-}
-
-/// The endpoint wrapped by `ApiBoundary`.
-pub struct ApiBoundaryEndpoint<E> {
-    inner: E,
-    boundary: ApiBoundary,
-}
-
-crate::http::endpoint_over_boxed_request!(ApiBoundaryEndpoint);
-
-impl<E: Endpoint> ApiBoundaryEndpoint<E> {
-    async fn handle(&self, mut req: Box<Request>) -> Result<Response> {
+impl Around for ApiBoundary {
+    async fn around<E: Endpoint>(&self, next: &E, mut req: Box<Request>) -> Result<Response> {
         let path = req.uri().path().to_owned();
         let accept_language = req
             .headers()
@@ -56,7 +37,7 @@ impl<E: Endpoint> ApiBoundaryEndpoint<E> {
         let accept = accept_language.as_deref();
         let kept = KeptBody::default();
         req.extensions_mut().insert(kept.clone());
-        let error = match self.inner.call(*req).await {
+        let error = match next.call(*req).await {
             Ok(response) => return Ok(response.into_response()),
             Err(error) => error,
         };
@@ -68,7 +49,7 @@ impl<E: Endpoint> ApiBoundaryEndpoint<E> {
         if error.status().as_u16() == 400 && !error.is::<ApiError>() {
             // poem-openapi refused the body: say which field, in the body's language.
             if let Some(body) = kept.0.lock().ok().and_then(|mut slot| slot.take()) {
-                if let Some(problem) = schema_check::explain(&self.boundary.spec, &path, &body) {
+                if let Some(problem) = schema_check::explain(&self.spec, &path, &body) {
                     api = ApiError::invalid(problem);
                 }
                 if let Some(language) = schema_check::body_language(&body) {

@@ -7,31 +7,16 @@
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result, http::header::ACCEPT_LANGUAGE};
+use poem::{Endpoint, IntoResponse, Request, Response, Result, http::header::ACCEPT_LANGUAGE};
 
-use crate::error::ApiError;
+use crate::{error::ApiError, http::around::Around};
 
 /// The middleware (see the module documentation).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CatchPanic;
 
-impl<E: Endpoint> Middleware<E> for CatchPanic {
-    type Output = CatchPanicEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        CatchPanicEndpoint { inner }
-    }
-}
-
-/// The endpoint wrapped by `CatchPanic`.
-pub struct CatchPanicEndpoint<E> {
-    inner: E,
-}
-
-crate::http::endpoint_over_boxed_request!(CatchPanicEndpoint);
-
-impl<E: Endpoint> CatchPanicEndpoint<E> {
-    async fn handle(&self, req: Box<Request>) -> Result<Response> {
+impl Around for CatchPanic {
+    async fn around<E: Endpoint>(&self, next: &E, req: Box<Request>) -> Result<Response> {
         let accept_language = req
             .headers()
             .get(ACCEPT_LANGUAGE)
@@ -39,7 +24,7 @@ impl<E: Endpoint> CatchPanicEndpoint<E> {
             .map(str::to_owned);
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
-        match AssertUnwindSafe(self.inner.call(*req)).catch_unwind().await {
+        match AssertUnwindSafe(next.call(*req)).catch_unwind().await {
             Ok(result) => result.map(IntoResponse::into_response),
             Err(payload) => {
                 let cause = payload
@@ -60,6 +45,7 @@ mod tests {
     use poem::{EndpointExt, Route, handler, test::TestClient};
 
     use super::*;
+    use crate::http::around::Layer;
 
     #[handler]
     fn explode() -> &'static str {
@@ -76,7 +62,7 @@ mod tests {
         let app = Route::new()
             .at("/boom", explode)
             .at("/fine", fine)
-            .with(CatchPanic);
+            .with(Layer(CatchPanic));
         let client = TestClient::new(app);
         for (accept, expected) in [
             (None, "Внутренняя ошибка сервера. Попробуйте ещё раз."),
@@ -110,7 +96,7 @@ mod tests {
         let app = Route::new()
             .at("/boom", explode)
             .at("/fine", fine)
-            .with(CatchPanic);
+            .with(Layer(CatchPanic));
         let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(app));
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let response = client

@@ -6,9 +6,11 @@
 //! whose `Origin` is unlisted — our own pages' included — so it is not used.)
 
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    Endpoint, IntoResponse, Request, Response, Result,
     http::{HeaderValue, Method, StatusCode, header},
 };
+
+use crate::http::around::Around;
 
 /// The CORS middleware.
 #[derive(Debug, Clone)]
@@ -32,35 +34,16 @@ impl CorsPolicy {
     }
 }
 
-impl<E: Endpoint> Middleware<E> for CorsPolicy {
-    type Output = CorsEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        CorsEndpoint {
-            inner,
-            policy: self.clone(),
-        }
-    }
-}
-
-/// The endpoint wrapped by `CorsPolicy`.
-pub struct CorsEndpoint<E> {
-    inner: E,
-    policy: CorsPolicy,
-}
-
-crate::http::endpoint_over_boxed_request!(CorsEndpoint);
-
-impl<E: Endpoint> CorsEndpoint<E> {
-    async fn handle(&self, req: Box<Request>) -> Result<Response> {
+impl Around for CorsPolicy {
+    async fn around<E: Endpoint>(&self, next: &E, req: Box<Request>) -> Result<Response> {
         let origin = req
             .headers()
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
-            .filter(|o| self.policy.allows(o))
+            .filter(|o| self.allows(o))
             .map(str::to_owned);
         let Some(origin) = origin else {
-            return self.inner.call(*req).await.map(IntoResponse::into_response);
+            return next.call(*req).await.map(IntoResponse::into_response);
         };
         let preflight = req.method() == Method::OPTIONS
             && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
@@ -75,7 +58,7 @@ impl<E: Endpoint> CorsEndpoint<E> {
                 .header(header::ACCESS_CONTROL_MAX_AGE, "600")
                 .finish()
         } else {
-            match self.inner.call(*req).await {
+            match next.call(*req).await {
                 Ok(r) => r.into_response(),
                 Err(e) => e.into_response(),
             }

@@ -1,33 +1,23 @@
 //! The HTTP edge: everything between the socket and the operations — the
-//! listener's head deadline, the `/api` boundary (body limits, the JSON error
-//! envelope), the panic catcher, CORS, security headers and the embedded web app. Nothing here
-//! knows Gemini or the guard's rules.
+//! listener's head deadline, the request log, the `/api` boundary (body limits,
+//! the JSON error envelope), the panic catcher, CORS, security headers, the
+//! client address behind trusted proxies and the embedded web app.
+//!
+//! Every middleware is written one way: an `around::Around` put in the route
+//! tree as `.with(Layer(…))`. Which path is what comes from `crate::paths`.
+//!
+//! It is the bottom layer of the web plumbing: it must not import `guard`,
+//! `api`, `gemini`, `routes` or `telemetry`, and knows neither Gemini nor the
+//! guard's rules (the guard builds on it).
 
-/// The `Endpoint` of a middleware that does its work in
-/// `async fn handle(&self, req: Box<Request>) -> Result<Response>`. The request
-/// is boxed for the wait: an `async fn` keeps its arguments for its whole life,
-/// and a request is ~500 bytes that every layer would otherwise hold again.
-macro_rules! endpoint_over_boxed_request {
-    ($endpoint:ident) => {
-        impl<E: poem::Endpoint> poem::Endpoint for $endpoint<E> {
-            type Output = poem::Response;
-
-            fn call(
-                &self,
-                req: poem::Request,
-            ) -> impl std::future::Future<Output = poem::Result<Self::Output>> + Send {
-                self.handle(Box::new(req))
-            }
-        }
-    };
-}
-pub(crate) use endpoint_over_boxed_request;
-
+pub(crate) mod around;
 pub(crate) mod assets;
 pub(crate) mod body;
 pub(crate) mod boundary;
 pub(crate) mod catch_panic;
+pub(crate) mod client_ip;
 pub(crate) mod cors;
 pub(crate) mod listener;
+pub(crate) mod request_log;
 pub(crate) mod schema_check;
 pub(crate) mod security;

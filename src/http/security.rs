@@ -24,12 +24,12 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    Endpoint, IntoResponse, Request, Response, Result,
     http::{HeaderMap, HeaderValue, StatusCode, header},
 };
 use sha2::{Digest, Sha256};
 
-use crate::error::from_poem;
+use crate::{error::from_poem, http::around::Around, paths};
 
 /// The app's Content-Security-Policy. `worker-src` and `manifest-src` allow the
 /// installable app's service worker (`/sw.js`) and web manifest, from this origin only.
@@ -62,31 +62,12 @@ pub struct SecurityHeaders {
     docs: Arc<Mutex<HashMap<String, HeaderValue>>>,
 }
 
-impl<E: Endpoint> Middleware<E> for SecurityHeaders {
-    type Output = SecurityHeadersEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        SecurityHeadersEndpoint {
-            inner,
-            docs: self.docs.clone(),
-        }
-    }
-}
-
-/// The endpoint wrapped by `SecurityHeaders`.
-pub struct SecurityHeadersEndpoint<E> {
-    inner: E,
-    docs: Arc<Mutex<HashMap<String, HeaderValue>>>,
-}
-
-crate::http::endpoint_over_boxed_request!(SecurityHeadersEndpoint);
-
-impl<E: Endpoint> SecurityHeadersEndpoint<E> {
-    async fn handle(&self, req: Box<Request>) -> Result<Response> {
+impl Around for SecurityHeaders {
+    async fn around<E: Endpoint>(&self, next: &E, req: Box<Request>) -> Result<Response> {
         let path = req.uri().path().to_owned();
-        let docs = path == "/docs" || path.starts_with("/docs/");
+        let docs = paths::is_docs(&path);
         let mut response = match head_too_large(&req) {
-            Some(status) if path == "/api" || path.starts_with("/api/") => {
+            Some(status) if paths::is_api(&path) => {
                 // `invalid_request` in the JSON envelope, with the real status.
                 let mut response = from_poem(&poem::Error::from_status(status)).response_for(req.headers());
                 response.set_status(status);
@@ -96,7 +77,7 @@ impl<E: Endpoint> SecurityHeadersEndpoint<E> {
                 .status(status)
                 .content_type("text/plain; charset=utf-8")
                 .body(status.canonical_reason().unwrap_or("Request head too large")),
-            None => match self.inner.call(*req).await {
+            None => match next.call(*req).await {
                 Ok(r) => r.into_response(),
                 Err(e) => e.into_response(),
             },
@@ -119,7 +100,7 @@ impl<E: Endpoint> SecurityHeadersEndpoint<E> {
     }
 }
 
-impl<E> SecurityHeadersEndpoint<E> {
+impl SecurityHeaders {
     /// The policy of a `/docs` response: an HTML page's own script hashes
     /// (computed on its first request, then cached by path — the pages are fixed
     /// for the life of the process), else no inline script at all.
