@@ -27,7 +27,7 @@ if [ -z "${WELD_DOC_CHECK_INSIDE:-}" ]; then
   # Build outside the namespace (cargo may need the network for a cold registry),
   # so the examples' `cargo run` starts at once.
   echo "== building the server and the fake Gemini"
-  cargo build --locked --bin weld-assistant --example fake_gemini
+  cargo build --release --locked --bin weld-assistant --example fake_gemini
   if [ "$(id -u)" = 0 ]; then ns=(unshare --net); else ns=(unshare --net --map-root-user); fi
   if "${ns[@]}" true 2>/dev/null; then
     exec "${ns[@]}" bash "$0" "$@"

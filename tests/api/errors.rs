@@ -90,13 +90,16 @@ async fn every_upstream_fixture_maps_to_its_design_status_and_code() {
             "upstream_error",
         ),
     ];
-    // No fallback model and a short timeout: this is about the mapping, not failover.
-    let app = spawn_app_with(|c| {
-        c.gemini_fallback_models = vec![];
-        c.gemini_timeout_seconds = 1;
-    })
-    .await;
     for (reply, status, code) in cases {
+        // No fallback model and a short timeout: this is about the mapping, not
+        // failover. A fresh server per case, and a short bound on the quota line:
+        // a 429 that outlasts the bound (the fixture's 38 s) is refused at once.
+        let app = spawn_app_with(|c| {
+            c.gemini_fallback_models = vec![];
+            c.gemini_timeout_seconds = 1;
+            c.queue_max_wait_seconds = 5;
+        })
+        .await;
         let upstream_body = String::from_utf8(reply.chunks[0].clone()).unwrap();
         app.fake.always(reply);
         let answer = Answer::read(app.post_json("/api/chat", &chat_body()).await).await;
