@@ -12,6 +12,7 @@ import {
   deleteSession,
   getSession,
   isAbortError,
+  parseWaiting,
   type StreamDone,
 } from './client'
 
@@ -283,7 +284,11 @@ describe('api client, streaming', () => {
     try {
       result = await chatStream(
         { message: 'Вопрос', history: [], language: 'ru' },
-        { onOpen: () => log.push('open'), onDelta: (text) => log.push(`delta ${text}`) },
+        {
+          onOpen: () => log.push('open'),
+          onDelta: (text) => log.push(`delta ${text}`),
+          onWaiting: ({ place, estimateSeconds }) => log.push(`waiting ${place} ${estimateSeconds}`),
+        },
         signal ? { signal } : {},
       )
     } catch (error) {
@@ -320,6 +325,57 @@ describe('api client, streaming', () => {
       accept: expect.stringContaining('text/event-stream') as unknown,
       contentType: 'application/json',
     })
+  })
+
+  it('hands over waiting events (place in the line) before the deltas, skipping malformed ones', async () => {
+    server.use(
+      http.post('/api/chat/stream', () =>
+        sseResponse([
+          sseEvent('waiting', { place: 3, estimateSeconds: 40 }),
+          sseEvent('waiting', { place: 0, estimateSeconds: 5 }),
+          sseEvent('waiting', { place: 2, estimateSeconds: -1 }),
+          'event: waiting\ndata: not json\n\n',
+          sseEvent('waiting', { place: 2, estimateSeconds: 20 }),
+          sseEvent('waiting', { place: 1, estimateSeconds: 0 }),
+          sseEvent('delta', { text: 'Ответ' }),
+          sseEvent('done', DONE),
+        ]),
+      ),
+    )
+
+    const { log, result, failure } = await streamChat()
+
+    expect(failure).toBeUndefined()
+    expect(log).toEqual(['open', 'waiting 3 40', 'waiting 2 20', 'waiting 1 0', 'delta Ответ'])
+    expect(result).toEqual(DONE)
+  })
+
+  it('ends a wait in the line that runs out with the error event, as an ApiError', async () => {
+    server.use(
+      http.post('/api/chat/stream', () =>
+        sseResponse([
+          sseEvent('waiting', { place: 1, estimateSeconds: 30 }),
+          sseEvent('error', { error: 'Gemini quota', code: 'upstream_quota', retryAfterSeconds: 60 }),
+        ]),
+      ),
+    )
+
+    const { log, failure } = await streamChat()
+
+    expect(log).toEqual(['open', 'waiting 1 30'])
+    expect(failure).toBeInstanceOf(ApiError)
+    expect(failure).toMatchObject({ status: 0, code: 'upstream_quota', retryAfterSeconds: 60 })
+  })
+
+  it('parses the waiting data strictly: a 1-based place and a whole number of seconds', () => {
+    expect(parseWaiting({ place: 3, estimateSeconds: 40 })).toEqual({ place: 3, estimateSeconds: 40 })
+    expect(parseWaiting({ place: 1, estimateSeconds: 0 })).toEqual({ place: 1, estimateSeconds: 0 })
+    expect(parseWaiting({ place: 2, estimateSeconds: 12.2 })).toEqual({ place: 2, estimateSeconds: 13 })
+    expect(parseWaiting({ place: 0, estimateSeconds: 1 })).toBeNull()
+    expect(parseWaiting({ place: '3', estimateSeconds: 1 })).toBeNull()
+    expect(parseWaiting({ place: 3 })).toBeNull()
+    expect(parseWaiting(null)).toBeNull()
+    expect(parseWaiting([3, 40])).toBeNull()
   })
 
   it('rejects a JSON error before the stream like a plain call, without any callback', async () => {

@@ -2,7 +2,16 @@
 // every failure becomes an ApiError with a machine-readable `code` that the UI
 // turns into a localized message. Knows nothing of React.
 import { readSse } from './sse'
-import type { AnalyzeForm, AnalyzeReply, ChatReply, ChatRequest, Language, SessionInfo, SessionRequest } from './types'
+import type {
+  AnalyzeForm,
+  AnalyzeReply,
+  ChatReply,
+  ChatRequest,
+  Language,
+  SessionInfo,
+  SessionRequest,
+  Waiting,
+} from './types'
 
 /**
  * The codes the web app gives failures it detects itself, beside the server's
@@ -242,6 +251,8 @@ export async function deleteSession(options: CallOptions = {}): Promise<void> {
 // keeps the 401 → new session → one retry of `withSession` working. After that
 // the answer arrives as `delta` events and ends with `done`, or with `error`
 // (or a dropped connection), which rejects with an ApiError after some text.
+// A question that must wait for Gemini's quota gets `waiting` events (its place
+// in the server's line) before the first `delta`.
 
 /** How a streamed answer ended: `done`'s data. */
 export type StreamDone = Omit<ChatReply, 'text'>
@@ -251,6 +262,17 @@ export interface StreamHandlers {
   onOpen?: () => void
   /** The next piece of the answer, in order. */
   onDelta: (text: string) => void
+  /** The question waits in the server's line (`event: waiting`, before any delta); again on every change. */
+  onWaiting?: (waiting: Waiting) => void
+}
+
+/** The data of an `event: waiting`, or null when it is not one (a malformed event is skipped). */
+export function parseWaiting(data: unknown): Waiting | null {
+  if (!isRecord(data)) return null
+  const { place, estimateSeconds } = data
+  if (typeof place !== 'number' || !Number.isFinite(place) || place < 1) return null
+  if (typeof estimateSeconds !== 'number' || !Number.isFinite(estimateSeconds) || estimateSeconds < 0) return null
+  return { place: Math.round(place), estimateSeconds: Math.ceil(estimateSeconds) }
 }
 
 /** The answer of a stream that ended too early, or that was not a stream at all. */
@@ -326,6 +348,11 @@ async function callStream(path: string, init: RequestInit, handlers: StreamHandl
             if (data.text !== '') handlers.onDelta(data.text)
           }
           break
+        case 'waiting': {
+          const waiting = parseWaiting(data)
+          if (waiting) handlers.onWaiting?.(waiting)
+          break
+        }
         case 'done':
           if (!isStreamDone(data)) throw streamBroken('Malformed done event')
           return data

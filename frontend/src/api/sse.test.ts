@@ -52,6 +52,20 @@ describe('SseParser', () => {
     expect(parse('data: a\r', '\ndata: b\r', '\n\r', '\n')).toEqual([{ event: 'message', data: 'a\nb' }])
   })
 
+  it('parses the waiting events that come before the first delta, split anywhere', () => {
+    const text =
+      'event: waiting\ndata: {"place":3,"estimateSeconds":40}\n\n: keepalive\n\n' +
+      'event: waiting\r\ndata: {"place":1,"estimateSeconds":0}\r\n\r\n' +
+      'event: delta\ndata: {"text":"Ответ"}\n\n'
+    const expected = [
+      { event: 'waiting', data: '{"place":3,"estimateSeconds":40}' },
+      { event: 'waiting', data: '{"place":1,"estimateSeconds":0}' },
+      { event: 'delta', data: '{"text":"Ответ"}' },
+    ]
+    expect(parse(text)).toEqual(expected)
+    expect(parse(...(text.match(/[\s\S]{1,5}/g) ?? []))).toEqual(expected)
+  })
+
   it('ignores comment lines such as keepalives, and unknown fields', () => {
     expect(
       parse(': keepalive\n\n', 'event: delta\n: keepalive\nretry: 100\nfoo: bar\ndata: {"text":"x"}\n\n', ':\n\n'),

@@ -33,3 +33,13 @@ export type SessionRequest = ContentOf<NonNullable<SessionPath['post']['requestB
  * is still shown, with the server's own `error` text.
  */
 export type ErrorCode = Schemas['ErrorCode']
+
+/**
+ * `event: waiting` of a streamed answer (before any `delta`): the question waits in
+ * the server's line in front of Gemini's quota. `place` is 1-based (1 = sent next),
+ * `estimateSeconds` an integer ≥ 0. Sent again whenever either changes.
+ */
+export interface Waiting {
+  place: number
+  estimateSeconds: number
+}

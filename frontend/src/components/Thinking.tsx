@@ -1,16 +1,46 @@
 // The "waiting for the model" indicator. The live region always exists, so
-// screen readers announce the text when it appears.
+// screen readers announce the text when it appears. While the question waits in
+// the server's line (`queue`), it shows the place and the expected wait instead;
+// the live region then announces that text only when the place changes, not on
+// every new estimate.
 import { LoaderCircle } from 'lucide-react'
+import { useState } from 'react'
+import type { Waiting } from '../api/types'
+import { useI18n } from '../hooks/useI18n'
+import { formatWaiting } from '../i18n/translate'
 
-export function Thinking({ active, label }: { active: boolean; label: string }) {
+interface ThinkingProps {
+  active: boolean
+  label: string
+  /** The place in the server's line, while the request waits there. */
+  queue?: Waiting | null
+}
+
+/** The text of the wait as it was when the place (or the language) last changed. */
+function useAnnouncement(text: string | null, key: string | null): string | null {
+  const [announced, setAnnounced] = useState({ key, text })
+  if (announced.key !== key) {
+    // Adjusting state while rendering (react.dev: "storing information from previous renders").
+    setAnnounced({ key, text })
+    return text
+  }
+  return announced.text
+}
+
+export function Thinking({ active, label, queue = null }: ThinkingProps) {
+  const { language } = useI18n()
+  const waiting = active && queue !== null
+  const text = waiting ? formatWaiting(language, queue) : label
+  const announcement = useAnnouncement(waiting ? text : null, waiting ? `${language}:${queue.place}` : null)
   return (
     <div className="thinking-region" role="status" aria-live="polite">
       {active && (
-        <span className="thinking">
+        <span className={waiting ? 'thinking thinking-queue' : 'thinking'} aria-hidden={waiting || undefined}>
           <LoaderCircle className="spin" aria-hidden="true" size={20} />
-          {label}
+          {text}
         </span>
       )}
+      {waiting && <span className="visually-hidden">{announcement}</span>}
     </div>
   )
 }

@@ -81,6 +81,86 @@ describe('useAnswerStream', () => {
     await waitFor(() => expect(signals[0]?.aborted).toBe(true))
   })
 
+  describe('waiting in the server\'s line', () => {
+    it('keeps the last place while waiting; the first delta clears it, and a late waiting event is ignored', async () => {
+      const { stream } = streamServer()
+      const { result } = renderStream()
+
+      act(() => result.current.start('Вопрос'))
+      expect(result.current.queue).toBeNull()
+      const first = await stream(1)
+      first.send(sseEvent('waiting', { place: 3, estimateSeconds: 40 }))
+      await waitFor(() => expect(result.current.queue).toEqual({ place: 3, estimateSeconds: 40 }))
+      expect(result.current.state).toEqual({ kind: 'waiting', request: 'Вопрос', queue: { place: 3, estimateSeconds: 40 } })
+      expect(result.current.busy).toBe(true)
+
+      first.send(sseEvent('waiting', { place: 1, estimateSeconds: 5 }))
+      await waitFor(() => expect(result.current.queue).toEqual({ place: 1, estimateSeconds: 5 }))
+
+      first.delta('Ответ')
+      await waitFor(() => expect(result.current.state).toEqual({ kind: 'streaming', request: 'Вопрос', text: 'Ответ' }))
+      expect(result.current.queue).toBeNull()
+
+      // Not part of the protocol after a delta: the wait is over for good.
+      first.send(sseEvent('waiting', { place: 2, estimateSeconds: 9 }))
+      first.delta('!')
+      await waitFor(() => expect(result.current.state).toEqual({ kind: 'streaming', request: 'Вопрос', text: 'Ответ!' }))
+      expect(result.current.queue).toBeNull()
+      first.done()
+      await waitFor(() => expect(result.current.state.kind).toBe('done'))
+      expect(result.current.queue).toBeNull()
+    })
+
+    it('Stop while waiting in the line clears it, aborts the request and ends as stopped with no text', async () => {
+      const { stream, signals } = streamServer()
+      const { result, ends } = renderStream()
+
+      act(() => result.current.start('Вопрос'))
+      const first = await stream(1)
+      first.send(sseEvent('waiting', { place: 2, estimateSeconds: 75 }))
+      await waitFor(() => expect(result.current.queue).toEqual({ place: 2, estimateSeconds: 75 }))
+
+      act(() => result.current.stop())
+      await waitFor(() => expect(result.current.state.kind).toBe('stopped'))
+      expect(result.current.queue).toBeNull()
+      expect(result.current.busy).toBe(false)
+      expect(ends).toEqual([{ kind: 'stopped', request: 'Вопрос', text: '' }])
+      await waitFor(() => expect(signals[0]?.aborted).toBe(true))
+    })
+
+    it('an error event after waiting (the wait bound passed) fails with its code and clears the place', async () => {
+      const { stream } = streamServer()
+      const { result } = renderStream()
+
+      act(() => result.current.start('Вопрос'))
+      const first = await stream(1)
+      first.send(sseEvent('waiting', { place: 1, estimateSeconds: 30 }))
+      await waitFor(() => expect(result.current.queue).not.toBeNull())
+      first.send(sseEvent('error', { error: 'quota', code: 'upstream_quota', retryAfterSeconds: 60 }))
+
+      await waitFor(() => expect(result.current.state.kind).toBe('failed'))
+      expect(result.current.queue).toBeNull()
+      const failed = result.current.state
+      if (failed.kind !== 'failed') throw new Error('not failed')
+      expect(failed.error).toMatchObject({ code: 'upstream_quota', retryAfterSeconds: 60 })
+      expect(failed.text).toBe('')
+    })
+
+    it('cancel while waiting in the line goes back to idle without a place', async () => {
+      const { stream } = streamServer()
+      const { result, ends } = renderStream()
+
+      act(() => result.current.start('Вопрос'))
+      const first = await stream(1)
+      first.send(sseEvent('waiting', { place: 4, estimateSeconds: 100 }))
+      await waitFor(() => expect(result.current.queue).not.toBeNull())
+      act(() => result.current.cancel())
+      expect(result.current.state).toEqual({ kind: 'idle' })
+      expect(result.current.queue).toBeNull()
+      expect(ends).toEqual([])
+    })
+  })
+
   it('an error event ends as failed with its code and the text so far; retry sends the same request again', async () => {
     const { stream, messages } = streamServer()
     const { result, ends } = renderStream()

@@ -1,11 +1,13 @@
 // The lifecycle of one streamed answer, shared by the chat and the weld analyzer:
-// idle → waiting (sent, nothing arrived yet) → streaming (the text grows, at most
+// idle → waiting (sent, nothing arrived yet; with `queue` while the question
+// waits in the server's line for Gemini's quota) → streaming (the text grows, at most
 // one render per frame) → done, stopped (by the user) or failed (with Retry).
 // The request runs through `withSession` (a new session and one more try on 401).
 // A request is aborted on Stop, on a new start, on cancel and on unmount. Knows
 // nothing of what the answer is for: the view's own hook keeps the result.
 import { useEffect, useRef, useState } from 'react'
 import { type ApiError, asApiError, type CallOptions, type StreamDone, type StreamHandlers } from '../api/client'
+import type { Waiting } from '../api/types'
 import { frameScheduler } from './frame'
 import { useWithSession } from './useWithSession'
 
@@ -15,8 +17,11 @@ export type OpenStream<R> = (request: R, handlers: StreamHandlers, options: Call
 export type AnswerState<R> =
   /** Nothing sent yet, or dropped by `cancel`. */
   | { kind: 'idle' }
-  /** Sent; no text has arrived yet. */
-  | { kind: 'waiting'; request: R }
+  /**
+   * Sent; no text has arrived yet. `queue`: the question's place in the server's
+   * line (the last `waiting` event), until the first piece of text, the end or Stop.
+   */
+  | { kind: 'waiting'; request: R; queue?: Waiting }
   /** The answer is arriving; `text` is what came so far. */
   | { kind: 'streaming'; request: R; text: string }
   /** The whole answer. */
@@ -33,6 +38,8 @@ export interface AnswerStream<R> {
   state: AnswerState<R>
   /** True while waiting or streaming. */
   busy: boolean
+  /** The place in the server's line while the question waits there; null otherwise. */
+  queue: Waiting | null
   /** Sends a request, dropping any in flight. */
   start: (request: R) => void
   /** Sends the request that failed once more; nothing otherwise. */
@@ -66,6 +73,8 @@ export function useAnswerStream<R>(open: OpenStream<R>, onEnd?: (end: AnswerEnd<
     const controller = new AbortController()
     inFlight.current = controller
     let text = ''
+    /** A piece of the answer has arrived (it may not be rendered yet). */
+    let started = false
     const render = frameScheduler(() => {
       if (!controller.signal.aborted) setState({ kind: 'streaming', request, text })
     })
@@ -74,8 +83,15 @@ export function useAnswerStream<R>(open: OpenStream<R>, onEnd?: (end: AnswerEnd<
       onOpen: () => {
         // A second try after a new session starts from nothing again.
         text = ''
+        started = false
+      },
+      onWaiting: (queue) => {
+        // Only before the answer starts; the first piece ends the wait for good.
+        if (started || controller.signal.aborted) return
+        setState({ kind: 'waiting', request, queue })
       },
       onDelta: (piece) => {
+        started = true
         text += piece
         render.schedule()
       },
@@ -120,5 +136,6 @@ export function useAnswerStream<R>(open: OpenStream<R>, onEnd?: (end: AnswerEnd<
   }
 
   const busy = state.kind === 'waiting' || state.kind === 'streaming'
-  return { state, busy, start, retry, stop, cancel }
+  const queue = state.kind === 'waiting' ? (state.queue ?? null) : null
+  return { state, busy, queue, start, retry, stop, cancel }
 }

@@ -23,6 +23,12 @@ export const en: Dictionary = {
   'common.stop': 'Stop',
   'answer.stopped': 'Answer stopped — showing what had arrived.',
   'answer.incomplete': 'The answer broke off — showing what had arrived.',
+  'queue.waiting': 'Waiting: {place}, about {estimate}',
+  'queue.next': 'Waiting: {place}, any moment now',
+  'ordinal.one': '{n}st',
+  'ordinal.two': '{n}nd',
+  'ordinal.few': '{n}rd',
+  'ordinal.other': '{n}th',
 
   'chat.greeting':
     'Hello! I am a welding assistant. Ask me about welding parameters and technique, electrodes and wire, shielding gases or weld defects.',

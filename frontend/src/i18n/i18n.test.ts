@@ -3,7 +3,15 @@ import type { ErrorCode } from '../api/types'
 import { en, enErrors } from './en'
 import { detectLanguage, LANGUAGE_STORAGE_KEY } from './language'
 import { ru, ruErrors } from './ru'
-import { describeError, formatBytes, formatDuration, translator } from './translate'
+import {
+  describeError,
+  formatBytes,
+  formatDuration,
+  formatEstimate,
+  formatOrdinal,
+  formatWaiting,
+  translator,
+} from './translate'
 
 /** The error codes of the public API (docs/api.md, openapi.json); ErrorCode must keep them all. */
 const API_ERROR_CODES: readonly ErrorCode[] = [
@@ -96,6 +104,54 @@ describe('dictionaries', () => {
     expect(formatBytes(t, 'ru', 2.4 * 1024 * 1024)).toBe('2,4 МБ')
     expect(formatBytes(translator('en'), 'en', 310 * 1024)).toBe('310 KB')
     expect(formatBytes(t, 'ru', 512)).toBe('512 Б')
+  })
+})
+
+describe('the place in the waiting line', () => {
+  it('writes English ordinals', () => {
+    const cases: [number, string][] = [
+      [1, '1st'],
+      [2, '2nd'],
+      [3, '3rd'],
+      [4, '4th'],
+      [11, '11th'],
+      [12, '12th'],
+      [13, '13th'],
+      [21, '21st'],
+      [22, '22nd'],
+      [23, '23rd'],
+      [101, '101st'],
+      [111, '111th'],
+      [112, '112th'],
+    ]
+    for (const [n, text] of cases) expect(formatOrdinal('en', n)).toBe(text)
+  })
+
+  it('writes Russian ordinals as "N-й"', () => {
+    for (const n of [1, 2, 3, 4, 11, 21, 101, 111]) expect(formatOrdinal('ru', n)).toBe(`${n}-й`)
+  })
+
+  it('gives the estimate in seconds below a minute, then in whole minutes', () => {
+    const ru = translator('ru')
+    const en = translator('en')
+    expect(formatEstimate(ru, 40)).toBe('40 с')
+    expect(formatEstimate(ru, 59)).toBe('59 с')
+    expect(formatEstimate(ru, 60)).toBe('1 мин')
+    expect(formatEstimate(ru, 89)).toBe('1 мин')
+    expect(formatEstimate(ru, 90)).toBe('2 мин')
+    expect(formatEstimate(ru, 120)).toBe('2 мин')
+    expect(formatEstimate(en, 150)).toBe('3 min')
+    expect(formatEstimate(en, 45)).toBe('45 s')
+    expect(formatEstimate(en, 3 * 3600)).toBe('3 h')
+  })
+
+  it('says the whole line in both languages', () => {
+    expect(formatWaiting('ru', { place: 3, estimateSeconds: 40 })).toBe('В очереди: 3-й, около 40 с')
+    expect(formatWaiting('en', { place: 3, estimateSeconds: 40 })).toBe('Waiting: 3rd, about 40 s')
+    expect(formatWaiting('ru', { place: 12, estimateSeconds: 120 })).toBe('В очереди: 12-й, около 2 мин')
+    expect(formatWaiting('en', { place: 21, estimateSeconds: 120 })).toBe('Waiting: 21st, about 2 min')
+    expect(formatWaiting('ru', { place: 1, estimateSeconds: 0 })).toBe('В очереди: 1-й, вот-вот')
+    expect(formatWaiting('en', { place: 1, estimateSeconds: 0 })).toBe('Waiting: 1st, any moment now')
   })
 })
 

@@ -1,6 +1,6 @@
 // Translation functions over the dictionaries; pure, no React.
 import type { ApiError } from '../api/client'
-import type { Language } from '../api/types'
+import type { Language, Waiting } from '../api/types'
 import { type Dictionary, type ErrorMessages, format, type MessageKey, type MessageParams } from './dictionary'
 import { en, enErrors } from './en'
 import { ru, ruErrors } from './ru'
@@ -19,6 +19,41 @@ export function formatDuration(t: Translate, seconds: number): string {
   if (seconds < 90) return t('units.seconds', { n: Math.max(1, Math.ceil(seconds)) })
   if (seconds < 90 * 60) return t('units.minutes', { n: Math.ceil(seconds / 60) })
   return t('units.hours', { n: Math.ceil(seconds / 3600) })
+}
+
+/** The ordinal keys by the language's ordinal plural category (Russian has only "other"). */
+const ORDINAL_KEYS: Record<Intl.LDMLPluralRule, MessageKey> = {
+  zero: 'ordinal.other',
+  one: 'ordinal.one',
+  two: 'ordinal.two',
+  few: 'ordinal.few',
+  many: 'ordinal.other',
+  other: 'ordinal.other',
+}
+
+/** "3-й" / "3rd", "11th", "21st": a place in a line. */
+export function formatOrdinal(language: Language, n: number): string {
+  const category = new Intl.PluralRules(language, { type: 'ordinal' }).select(n)
+  return translator(language)(ORDINAL_KEYS[category], { n })
+}
+
+/**
+ * "40 с", "2 мин": how long a wait in the line is expected to take. Seconds below a
+ * minute, then whole minutes (rounded to the nearest), then whole hours from 90 minutes.
+ */
+export function formatEstimate(t: Translate, seconds: number): string {
+  const whole = Math.max(0, Math.ceil(seconds))
+  if (whole < 60) return t('units.seconds', { n: whole })
+  if (whole < 90 * 60) return t('units.minutes', { n: Math.round(whole / 60) })
+  return t('units.hours', { n: Math.round(whole / 3600) })
+}
+
+/** "В очереди: 3-й, около 40 с" / "Waiting: 3rd, about 40 s"; estimate 0 → "вот-вот" / "any moment now". */
+export function formatWaiting(language: Language, { place, estimateSeconds }: Waiting): string {
+  const t = translator(language)
+  const ordinal = formatOrdinal(language, place)
+  if (estimateSeconds <= 0) return t('queue.next', { place: ordinal })
+  return t('queue.waiting', { place: ordinal, estimate: formatEstimate(t, estimateSeconds) })
 }
 
 /** "310 КБ", "2,4 МБ" with the language's decimal separator. */

@@ -145,6 +145,56 @@ describe('WeldAnalyzer', () => {
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
   })
 
+  it('shows the place in the line while the analysis waits for the quota, and Stop clears it', async () => {
+    const stream = controlledStream()
+    const signals: AbortSignal[] = []
+    server.use(
+      http.post('/api/analyze/stream', ({ request }) => {
+        signals.push(request.signal)
+        return stream.response()
+      }),
+    )
+    const { user } = renderAnalyzer()
+    await choosePhoto(user)
+    await user.click(screen.getByRole('button', { name: 'Анализировать' }))
+    await waitFor(() => expect(signals).toHaveLength(1))
+
+    stream.send(sseEvent('waiting', { place: 3, estimateSeconds: 40 }))
+    expect(await screen.findByText('В очереди: 3-й, около 40 с', { selector: '.thinking' })).toBeInTheDocument()
+    expect(screen.queryByText('Анализирую фото…')).not.toBeInTheDocument()
+    expect(screen.getByRole('status').querySelector('.visually-hidden')).toHaveTextContent('В очереди: 3-й, около 40 с')
+
+    await user.click(screen.getByRole('button', { name: 'Остановить' }))
+
+    await waitFor(() => expect(signals[0]?.aborted).toBe(true))
+    expect(screen.queryByText(/В очереди/)).not.toBeInTheDocument()
+    expect(await screen.findByRole('button', { name: 'Анализировать' })).toBeEnabled()
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument()
+  })
+
+  it('shows the place in the line in English, until the report starts', async () => {
+    localStorage.setItem('weld-assistant.language', 'en')
+    const stream = controlledStream()
+    let requests = 0
+    server.use(
+      http.post('/api/analyze/stream', () => {
+        requests += 1
+        return stream.response()
+      }),
+    )
+    const { user } = renderAnalyzer()
+    await user.upload(screen.getByLabelText('Choose photos', { selector: 'input' }), weldPhoto())
+    await screen.findByRole('img', { name: 'Weld photo 1' })
+    await user.click(screen.getByRole('button', { name: 'Analyze' }))
+    await waitFor(() => expect(requests).toBe(1))
+
+    stream.send(sseEvent('waiting', { place: 1, estimateSeconds: 150 }))
+    expect(await screen.findByText('Waiting: 1st, about 3 min', { selector: '.thinking' })).toBeInTheDocument()
+    stream.delta('## Report')
+    await screen.findByRole('region', { name: 'Analysis result' })
+    expect(screen.queryByText(/Waiting:/)).not.toBeInTheDocument()
+  })
+
   it('an error event mid-report keeps the text, and Retry replaces it with the full report', async () => {
     const first = controlledStream()
     const sent = recordAnalyze(

@@ -306,6 +306,7 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
           <Thinking
             active={preparing > 0 || (analyzing && report === '')}
             label={preparing > 0 ? t('analyze.preparing') : t('analyze.thinking')}
+            queue={preparing > 0 ? null : analyzer.queue}
           />
 
           <div aria-live="polite" aria-busy={analyzing || undefined}>

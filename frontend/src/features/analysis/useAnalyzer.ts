@@ -5,7 +5,7 @@
 // SavedAnalysis, handed to `onReport` to be kept on the device.
 import { useEffect, useRef, useState } from 'react'
 import { type AnalyzeInput, analyzeStream, ApiError } from '../../api/client'
-import type { Language } from '../../api/types'
+import type { Language, Waiting } from '../../api/types'
 import { type AnswerState, useAnswerStream } from '../../hooks/useAnswerStream'
 import { newId } from '../../lib/id'
 import { makeThumbnail, type PreparedImage, prepareImage } from './prepare'
@@ -42,6 +42,8 @@ export interface Analyzer {
   overLimit: boolean
   note: string
   phase: AnalysisPhase
+  /** The analysis's place in the server's line while it waits for Gemini's quota; null otherwise. */
+  queue: Waiting | null
   /** The finished analysis (complete report), as it was saved. */
   result: SavedAnalysis | null
   /** Adds photos, up to MAX_PHOTOS in all; files that are not images are refused. */
@@ -187,6 +189,7 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
     overLimit,
     note,
     phase: analysisPhase(stream.state),
+    queue: stream.queue,
     result,
     addFiles,
     removePhoto,

@@ -436,6 +436,72 @@ describe('ChatAssistant', () => {
       expect(within(log).queryByText(/Ответ оборвался/)).not.toBeInTheDocument()
     })
 
+    /** What the live region says (the visible line is hidden from screen readers while waiting). */
+    function announced() {
+      return screen.getByRole('status').querySelector('.visually-hidden')?.textContent ?? null
+    }
+
+    it('shows the place in the line where "thinking" was, announces a new place only, and the first piece clears it', async () => {
+      const { current } = streamChat()
+      const { user, input, log } = renderChat()
+      await user.type(input, 'Какой газ?{Enter}')
+      const stream = await current()
+      expect(screen.getByText('Помощник думает…')).toBeInTheDocument()
+
+      stream.send(sseEvent('waiting', { place: 3, estimateSeconds: 40 }))
+      expect(await screen.findByText('В очереди: 3-й, около 40 с', { selector: '.thinking' })).toBeInTheDocument()
+      expect(screen.queryByText('Помощник думает…')).not.toBeInTheDocument()
+      expect(announced()).toBe('В очереди: 3-й, около 40 с')
+      expect(screen.getByRole('button', { name: 'Остановить' })).toBeInTheDocument()
+
+      // A new estimate for the same place: shown, not announced again.
+      stream.send(sseEvent('waiting', { place: 3, estimateSeconds: 35 }))
+      expect(await screen.findByText('В очереди: 3-й, около 35 с', { selector: '.thinking' })).toBeInTheDocument()
+      expect(announced()).toBe('В очереди: 3-й, около 40 с')
+
+      // A new place: announced.
+      stream.send(sseEvent('waiting', { place: 1, estimateSeconds: 120 }))
+      expect(await screen.findByText('В очереди: 1-й, около 2 мин', { selector: '.thinking' })).toBeInTheDocument()
+      expect(announced()).toBe('В очереди: 1-й, около 2 мин')
+
+      stream.delta('Аргон.')
+      expect(await within(log).findByText(/Аргон\./)).toBeInTheDocument()
+      expect(screen.queryByText(/В очереди/)).not.toBeInTheDocument()
+      expect(screen.getByRole('status')).toHaveTextContent('')
+      stream.done()
+      expect(await screen.findByRole('button', { name: 'Отправить' })).toBeInTheDocument()
+    })
+
+    it('Stop while waiting in the line aborts the request, clears the place and brings Send back', async () => {
+      const { current, signals } = streamChat()
+      const { user, input, log } = renderChat()
+      await user.type(input, 'Режимы MIG?{Enter}')
+      const stream = await current()
+      stream.send(sseEvent('waiting', { place: 2, estimateSeconds: 0 }))
+      expect(await screen.findByText('В очереди: 2-й, вот-вот', { selector: '.thinking' })).toBeInTheDocument()
+
+      await user.click(screen.getByRole('button', { name: 'Остановить' }))
+
+      await waitFor(() => expect(signals[0]?.aborted).toBe(true))
+      expect(await screen.findByRole('button', { name: 'Отправить' })).toBeInTheDocument()
+      expect(screen.queryByText(/В очереди/)).not.toBeInTheDocument()
+      expect(screen.getByRole('status')).toHaveTextContent('')
+      // Nothing had arrived: no partial answer, only the greeting.
+      expect(within(log).queryByText('Ответ остановлен — показано то, что успело прийти.')).not.toBeInTheDocument()
+      expect(input).toBeEnabled()
+    })
+
+    it('shows the place in the line in English', async () => {
+      localStorage.setItem('weld-assistant.language', 'en')
+      const { current } = streamChat()
+      const { user } = renderWithI18n(<ChatAssistant />)
+      await user.type(screen.getByRole('textbox', { name: 'Your question' }), 'Gas?{Enter}')
+      const stream = await current()
+      stream.send(sseEvent('waiting', { place: 22, estimateSeconds: 40 }))
+      expect(await screen.findByText('Waiting: 22nd, about 40 s', { selector: '.thinking' })).toBeInTheDocument()
+      expect(announced()).toBe('Waiting: 22nd, about 40 s')
+    })
+
     it('shows the English texts for Stop and an incomplete answer', async () => {
       localStorage.setItem('weld-assistant.language', 'en')
       const { current } = streamChat()

@@ -1,4 +1,5 @@
-// The chat view: greeting, conversation, example questions, thinking state, the
+// The chat view: greeting, conversation, example questions, thinking state (or
+// the place in the server's line while the question waits for Gemini's quota), the
 // answer growing as it streams in (with Stop), errors with Retry, and the
 // composer pinned to the bottom of the screen. Each answer can be copied or
 // downloaded; an analysis the user asks about shows as a card in the conversation.
@@ -79,7 +80,7 @@ function Message({ role, text, speaker, incomplete, streaming = false, actions =
 
 export function ChatAssistant() {
   const { t, language } = useI18n()
-  const { messages, status, send, retry, stop, clear } = useChat(language)
+  const { messages, status, queue, send, retry, stop, clear } = useChat(language)
   const [draft, setDraft] = useState('')
   const inputRef = useRef<HTMLTextAreaElement>(null)
   const endRef = useRef<HTMLDivElement>(null)
@@ -177,7 +178,7 @@ export function ChatAssistant() {
           </ul>
         )}
 
-        <Thinking active={sending && live === ''} label={t('chat.thinking')} />
+        <Thinking active={sending && live === ''} label={t('chat.thinking')} queue={queue} />
         {status.kind === 'failed' && <ErrorNotice error={status.error} onRetry={retry} />}
         <div ref={endRef} />
       </div>

@@ -5,7 +5,7 @@
 // chat (conversation.ts). Talks to the server only through api/client.
 import { useEffect, useEffectEvent, useRef, useState } from 'react'
 import { type ApiError, chatStream } from '../../api/client'
-import type { HistoryItem, Language } from '../../api/types'
+import type { HistoryItem, Language, Waiting } from '../../api/types'
 import { type AnswerState, useAnswerStream } from '../../hooks/useAnswerStream'
 import { translator } from '../../i18n/translate'
 import { newId } from '../../lib/id'
@@ -27,6 +27,8 @@ export type ChatStatus =
 export interface Chat {
   messages: ChatMessage[]
   status: ChatStatus
+  /** The question's place in the server's line while it waits for Gemini's quota; null otherwise. */
+  queue: Waiting | null
   /** Sends a question; false (and nothing sent) when it is empty or a request is in flight. */
   send: (text: string) => boolean
   /** Resends the question that failed, with the history it had, replacing a partial answer. */
@@ -94,7 +96,7 @@ export function useChat(language: Language): Chat {
     setMessages([])
   }
 
-  return { messages, status: chatStatus(stream.state), send, retry, stop: stream.stop, clear }
+  return { messages, status: chatStatus(stream.state), queue: stream.queue, send, retry, stop: stream.stop, clear }
 }
 
 /** The chat's view of the stream: a finished or stopped answer is already in the conversation. */
