@@ -171,7 +171,9 @@ impl Metrics {
             "Questions waiting in line for Gemini's quota",
             line_length.clone(),
         );
-        let line_wait = Histogram::new([0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0]);
+        let line_wait = Histogram::new([
+            0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0,
+        ]);
         registry.register(
             "quota_line_wait_seconds",
             "How long questions waited in line before they were sent",

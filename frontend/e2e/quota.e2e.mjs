@@ -4,12 +4,8 @@
 // next one waits in the server's line. The app shows its place ("В очереди:
 // 1-й, около N с") where the thinking indicator is, Stop takes it out of the line
 // (the fetch is aborted), and the fake Gemini never sees the waiting questions.
-//
-// Needs a server with the waiting line (`event: waiting`). Against a server that
-// does not know `WELD_GEMINI_RPM` (it says so in its start-up log) the tests are
-// skipped with that reason, unless E2E_QUOTA_REQUIRED=1, which runs them anyway
-// (and they fail, with what the page showed instead). Run alone with
-// `node --test e2e/quota.e2e.mjs` (WELD_BIN / FAKE_BIN as for the other specs).
+// Run alone with `node --test e2e/quota.e2e.mjs` (WELD_BIN / FAKE_BIN as for the
+// other specs).
 /* global document */
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
@@ -31,8 +27,6 @@ const WAITING = '.thinking-region .thinking'
 
 let stack
 let fake
-/** Why the tests are skipped (a server without the waiting line), or null. */
-let unsupported = null
 
 before(async () => {
   stack = await startStack({
@@ -46,10 +40,6 @@ before(async () => {
     },
   })
   fake = fakeControl(stack.fakeUrl)
-  if (/WELD_GEMINI_RPM is not a setting/.test(stack.serverLog()) && process.env.E2E_QUOTA_REQUIRED !== '1') {
-    unsupported =
-      'this server has no waiting line yet (it does not know WELD_GEMINI_RPM); E2E_QUOTA_REQUIRED=1 runs the tests anyway'
-  }
 })
 
 after(async () => {
@@ -123,8 +113,7 @@ async function announced(page) {
 }
 
 describe('the waiting line in front of Gemini\'s quota', { timeout: 2 * TEST_TIMEOUT }, () => {
-  test('a chat question over the quota shows its place in the line, and Stop takes it out', { timeout: TEST_TIMEOUT }, async (t) => {
-    if (unsupported) return t.skip(unsupported)
+  test('a chat question over the quota shows its place in the line, and Stop takes it out', { timeout: TEST_TIMEOUT }, async () => {
     await withPage('/', async (page, problems) => {
       const input = page.getByRole('textbox', { name: ru['chat.inputLabel'] })
 
@@ -167,8 +156,7 @@ describe('the waiting line in front of Gemini\'s quota', { timeout: 2 * TEST_TIM
     })
   })
 
-  test('an analysis over the quota shows its place in the line, and Stop takes it out', { timeout: TEST_TIMEOUT }, async (t) => {
-    if (unsupported) return t.skip(unsupported)
+  test('an analysis over the quota shows its place in the line, and Stop takes it out', { timeout: TEST_TIMEOUT }, async () => {
     // Still within the minute of the chat's one call (the stopped question left the line).
     await withPage('/analyze', async (page, problems) => {
       await page.getByRole('heading', { name: ru['analyze.title'] }).waitFor({ timeout: ANSWER_TIMEOUT })

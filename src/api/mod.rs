@@ -97,7 +97,12 @@ impl Ai {
     /// Gemini's quota the question waits its turn in line: the response then
     /// starts at once with `waiting` events. Until the stream is answered (or
     /// waiting), failures are normal errors. Errors are written in `language`.
-    pub async fn stream(&self, prompt: Prompt, language: Language, person: &str) -> Result<SseAnswer, ApiError> {
+    pub async fn stream(
+        &self,
+        prompt: Prompt,
+        language: Language,
+        person: &str,
+    ) -> Result<SseAnswer, ApiError> {
         let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let body = match GeminiClient::encode(prompt) {
             Ok(body) => body,
@@ -154,7 +159,12 @@ impl Ai {
             ai.settle(reservation, called).await;
             result.map_err(|e| e.in_language(language))
         };
-        Ok(SseAnswer::waiting(Box::pin(turn), position, self.keepalive, language))
+        Ok(SseAnswer::waiting(
+            Box::pin(turn),
+            position,
+            self.keepalive,
+            language,
+        ))
     }
 
     /// Asks Gemini, counting the call against the daily budget (reserved first,
@@ -201,8 +211,12 @@ impl Ai {
         use crate::error::{ErrorCode, Waiting};
         self.metrics.observe_line_refused(refusal.label());
         let (code, waiting) = match refusal {
-            quota::Refusal::PersonFull { max, .. } => (ErrorCode::UpstreamQuota, Waiting::PersonFull { max: *max }),
-            quota::Refusal::LineFull { max, .. } => (ErrorCode::UpstreamQuota, Waiting::LineFull { max: *max }),
+            quota::Refusal::PersonFull { max, .. } => {
+                (ErrorCode::UpstreamQuota, Waiting::PersonFull { max: *max })
+            }
+            quota::Refusal::LineFull { max, .. } => {
+                (ErrorCode::UpstreamQuota, Waiting::LineFull { max: *max })
+            }
             quota::Refusal::TooLong { max_seconds, .. } => (
                 ErrorCode::UpstreamQuota,
                 Waiting::TooLong {

@@ -19,10 +19,10 @@ use tokio::sync::watch;
 
 use super::UsageReply;
 use crate::{
-    quota::Position,
     domain::language::Language,
     error::{ApiError, ErrorCode},
     gemini::{AnswerStream, StreamEvent, Usage},
+    quota::Position,
 };
 
 /// The data of one stream event (which fields appear depends on the event).
@@ -71,8 +71,8 @@ pub struct SseAnswer {
 }
 
 enum Source {
-    /// Gemini's stream, opened.
-    Open(AnswerStream),
+    /// Gemini's stream, opened (boxed: a waiting answer is small until its turn).
+    Open(Box<AnswerStream>),
     /// Waiting in line: `waiting` events until the turn comes.
     Waiting {
         turn: PendingStream,
@@ -84,7 +84,7 @@ impl SseAnswer {
     /// The response for an opened stream; an `error` event is written in `language`.
     pub fn new(stream: AnswerStream, keepalive: Duration, language: Language) -> Self {
         Self {
-            source: Source::Open(stream),
+            source: Source::Open(Box::new(stream)),
             keepalive,
             language,
         }
@@ -136,7 +136,7 @@ impl ApiResponse for SseAnswer {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {
-                description: "Server-Sent Events: `delta` events, then `done` (or `error`).",
+                description: "Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then `delta` events, then `done` (or `error`).",
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
@@ -215,7 +215,7 @@ impl IntoResponse for SseAnswer {
                     biased;
                     opened = turn.as_mut() => match opened {
                         Ok(stream) => {
-                            state.source = Source::Open(stream);
+                            state.source = Source::Open(Box::new(stream));
                             state.keepalive.reset();
                         }
                         Err(error) => {

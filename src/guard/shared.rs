@@ -300,6 +300,10 @@ end
 return 1
 "#;
 
+/// The quota scripts, hashed once.
+static QUOTA_TAKE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| Script::new(QUOTA_TAKE_LUA));
+static QUOTA_REPORT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| Script::new(QUOTA_REPORT_LUA));
+
 impl SharedStore {
     fn quota_keys(&self, model: &str) -> [String; 4] {
         let base = format!("{}quota:{model}:", self.prefix);
@@ -318,8 +322,7 @@ impl crate::quota::SharedQuota for SharedStore {
         models: &'a [crate::quota::SharedModel],
     ) -> crate::quota::book::StoreFuture<'a, crate::quota::SharedRoom> {
         Box::pin(async move {
-            let script = Script::new(QUOTA_TAKE_LUA);
-            let mut invocation = script.prepare_invoke();
+            let mut invocation = QUOTA_TAKE.prepare_invoke();
             for model in models {
                 for key in self.quota_keys(&model.model) {
                     invocation.key(key);
@@ -349,8 +352,7 @@ impl crate::quota::SharedQuota for SharedStore {
         report: crate::quota::SharedReport,
     ) -> crate::quota::book::StoreFuture<'a, ()> {
         Box::pin(async move {
-            let script = Script::new(QUOTA_REPORT_LUA);
-            let mut invocation = script.prepare_invoke();
+            let mut invocation = QUOTA_REPORT.prepare_invoke();
             for key in self.quota_keys(model) {
                 invocation.key(key);
             }

@@ -113,7 +113,11 @@ impl ModelState {
     }
 
     fn prune(&mut self, now: Instant, wall: SystemTime) {
-        while self.sends.front().is_some_and(|&at| now.duration_since(at) >= WINDOW) {
+        while self
+            .sends
+            .front()
+            .is_some_and(|&at| now.duration_since(at) >= WINDOW)
+        {
             self.sends.pop_front();
         }
         if self.blocked_until.is_some_and(|until| until <= now) {
@@ -213,7 +217,10 @@ impl QuotaBook {
     fn with<T>(&self, f: impl FnOnce(&mut Vec<ModelState>, Instant, SystemTime) -> T) -> T {
         let now = Instant::now();
         let wall = SystemTime::now();
-        let mut models = self.models.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut models = self
+            .models
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for model in models.iter_mut() {
             model.prune(now, wall);
         }
@@ -239,7 +246,8 @@ impl QuotaBook {
     /// fallback model asks this before calling it).
     pub async fn take_model(&self, index: usize) -> bool {
         let Some(shared) = &self.shared else {
-            return self.with(|models, now, wall| take_local(models, now, wall, index, index + 1)) == Room::Now(index);
+            return self.with(|models, now, wall| take_local(models, now, wall, index, index + 1))
+                == Room::Now(index);
         };
         let plans = self.shared_models();
         let Some(one) = plans.get(index).cloned() else {
@@ -250,7 +258,10 @@ impl QuotaBook {
                 self.mirror(index, &room);
                 room.took.is_some()
             }
-            Err(()) => self.with(|models, now, wall| take_local(models, now, wall, index, index + 1)) == Room::Now(index),
+            Err(()) => {
+                self.with(|models, now, wall| take_local(models, now, wall, index, index + 1))
+                    == Room::Now(index)
+            }
         }
     }
 
@@ -357,7 +368,10 @@ impl QuotaBook {
             slots.truncate(n);
             let last = slots.last().copied().unwrap_or(now + WINDOW);
             slots.resize(n, last);
-            slots.into_iter().map(|at| at.saturating_duration_since(now)).collect()
+            slots
+                .into_iter()
+                .map(|at| at.saturating_duration_since(now))
+                .collect()
         })
     }
 
@@ -393,14 +407,18 @@ fn all_day_gone(models: &[ModelState], _wall: SystemTime) -> Option<SystemTime> 
     if models.is_empty() {
         return None;
     }
-    models.iter().map(|m| m.day_until).collect::<Option<Vec<_>>>()?.into_iter().min()
+    models
+        .iter()
+        .map(|m| m.day_until)
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .min()
 }
 
 fn take_local(models: &mut [ModelState], now: Instant, wall: SystemTime, first: usize, end: usize) -> Room {
     let mut soonest: Option<Instant> = None;
     let end = end.min(models.len());
-    for index in first..end {
-        let model = &mut models[index];
+    for (index, model) in models.iter_mut().enumerate().take(end).skip(first) {
         if model.day_until.is_some() {
             continue;
         }
@@ -413,8 +431,7 @@ fn take_local(models: &mut [ModelState], now: Instant, wall: SystemTime, first: 
     }
     match soonest {
         Some(at) => Room::At(at),
-        None => all_day_gone(&models[first..end], wall)
-            .map_or(Room::At(now + WINDOW), Room::Day),
+        None => all_day_gone(&models[first..end], wall).map_or(Room::At(now + WINDOW), Room::Day),
     }
 }
 
@@ -442,12 +459,23 @@ mod tests {
         assert_eq!(book.take().await, Room::Now(0));
         assert_eq!(book.take().await, Room::Now(0));
         assert_eq!(book.take().await, Room::Now(1));
-        let Room::At(at) = book.take().await else { panic!("expected a wait") };
+        let Room::At(at) = book.take().await else {
+            panic!("expected a wait")
+        };
         let wait = at.saturating_duration_since(Instant::now());
-        assert!(wait > Duration::from_secs(59) && wait <= WINDOW + MARGIN, "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(59) && wait <= WINDOW + MARGIN,
+            "{wait:?}"
+        );
         let estimates = book.estimates(4);
-        assert!(estimates.iter().all(|e| *e > Duration::from_secs(59)), "{estimates:?}");
-        assert!(estimates[3] > Duration::from_secs(119), "the fourth waits two minutes: {estimates:?}");
+        assert!(
+            estimates.iter().all(|e| *e > Duration::from_secs(59)),
+            "{estimates:?}"
+        );
+        assert!(
+            estimates[3] > Duration::from_secs(119),
+            "the fourth waits two minutes: {estimates:?}"
+        );
     }
 
     #[tokio::test]
@@ -456,7 +484,8 @@ mod tests {
         for _ in 0..5 {
             assert_eq!(book.take().await, Room::Now(0));
         }
-        book.on_quota("m0", Scope::Minute, Some(Duration::from_secs(30))).await;
+        book.on_quota("m0", Scope::Minute, Some(Duration::from_secs(30)))
+            .await;
         // Four went through: that is the rate now, and the model waits.
         let status = book.status();
         assert_eq!(status[0].rpm, Some(4));
@@ -470,7 +499,9 @@ mod tests {
         book.on_quota("m0", Scope::Day, None).await;
         assert_eq!(book.take().await, Room::Now(1));
         book.on_quota("m1", Scope::Day, None).await;
-        let Room::Day(reset) = book.take().await else { panic!("expected the day") };
+        let Room::Day(reset) = book.take().await else {
+            panic!("expected the day")
+        };
         assert!(reset > SystemTime::now());
         assert_eq!(book.day_gone(), Some(reset));
         assert_eq!(book.status()[0].state, "day");

@@ -47,7 +47,11 @@ fn pacific_offset(unix: i64) -> i64 {
     // Daylight time starts at 02:00 PST (10:00 UTC) and ends at 02:00 PDT (09:00 UTC).
     let start = nth_sunday(year, 3, 2) * DAY + 10 * HOUR;
     let end = nth_sunday(year, 11, 1) * DAY + 9 * HOUR;
-    if (start..end).contains(&unix) { -7 * HOUR } else { -8 * HOUR }
+    if (start..end).contains(&unix) {
+        -7 * HOUR
+    } else {
+        -8 * HOUR
+    }
 }
 
 fn unix(at: SystemTime) -> i64 {
@@ -106,11 +110,29 @@ mod tests {
     #[test]
     fn daylight_time_switches_on_the_us_dates() {
         // 2026: DST from Sunday 8 March to Sunday 1 November.
-        assert_eq!(rfc3339(next_pacific_midnight(at("2026-03-08T12:00:00Z"))), "2026-03-09T07:00:00Z");
-        assert_eq!(rfc3339(next_pacific_midnight(at("2026-03-07T12:00:00Z"))), "2026-03-08T08:00:00Z");
-        assert_eq!(rfc3339(next_pacific_midnight(at("2026-10-31T12:00:00Z"))), "2026-11-01T07:00:00Z");
-        assert_eq!(rfc3339(next_pacific_midnight(at("2026-11-01T12:00:00Z"))), "2026-11-02T08:00:00Z");
-        assert_eq!(rfc3339(next_pacific_midnight(at("2027-03-13T12:00:00Z"))), "2027-03-14T08:00:00Z");
-        assert_eq!(rfc3339(next_pacific_midnight(at("2027-03-14T12:00:00Z"))), "2027-03-15T07:00:00Z");
+        assert_eq!(
+            rfc3339(next_pacific_midnight(at("2026-03-08T12:00:00Z"))),
+            "2026-03-09T07:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(next_pacific_midnight(at("2026-03-07T12:00:00Z"))),
+            "2026-03-08T08:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(next_pacific_midnight(at("2026-10-31T12:00:00Z"))),
+            "2026-11-01T07:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(next_pacific_midnight(at("2026-11-01T12:00:00Z"))),
+            "2026-11-02T08:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(next_pacific_midnight(at("2027-03-13T12:00:00Z"))),
+            "2027-03-14T08:00:00Z"
+        );
+        assert_eq!(
+            rfc3339(next_pacific_midnight(at("2027-03-14T12:00:00Z"))),
+            "2027-03-15T07:00:00Z"
+        );
     }
 }

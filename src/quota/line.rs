@@ -195,7 +195,9 @@ pub struct Line {
 
 impl std::fmt::Debug for Line {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Line").field("waiting", &self.len()).finish_non_exhaustive()
+        f.debug_struct("Line")
+            .field("waiting", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -334,7 +336,10 @@ impl Line {
         // A question that could not be sent within the bound is told so now,
         // not after waiting for it.
         let estimate = waiter.position.borrow().estimate_seconds;
-        let left = waiter.deadline.saturating_duration_since(Instant::now()).as_secs();
+        let left = waiter
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs();
         if estimate > left {
             drop(waiter);
             return Err(Refusal::TooLong {
@@ -371,7 +376,9 @@ pub struct Waiter {
 
 impl std::fmt::Debug for Waiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Waiter").field("position", &*self.position.borrow()).finish_non_exhaustive()
+        f.debug_struct("Waiter")
+            .field("position", &*self.position.borrow())
+            .finish_non_exhaustive()
     }
 }
 
@@ -496,7 +503,8 @@ mod tests {
     async fn every_first_question_goes_before_any_second() {
         let line = line(1, WIDE);
         assert!(matches!(line.enter("greedy").await, Ok(Admission::Now(_))));
-        let greedy: Vec<Waiter> = futures_util::future::join_all((0..3).map(|_| waiter(&line, "greedy"))).await;
+        let greedy: Vec<Waiter> =
+            futures_util::future::join_all((0..3).map(|_| waiter(&line, "greedy"))).await;
         let mut others = Vec::new();
         for name in ["a", "b", "c"] {
             others.push(waiter(&line, name).await);
@@ -536,7 +544,10 @@ mod tests {
         assert!(matches!(line.enter("x").await, Ok(Admission::Now(_))));
         let _a = waiter(&line, "a").await;
         let _b = waiter(&line, "a").await;
-        assert!(matches!(line.enter("a").await, Err(Refusal::PersonFull { max: 2, .. })));
+        assert!(matches!(
+            line.enter("a").await,
+            Err(Refusal::PersonFull { max: 2, .. })
+        ));
         let _c = waiter(&line, "c").await;
         let refusal = line.enter("d").await.unwrap_err();
         assert!(matches!(refusal, Refusal::LineFull { max: 3, .. }), "{refusal:?}");

@@ -42,7 +42,15 @@ async fn chat(client: &reqwest::Client, app: &TestApp, message: &str) -> Answer 
 fn spawn_chat(client: &reqwest::Client, app: &TestApp, message: String) -> tokio::task::JoinHandle<Answer> {
     let (client, url) = (client.clone(), app.url.clone());
     tokio::spawn(async move {
-        Answer::read(client.post(format!("{url}/api/chat")).json(&json!({"message": message})).send().await.unwrap()).await
+        Answer::read(
+            client
+                .post(format!("{url}/api/chat"))
+                .json(&json!({"message": message}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     })
 }
 
@@ -82,7 +90,12 @@ async fn line_holds(app: &TestApp, n: u64) {
 fn messages(fake: &FakeGemini) -> Vec<String> {
     fake.received()
         .iter()
-        .map(|r| r.json()["contents"].as_array().unwrap().last().unwrap()["parts"][0]["text"].as_str().unwrap_or("").to_owned())
+        .map(|r| {
+            r.json()["contents"].as_array().unwrap().last().unwrap()["parts"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -114,8 +127,14 @@ async fn a_class_of_thirty_on_ten_and_ten_a_minute_is_all_answered() {
         assert_eq!(answer.status, 200, "{}", answer.text);
         assert!(!answer.json()["text"].as_str().unwrap().is_empty());
     }
-    assert!(longest <= Duration::from_secs(90), "the last answer came after {longest:?}");
-    assert!(longest >= Duration::from_secs(55), "the quota cannot free before its minute: {longest:?}");
+    assert!(
+        longest <= Duration::from_secs(90),
+        "the last answer came after {longest:?}"
+    );
+    assert!(
+        longest >= Duration::from_secs(55),
+        "the quota cannot free before its minute: {longest:?}"
+    );
     let accepted = app.fake.accepted();
     assert_eq!(accepted.len(), 30);
     println!(
@@ -138,7 +157,9 @@ async fn everyone_s_first_question_goes_before_a_greedy_person_s_second() {
     app.fake.enforce_quota(Quota::per_minute(10));
     // The minute's ten calls are spent.
     let early = person(&app).await;
-    let warmup: Vec<_> = (0..10).map(|i| spawn_chat(&early, &app, format!("warm {i}"))).collect();
+    let warmup: Vec<_> = (0..10)
+        .map(|i| spawn_chat(&early, &app, format!("warm {i}")))
+        .collect();
     for answer in warmup {
         assert_eq!(answer.await.unwrap().status, 200);
     }
@@ -166,9 +187,18 @@ async fn everyone_s_first_question_goes_before_a_greedy_person_s_second() {
     }
     let next_ten: Vec<String> = messages(&app.fake)[10..20].to_vec();
     let greedy_calls = next_ten.iter().filter(|m| m.starts_with("greedy")).count();
-    assert!(greedy_calls <= 2, "the greedy person got {greedy_calls} of the first ten: {next_ten:?}");
-    assert_eq!(next_ten.iter().filter(|m| m.starts_with("other")).count(), 10 - greedy_calls);
-    assert!(app.fake.refused().is_empty(), "pacing by the configured rate provokes no 429");
+    assert!(
+        greedy_calls <= 2,
+        "the greedy person got {greedy_calls} of the first ten: {next_ten:?}"
+    );
+    assert_eq!(
+        next_ten.iter().filter(|m| m.starts_with("other")).count(),
+        10 - greedy_calls
+    );
+    assert!(
+        app.fake.refused().is_empty(),
+        "pacing by the configured rate provokes no 429"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +214,11 @@ async fn a_waiting_stream_starts_at_once_says_its_place_and_then_answers() {
     let mut stream = open_stream(&client, &app, "second").await;
     assert_eq!(stream.status, 200);
     let waiting = stream.next_event().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "the waiting event took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the waiting event took {:?}",
+        started.elapsed()
+    );
     assert_eq!(waiting.name, "waiting");
     assert_eq!(waiting.data["place"], 1);
     let estimate = waiting.data["estimateSeconds"].as_u64().unwrap();
@@ -193,7 +227,10 @@ async fn a_waiting_stream_starts_at_once_says_its_place_and_then_answers() {
     let rest = stream.finish().await;
     assert_eq!(rest.names().last(), Some(&"done"), "{}", rest.body);
     assert!(!rest.text().is_empty());
-    assert!(started.elapsed() >= Duration::from_secs(50), "sent before the minute freed");
+    assert!(
+        started.elapsed() >= Duration::from_secs(50),
+        "sent before the minute freed"
+    );
     assert_eq!(app.fake.received().len(), 2);
 }
 
@@ -214,13 +251,21 @@ async fn a_question_whose_client_leaves_never_reaches_gemini() {
     let other = person(&app).await;
     let mut second = open_stream(&other, &app, "streamed, then the tab closed").await;
     let waiting = second.next_event().await.unwrap();
-    assert_eq!((waiting.name.as_str(), waiting.data["place"].as_u64()), ("waiting", Some(2)));
+    assert_eq!(
+        (waiting.name.as_str(), waiting.data["place"].as_u64()),
+        ("waiting", Some(2))
+    );
     line_holds(&app, 2).await;
     drop(first);
     line_holds(&app, 1).await;
     // The one behind moved up.
     let moved = second.next_event().await.unwrap();
-    assert_eq!((moved.name.as_str(), moved.data["place"].as_u64()), ("waiting", Some(1)), "{:?}", moved.data);
+    assert_eq!(
+        (moved.name.as_str(), moved.data["place"].as_u64()),
+        ("waiting", Some(1)),
+        "{:?}",
+        moved.data
+    );
     drop(second);
     line_holds(&app, 0).await;
     // Past the minute, nothing more reached the fake.
@@ -246,7 +291,11 @@ async fn the_day_s_quota_is_refused_at_once_until_midnight_pacific() {
                 .unwrap(),
         )
         .await;
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
         let body = answer.assert_error(503, "upstream_quota");
         let retry_after: u64 = answer.headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert_eq!(body["retryAfterSeconds"], retry_after);
@@ -254,11 +303,21 @@ async fn the_day_s_quota_is_refused_at_once_until_midnight_pacific() {
         assert_eq!(health["quota"]["state"], "day", "{health}");
         let reset = humantime::parse_rfc3339(health["quota"]["resetsAt"].as_str().unwrap()).unwrap();
         let to_reset = reset.duration_since(SystemTime::now()).unwrap().as_secs();
-        assert!(retry_after + 5 >= to_reset && retry_after <= to_reset + 5, "Retry-After {retry_after}, reset in {to_reset}");
+        assert!(
+            retry_after + 5 >= to_reset && retry_after <= to_reset + 5,
+            "Retry-After {retry_after}, reset in {to_reset}"
+        );
         // Midnight Pacific is 07:00 or 08:00 UTC: 10:00 or 11:00 in Moscow.
         let utc = humantime::format_rfc3339_seconds(reset).to_string();
-        assert!(utc.ends_with("T07:00:00Z") || utc.ends_with("T08:00:00Z"), "{utc}");
-        let moscow = if utc.ends_with("T07:00:00Z") { "10:00" } else { "11:00" };
+        assert!(
+            utc.ends_with("T07:00:00Z") || utc.ends_with("T08:00:00Z"),
+            "{utc}"
+        );
+        let moscow = if utc.ends_with("T07:00:00Z") {
+            "10:00"
+        } else {
+            "11:00"
+        };
         let text = body["error"].as_str().unwrap();
         assert!(text.contains(moscow) && text.contains("московскому"), "{text}");
         // The second reached Google (which refused it); the third did not.
@@ -291,7 +350,8 @@ async fn two_replicas_on_one_redis_do_not_exceed_the_rate_together() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(google.accepted().len(), 3, "{:?}", google.received().len());
     assert!(google.refused().is_empty(), "the replicas provoked a 429");
-    let waiting = health(&a).await["quota"]["waiting"].as_u64().unwrap() + health(&b).await["quota"]["waiting"].as_u64().unwrap();
+    let waiting = health(&a).await["quota"]["waiting"].as_u64().unwrap()
+        + health(&b).await["quota"]["waiting"].as_u64().unwrap();
     assert_eq!(waiting, 1);
     drop(streams);
 }
@@ -308,7 +368,10 @@ async fn the_line_s_bounds_give_a_clear_503_with_retry_after() {
     .await;
     let a = person(&app).await;
     assert_eq!(chat(&a, &app, "first").await.status, 200);
-    let mut held = vec![open_stream(&a, &app, "a1").await, open_stream(&a, &app, "a2").await];
+    let mut held = vec![
+        open_stream(&a, &app, "a1").await,
+        open_stream(&a, &app, "a2").await,
+    ];
     for stream in &mut held {
         assert_eq!(stream.next_event().await.unwrap().name, "waiting");
     }
@@ -321,7 +384,13 @@ async fn the_line_s_bounds_give_a_clear_503_with_retry_after() {
     };
     let third = Answer::read(english(&a, "/api/chat/stream").await.unwrap()).await;
     let body = third.assert_error(503, "upstream_quota");
-    assert!(body["error"].as_str().unwrap().contains("You already have 2 questions waiting"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("You already have 2 questions waiting"),
+        "{body}"
+    );
     assert!(third.headers.contains_key("retry-after"));
     assert_no_leak(&third.headers, &third.text);
     let b = person(&app).await;
@@ -329,7 +398,13 @@ async fn the_line_s_bounds_give_a_clear_503_with_retry_after() {
     let c = person(&app).await;
     let full = Answer::read(english(&c, "/api/chat").await.unwrap()).await;
     let body = full.assert_error(503, "upstream_quota");
-    assert!(body["error"].as_str().unwrap().contains("line for Gemini is full"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("line for Gemini is full"),
+        "{body}"
+    );
     assert!(body["retryAfterSeconds"].as_u64().unwrap() >= 60);
     // A wait past the bound is refused at once, not after waiting.
     let short = spawn_app_with(|c| {
@@ -376,7 +451,9 @@ async fn shutting_down_tells_the_waiting_questions_instead_of_cutting_them() {
     let rest = bounded("the stream's end", Duration::from_secs(10), stream.finish()).await;
     let error = rest.event("error");
     assert_eq!(error.data["code"], "upstream_unavailable", "{}", rest.body);
-    let plain = bounded("the plain answer", Duration::from_secs(10), plain).await.unwrap();
+    let plain = bounded("the plain answer", Duration::from_secs(10), plain)
+        .await
+        .unwrap();
     plain.assert_error(503, "upstream_unavailable");
     assert_eq!(app.fake.received().len(), 1);
 }

@@ -276,7 +276,12 @@ impl Quota {
         if self.per_day.is_some_and(|limit| today >= limit) {
             self.refused.push((model.to_owned(), now, true));
             // Google's per-day 429 carries a short RetryInfo too: it must not be trusted.
-            return Some(quota_429(model, "GenerateRequestsPerDayPerProjectPerModel-FreeTier", self.per_day.unwrap_or(0), 17));
+            return Some(quota_429(
+                model,
+                "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                self.per_day.unwrap_or(0),
+                17,
+            ));
         }
         let in_minute: Vec<std::time::Instant> = self
             .accepted
@@ -289,7 +294,12 @@ impl Quota {
             let oldest = in_minute.iter().min().copied().unwrap_or(now);
             let left = (oldest + minute).saturating_duration_since(now);
             let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            return Some(quota_429(model, "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", self.per_minute, seconds));
+            return Some(quota_429(
+                model,
+                "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                self.per_minute,
+                seconds,
+            ));
         }
         self.accepted.push((model.to_owned(), now));
         None
@@ -328,7 +338,10 @@ fn quota_429(model: &str, quota_id: &str, limit: u32, retry_seconds: u64) -> Rep
 
 /// The model of a generation path: `/v1beta/models/<model>:generateContent`.
 fn model_of(path: &str) -> &str {
-    path.rsplit('/').next().and_then(|last| last.split(':').next()).unwrap_or("")
+    path.rsplit('/')
+        .next()
+        .and_then(|last| last.split(':').next())
+        .unwrap_or("")
 }
 
 /// A handle on a running fake.
@@ -416,12 +429,24 @@ impl FakeGemini {
 
     /// Generation calls the quota let through: (model, when).
     pub fn accepted(&self) -> Vec<(String, std::time::Instant)> {
-        self.state.lock().unwrap().quota.as_ref().map(|q| q.accepted.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .unwrap()
+            .quota
+            .as_ref()
+            .map(|q| q.accepted.clone())
+            .unwrap_or_default()
     }
 
     /// Generation calls the quota refused: (model, when, whether by the day's quota).
     pub fn refused(&self) -> Vec<(String, std::time::Instant, bool)> {
-        self.state.lock().unwrap().quota.as_ref().map(|q| q.refused.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .unwrap()
+            .quota
+            .as_ref()
+            .map(|q| q.refused.clone())
+            .unwrap_or_default()
     }
 
     /// When streamed response bodies were dropped before they were fully sent.

@@ -93,7 +93,12 @@ export interface paths {
          *     `{finishReason, model, usage?}` — or `error` with the error object if the
          *     stream fails after it started. Anything that fails before the first text is
          *     a normal JSON error. `: keepalive` comments keep idle proxies from closing
-         *     a slow answer.
+         *     a slow answer. Past Gemini's per-minute quota the question waits its turn
+         *     in a fair line: the response is then `200` at once with `waiting` events
+         *     `{place, estimateSeconds}` (place 1 is sent next; repeated as the line
+         *     moves, with a `: waiting` comment every second) before the first `delta`,
+         *     and a failure after that is an `error` event. Closing the stream takes the
+         *     question out of the line.
          */
         post: operations["chatStream"];
         delete?: never;
@@ -145,7 +150,12 @@ export interface paths {
          *     `{finishReason, model, usage?}` — or `error` with the error object if the
          *     stream fails after it started. Anything that fails before the first text is
          *     a normal JSON error. `: keepalive` comments keep idle proxies from closing
-         *     a slow answer.
+         *     a slow answer. Past Gemini's per-minute quota the question waits its turn
+         *     in a fair line: the response is then `200` at once with `waiting` events
+         *     `{place, estimateSeconds}` (place 1 is sent next; repeated as the line
+         *     moves, with a `: waiting` comment every second) before the first `delta`,
+         *     and a failure after that is an `error` event. Closing the stream takes the
+         *     question out of the line.
          */
         post: operations["analyzeStream"];
         delete?: never;
@@ -886,7 +896,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Server-Sent Events: `delta` events, then `done` (or `error`). */
+            /** @description Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then `delta` events, then `done` (or `error`). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1223,7 +1233,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Server-Sent Events: `delta` events, then `done` (or `error`). */
+            /** @description Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then `delta` events, then `done` (or `error`). */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -97,17 +97,20 @@ export function useAnswerStream<R>(open: OpenStream<R>, onEnd?: (end: AnswerEnd<
       },
     }
     let end: AnswerEnd<R> | null = null
+    let stoppedByUser: boolean
     try {
       await withSession(() => open(request, handlers, { signal: controller.signal }))
       if (!controller.signal.aborted) end = { kind: 'done', request, text }
     } catch (error) {
       if (!controller.signal.aborted) end = { kind: 'failed', request, text, error: asApiError(error) }
-      else if (stopping.current === controller) end = { kind: 'stopped', request, text }
     } finally {
       render.cancel()
+      stoppedByUser = stopping.current === controller
       if (inFlight.current === controller) inFlight.current = null
       if (stopping.current === controller) stopping.current = null
     }
+    // Stopped by the user, whether the aborted request threw or just ended.
+    if (!end && stoppedByUser) end = { kind: 'stopped', request, text }
     if (end) {
       onEnd?.(end)
       setState(end)

@@ -78,7 +78,12 @@ impl AnalyzeApi {
     /// `{finishReason, model, usage?}` — or `error` with the error object if the
     /// stream fails after it started. Anything that fails before the first text is
     /// a normal JSON error. `: keepalive` comments keep idle proxies from closing
-    /// a slow answer.
+    /// a slow answer. Past Gemini's per-minute quota the question waits its turn
+    /// in a fair line: the response is then `200` at once with `waiting` events
+    /// `{place, estimateSeconds}` (place 1 is sent next; repeated as the line
+    /// moves, with a `: waiting` comment every second) before the first `delta`,
+    /// and a failure after that is an `error` event. Closing the stream takes the
+    /// question out of the line.
     #[oai(path = "/api/analyze/stream", method = "post", operation_id = "analyzeStream")]
     async fn analyze_stream(
         &self,

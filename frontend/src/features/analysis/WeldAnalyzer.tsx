@@ -284,13 +284,16 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
                 onChange={(event) => analyzer.setNote(event.target.value)}
               />
               <div className="form-actions">
+                {/* Keyed apart: were React to turn this one button from Stop into
+                    Analyze inside Stop's click, the click would submit the form. */}
                 {analyzing ? (
-                  <button type="button" className="button button-secondary" onClick={analyzer.stop}>
+                  <button key="stop" type="button" className="button button-secondary" onClick={analyzer.stop}>
                     <Square aria-hidden="true" size={18} fill="currentColor" />
                     {t('common.stop')}
                   </button>
                 ) : (
                   <button
+                    key="submit"
                     type="submit"
                     className="button button-primary"
                     disabled={photos.length === 0 || preparing > 0}

@@ -200,13 +200,15 @@ export function ChatAssistant() {
           onChange={(event) => setDraft(event.target.value)}
           onKeyDown={onKeyDown}
         />
+        {/* Keyed apart: were React to turn this one button from Stop into Send
+            inside Stop's click, the click would submit what was typed meanwhile. */}
         {sending ? (
-          <button type="button" className="send-button stop-button" onClick={onStop}>
+          <button key="stop" type="button" className="send-button stop-button" onClick={onStop}>
             <Square aria-hidden="true" size={18} fill="currentColor" />
             <span className="visually-hidden">{t('common.stop')}</span>
           </button>
         ) : (
-          <button type="submit" className="send-button" disabled={draft.trim() === ''}>
+          <button key="send" type="submit" className="send-button" disabled={draft.trim() === ''}>
             <Send aria-hidden="true" size={22} />
             <span className="visually-hidden">{t('chat.send')}</span>
           </button>
