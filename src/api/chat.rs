@@ -2,7 +2,9 @@
 
 use poem_openapi::{Enum, Object, OpenApi, param::Header, payload::Json};
 
-use super::{Ai, AnswerLanguage, AnswerReply, ApiTags, SseAnswer, auth::AiAuth, json_string::JsonString};
+use super::{
+    Ai, AnswerLanguage, AnswerReply, ApiTags, Caller, SseAnswer, auth::AiAuth, json_string::JsonString,
+};
 use crate::{
     domain::{
         history::{self, HistoryBudget, Role, Turn},
@@ -99,6 +101,7 @@ impl ChatApi {
     async fn chat(
         &self,
         auth: AiAuth,
+        req: &poem::Request,
         body: Json<ChatRequest>,
         /// Used for the answer's language when `language` is absent.
         #[oai(name = "Accept-Language")]
@@ -107,7 +110,7 @@ impl ChatApi {
         let Json(request) = body;
         let language = request_language(&request, accept_language.0.as_deref());
         let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
-        let answer = self.ai.answer(prompt, language, &auth.person()).await?;
+        let answer = self.ai.answer(prompt, language, &Caller::of(&auth, req)).await?;
         Ok(Json(answer.into()))
     }
 
@@ -128,6 +131,7 @@ impl ChatApi {
     async fn chat_stream(
         &self,
         auth: AiAuth,
+        req: &poem::Request,
         body: Json<ChatRequest>,
         /// Used for the answer's language when `language` is absent.
         #[oai(name = "Accept-Language")]
@@ -136,7 +140,7 @@ impl ChatApi {
         let Json(request) = body;
         let language = request_language(&request, accept_language.0.as_deref());
         let prompt = build_prompt(request, language).map_err(|e| e.in_language(language))?;
-        self.ai.stream(prompt, language, &auth.person()).await
+        self.ai.stream(prompt, language, &Caller::of(&auth, req)).await
     }
 }
 

@@ -35,6 +35,7 @@ use crate::{
     error::ApiError,
     gemini::{Answer, GeminiClient, GeminiError, Usage},
     guard::budget::{DailyBudget, Refusal, Reservation},
+    http::request_log::WaitNote,
     metrics::Metrics,
     quota::{self, Admission, Line},
 };
@@ -101,8 +102,9 @@ impl Ai {
         &self,
         prompt: Prompt,
         language: Language,
-        person: &str,
+        caller: &Caller,
     ) -> Result<SseAnswer, ApiError> {
+        let person = caller.person.as_str();
         let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let body = match GeminiClient::encode(prompt) {
             Ok(body) => body,
@@ -135,6 +137,9 @@ impl Ai {
             Ok(Admission::Wait(waiter)) => waiter,
         };
         let position = waiter.position();
+        if let Some(note) = &caller.note {
+            note.still_waiting();
+        }
         let ai = self.clone();
         let person = person.to_owned();
         let turn = async move {
@@ -171,7 +176,13 @@ impl Ai {
     /// given back when no upstream call happened). Past Gemini's quota the
     /// question waits its turn in line (within the line's bounds). Errors are
     /// written in `language`.
-    pub async fn answer(&self, prompt: Prompt, language: Language, person: &str) -> Result<Answer, ApiError> {
+    pub async fn answer(
+        &self,
+        prompt: Prompt,
+        language: Language,
+        caller: &Caller,
+    ) -> Result<Answer, ApiError> {
+        let person = caller.person.as_str();
         let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
         let body = match GeminiClient::encode(prompt) {
             Ok(body) => body,
@@ -189,6 +200,9 @@ impl Ai {
                 Ok(Admission::Wait(mut waiter)) => match waiter.turn().await {
                     Ok(grant) => {
                         self.waited(grant.waited);
+                        if let Some(note) = &caller.note {
+                            note.waited(joined.elapsed());
+                        }
                         grant
                     }
                     Err(refusal) => break Err(self.refused(&refusal)),
@@ -244,6 +258,25 @@ impl Ai {
             waited_ms = waited.as_millis() as u64,
             "a question's turn came after waiting in line"
         );
+    }
+}
+
+/// Who asks, for the waiting line (the person it is fair between) and the
+/// request log (how long the request waited).
+pub struct Caller {
+    /// The person: one session or one token.
+    pub person: String,
+    /// The request log's note, when the request has one.
+    pub note: Option<WaitNote>,
+}
+
+impl Caller {
+    /// The caller of a request the guard let in.
+    pub fn of(auth: &auth::AiAuth, req: &poem::Request) -> Self {
+        Self {
+            person: auth.person(),
+            note: req.extensions().get::<WaitNote>().cloned(),
+        }
     }
 }
 

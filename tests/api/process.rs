@@ -536,3 +536,50 @@ fn bad_settings_stop_start_up_naming_them_and_unknown_variables_are_warned_about
     );
     assert!(!err.contains("typo") && !err.contains("0451"), "{err}");
 }
+
+#[tokio::test]
+async fn the_request_line_says_how_long_a_question_waited_for_the_quota() {
+    let fake = FakeGemini::start().await;
+    // Google's minute is taken: a 429 whose RetryInfo says 4 s, then the answer.
+    let quota = String::from_utf8(crate::fake_gemini::fixture("error_429_quota.json"))
+        .unwrap()
+        .replace("\"38s\"", "\"4s\"");
+    fake.script([
+        Reply::raw(429, "application/json; charset=UTF-8", quota),
+        Reply::ok(),
+    ]);
+    let server = Server::start(
+        &fake,
+        &[
+            ("WELD_LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+            ("WELD_GEMINI_FALLBACK_MODELS", ""),
+        ],
+    );
+    let client = server.browser().await;
+    let response = client
+        .post(server.url("/api/chat"))
+        .json(&json!({"message": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let is_chat = |l: &serde_json::Value| l["message"] == "request" && l["route"] == "/api/chat";
+    let logs = server
+        .logs_when(|logs| {
+            logs.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .any(|l| is_chat(&l))
+        })
+        .await;
+    let line = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| is_chat(l))
+        .unwrap();
+    let waited = line["waited_ms"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no waited_ms: {line}"));
+    assert!((3_500..=10_000).contains(&waited), "waited {waited} ms: {line}");
+    assert_eq!(fake.received().len(), 2);
+}

@@ -19,7 +19,7 @@ use self::{
     photos::{PhotoLimits, Photos, form_language},
     request::AnalyzeRequest,
 };
-use super::{Ai, AnswerReply, ApiTags, SseAnswer, auth::AiAuth};
+use super::{Ai, AnswerReply, ApiTags, Caller, SseAnswer, auth::AiAuth};
 use crate::{
     domain::{language::Language, prompt::Prompt},
     error::ApiError,
@@ -61,13 +61,14 @@ impl AnalyzeApi {
     async fn analyze(
         &self,
         auth: AiAuth,
+        req: &poem::Request,
         body: AnalyzeRequest,
         /// Used for the report's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
     ) -> Result<Json<AnswerReply>, ApiError> {
         let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
-        let answer = self.ai.answer(prompt, language, &auth.person()).await?;
+        let answer = self.ai.answer(prompt, language, &Caller::of(&auth, req)).await?;
         Ok(Json(answer.into()))
     }
 
@@ -88,13 +89,14 @@ impl AnalyzeApi {
     async fn analyze_stream(
         &self,
         auth: AiAuth,
+        req: &poem::Request,
         body: AnalyzeRequest,
         /// Used for the report's language when `language` is absent.
         #[oai(name = "Accept-Language")]
         accept_language: Header<Option<String>>,
     ) -> Result<SseAnswer, ApiError> {
         let (prompt, language) = self.prompt(body, accept_language.0.as_deref()).await?;
-        self.ai.stream(prompt, language, &auth.person()).await
+        self.ai.stream(prompt, language, &Caller::of(&auth, req)).await
     }
 }
 
