@@ -85,6 +85,23 @@ impl Ai {
         })
     }
 
+    /// Reserves a unit of the daily budget and encodes the prompt once for
+    /// every attempt (the unit goes back if it cannot be encoded).
+    async fn prepare(
+        &self,
+        prompt: Prompt,
+        language: Language,
+    ) -> Result<(Reservation, bytes::Bytes), ApiError> {
+        let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
+        match GeminiClient::encode(prompt) {
+            Ok(body) => Ok((reservation, body)),
+            Err(error) => {
+                self.settle(reservation, false).await;
+                Err(ApiError::from(error).in_language(language))
+            }
+        }
+    }
+
     /// Keeps the unit spent, or gives it back when no upstream call happened.
     async fn settle(&self, reservation: Reservation, called_upstream: bool) {
         if called_upstream {
@@ -105,14 +122,7 @@ impl Ai {
         caller: &Caller,
     ) -> Result<SseAnswer, ApiError> {
         let person = caller.person.as_str();
-        let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
-        let body = match GeminiClient::encode(prompt) {
-            Ok(body) => body,
-            Err(error) => {
-                self.settle(reservation, false).await;
-                return Err(ApiError::from(error).in_language(language));
-            }
-        };
+        let (reservation, body) = self.prepare(prompt, language).await?;
         let joined = Instant::now();
         let waiter = match self.line.enter(person).await {
             Err(refusal) => {
@@ -183,14 +193,7 @@ impl Ai {
         caller: &Caller,
     ) -> Result<Answer, ApiError> {
         let person = caller.person.as_str();
-        let reservation = self.reserve().await.map_err(|e| e.in_language(language))?;
-        let body = match GeminiClient::encode(prompt) {
-            Ok(body) => body,
-            Err(error) => {
-                self.settle(reservation, false).await;
-                return Err(ApiError::from(error).in_language(language));
-            }
-        };
+        let (reservation, body) = self.prepare(prompt, language).await?;
         let joined = Instant::now();
         let mut admission = self.line.enter(person).await;
         let mut called = false;
