@@ -457,3 +457,32 @@ async fn shutting_down_tells_the_waiting_questions_instead_of_cutting_them() {
     plain.assert_error(503, "upstream_unavailable");
     assert_eq!(app.fake.received().len(), 1);
 }
+
+#[tokio::test]
+async fn without_redis_each_replica_goes_by_its_own_knowledge() {
+    let mut redis = RedisServer::start();
+    let app = spawn_app_with(|c| {
+        c.redis_url = Some(redis.url().into());
+        c.gemini_fallback_models = vec![];
+        c.gemini_rpm = Some(1);
+    })
+    .await;
+    redis.kill();
+    let client = person(&app).await;
+    let first = bounded(
+        "a chat without Redis",
+        Duration::from_secs(10),
+        chat(&client, &app, "first"),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    // The minute's one call is spent, as this replica knows itself: the next waits.
+    let mut stream = open_stream(&client, &app, "second").await;
+    assert_eq!(stream.status, 200);
+    let waiting = bounded("the waiting event", Duration::from_secs(10), stream.next_event())
+        .await
+        .unwrap();
+    assert_eq!(waiting.name, "waiting", "{:?}", waiting.data);
+    assert_eq!(health(&app).await["limits"]["ok"], false);
+    assert_eq!(app.fake.received().len(), 1);
+}
