@@ -73,12 +73,8 @@ async fn health(app: &TestApp) -> serde_json::Value {
 async fn line_holds(app: &TestApp, n: u64) {
     bounded("the line to fill", Duration::from_secs(20), async {
         loop {
-            let now = health(app).await["quota"]["waiting"].clone();
-            if now == n {
+            if health(app).await["quota"]["waiting"] == n {
                 return;
-            }
-            if std::env::var("QUOTA_DEBUG").is_ok() {
-                eprintln!("line holds {now}, waiting for {n}");
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
