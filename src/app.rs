@@ -1,25 +1,21 @@
-//! Building and running the server: the listener is bound first, so tests (and
+//! Building and running the server: the listeners are bound first, so tests (and
 //! the log line operators read) know the real address before anything runs.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
-use poem::{
-    Server,
-    listener::{Acceptor, TcpAcceptor},
-};
-
 use crate::{
-    config::Config, gemini::GeminiClient, http::listener::HeadDeadlineAcceptor, metrics::Metrics, routes,
+    config::Config,
+    gemini::GeminiClient,
+    metrics::Metrics,
+    routes,
+    server::{self, Listeners, Plain, Settings, Stop, Workers},
     upstream::UpstreamStatus,
 };
 
-/// How long shutdown waits for in-flight requests.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A bound, ready-to-run server.
 pub struct App {
-    acceptor: HeadDeadlineAcceptor,
-    address: SocketAddr,
+    listeners: Listeners,
+    workers: Workers,
     config: Config,
     gemini: GeminiClient,
     upstream: UpstreamStatus,
@@ -45,24 +41,19 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::new());
         let upstream = UpstreamStatus::default();
+        let workers = config.workers();
         let gemini = GeminiClient::new(
             routes::gemini_settings(&config),
             upstream.clone(),
             metrics.clone(),
         )?;
-        let tcp = bind(config.listen).map_err(|source| StartError::Bind {
+        let listeners = Listeners::bind(config.listen, workers.sockets()).map_err(|source| StartError::Bind {
             address: config.listen,
             source,
         })?;
-        let acceptor = HeadDeadlineAcceptor::new(tcp, Duration::from_secs(config.request_timeout_seconds));
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .unwrap_or(config.listen);
         Ok(Self {
-            acceptor,
-            address,
+            listeners,
+            workers,
             config,
             gemini,
             upstream,
@@ -72,7 +63,7 @@ impl App {
 
     /// The bound address (the real port when `listen` asked for port 0).
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.listeners.address()
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
@@ -80,47 +71,48 @@ impl App {
         if !self.gemini.is_configured() {
             tracing::warn!("no Gemini API key configured: the AI endpoints answer 503 gemini_not_configured");
         }
-        tracing::info!(address = %self.address, model = self.gemini.model(), "weld-assistant listening");
+        let address = self.address();
+        tracing::info!(
+            %address,
+            model = self.gemini.model(),
+            workers = ?self.workers,
+            "weld-assistant listening"
+        );
         let probe = self.gemini.clone();
         tokio::spawn(async move { probe.probe().await });
+        let metrics = self.metrics.clone();
         let services = routes::Services::new(&self.config, self.gemini, self.upstream, self.metrics);
         services.guard.limits().spawn_eviction();
-        let endpoint = routes::build(&self.config, &services);
-        // A connection with no traffic at all is closed; a request may legitimately
-        // wait twice the Gemini timeout for its answer, so the bound is above that.
+        let endpoint = Arc::new(routes::build(&self.config, &services));
+        // An HTTP/2 connection with no traffic at all is closed; a request may
+        // legitimately wait twice the Gemini timeout for its answer, so the bound
+        // is above that.
         let idle = Duration::from_secs(self.config.request_timeout_seconds)
             .max(self.config.gemini_timeout() * 2 + Duration::from_secs(5));
+        let settings = Arc::new(Settings::new(
+            Duration::from_secs(self.config.request_timeout_seconds),
+            idle,
+        ));
+        let stop = Stop::new();
+        let running = server::start(
+            self.listeners,
+            endpoint,
+            Arc::new(Plain),
+            settings,
+            self.workers,
+            &stop,
+            metrics,
+        )?;
         // Questions still waiting for Gemini's quota are told so at once (503,
         // or a stream's `error` event), then the drain finishes the rest.
         let line = services.line.clone();
-        let shutdown = async move {
+        server::run_until(running, stop, async move {
             shutdown.await;
             line.close();
-        };
-        Server::new_with_acceptor(self.acceptor)
-            .name("weld-assistant")
-            .idle_timeout(idle)
-            .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
-            .await
+        })
+        .await;
+        Ok(())
     }
-}
-
-/// Connections the kernel may queue before they are accepted (it caps this at
-/// `net.core.somaxconn`, 4096 by default). A classroom opening the app at once
-/// must not overflow it: a dropped connection attempt is retried only after a
-/// second. tokio's own default is 1024.
-const BACKLOG: u32 = 8192;
-
-/// Binds the listening socket (address reuse, the deep accept queue).
-fn bind(address: SocketAddr) -> std::io::Result<TcpAcceptor> {
-    let socket = if address.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(address)?;
-    TcpAcceptor::from_tokio(socket.listen(BACKLOG)?)
 }
 
 /// Completes on SIGTERM or SIGINT.
