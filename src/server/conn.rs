@@ -2,7 +2,15 @@
 //! serve the endpoint with hyper under our settings, and close gracefully on
 //! shutdown or when an HTTP/2 connection has been quiet too long.
 
-use std::{convert::Infallible, io, net::SocketAddr, sync::Arc};
+use std::{
+    convert::Infallible,
+    io,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -114,14 +122,21 @@ async fn dispatch<E, I>(
     let local = LocalAddr(poem::Addr::SocketAddr(peer.local));
     let remote = RemoteAddr(poem::Addr::SocketAddr(peer.remote));
     let scheme = peer.scheme;
-    let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-        let endpoint = endpoint.clone();
-        // Copied out of hyper's read buffer, so the buffer is not kept alive
-        // for as long as the request waits (HTTP/1.1 reads every head into it).
-        let request = Request::from((unshare(request), local.clone(), remote.clone(), scheme.clone()));
-        async move {
-            let response: hyper::Response<_> = endpoint.get_response(request).await.into();
-            Ok::<_, Infallible>(response)
+    // Whether a request arrived: until one does, an HTTP/2 connection (preface,
+    // settings, first head) is bound by the head timeout.
+    let started = Arc::new(AtomicBool::new(false));
+    let service = hyper::service::service_fn({
+        let started = started.clone();
+        move |request: http::Request<Incoming>| {
+            started.store(true, Ordering::Relaxed);
+            let endpoint = endpoint.clone();
+            // Copied out of hyper's read buffer, so the buffer is not kept alive
+            // for as long as the request waits (HTTP/1.1 reads every head into it).
+            let request = Request::from((unshare(request), local.clone(), remote.clone(), scheme.clone()));
+            async move {
+                let response: hyper::Response<_> = endpoint.get_response(request).await.into();
+                Ok::<_, Infallible>(response)
+            }
         }
     });
     if http2 {
@@ -138,18 +153,27 @@ async fn dispatch<E, I>(
         let conn = builder.serve_connection(io, service);
         tokio::pin!(conn);
         let idle = settings.idle_timeout;
+        let first_by = tokio::time::Instant::now() + settings.head_timeout;
+        // True when the connection went quiet after requests; false when no
+        // request came within the head timeout (then it is simply dropped).
         let quiet = async {
+            tokio::time::sleep_until(first_by).await;
+            if !started.load(Ordering::Relaxed) {
+                return false;
+            }
             loop {
-                let deadline = moved.at() + idle;
-                if tokio::time::Instant::now() >= deadline.into() {
-                    return;
+                let deadline = tokio::time::Instant::from_std(moved.at() + idle);
+                if tokio::time::Instant::now() >= deadline {
+                    return true;
                 }
-                tokio::time::sleep_until(deadline.into()).await;
+                tokio::time::sleep_until(deadline).await;
             }
         };
         tokio::select! {
             _ = conn.as_mut() => return,
-            () = quiet => {},
+            served = quiet => if !served {
+                return;
+            },
             _ = shutdown.wait_for(|stop| *stop) => {},
         }
         conn.as_mut().graceful_shutdown();

@@ -20,6 +20,7 @@ mod faults;
 mod guard;
 mod http2;
 mod images;
+mod layer;
 mod limits;
 mod meta;
 mod multi_photo;
