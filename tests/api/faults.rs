@@ -245,7 +245,7 @@ async fn slow_clients_are_cut_off_and_do_not_block_others() {
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
 
     // The slowloris connections never finished their heads: they were closed
-    // (well before the 65 s idle timeout could have done it).
+    // (well before the 65 s HTTP/2 idle timeout could have done it).
     let mut buffer = [0u8; 64];
     let deadline = Instant::now() + HANG_LIMIT;
     let mut closed = 0;
@@ -258,7 +258,7 @@ async fn slow_clients_are_cut_off_and_do_not_block_others() {
     assert_eq!(closed, loris.len(), "slowloris connections still open");
 
     // A head that stops half-way is cut off after the request timeout (1 s), not
-    // the 65 s idle timeout; 10 s is the slack.
+    // any idle bound; 10 s is the slack.
     let mut silent = tokio::net::TcpStream::connect(app.address).await.unwrap();
     silent
         .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
