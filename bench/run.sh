@@ -7,7 +7,8 @@
 # Environment (all optional): DURATION=10 (s per load), WARMUP=2 (s, not
 # recorded), CONNECTIONS=64, THREADS=2 (wrk), QUIET_WAIT=600 (s to wait for
 # cargo/rustc/buildah/podman/node to go idle), SKIP_BUILD=1, ports FAKE_PORT=18081
-# PROXY_PORT=18082 STATIC_PORT=18083 WELD_PORT=18084, BIN (another weld-assistant binary).
+# PROXY_PORT=18082 STATIC_PORT=18083 WELD_PORT=18084, BIN (another weld-assistant binary),
+# WELD_WORKERS (passed to the server; 0 = one shared runtime).
 # Writes bench/results/<date>.md and prints it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,7 +90,7 @@ start_weld() {
         WELD_RATE_LIMIT_PER_MINUTE=10000000 WELD_RATE_LIMIT_BURST=10000000 \
         WELD_RATE_LIMIT_PER_IP_PER_MINUTE=10000000 WELD_RATE_LIMIT_PER_IP_BURST=10000000 \
         WELD_GEMINI_FALLBACK_MODELS= RUST_LOG=warn WELD_COOKIE_SECURE=false \
-        WELD_TRUSTED_PROXIES=127.0.0.1/32 "$BIN" serve >>"$RUN/weld.out" 2>&1 &
+        WELD_TRUSTED_PROXIES=127.0.0.1/32 ${WELD_WORKERS:+WELD_WORKERS=$WELD_WORKERS} "$BIN" serve >>"$RUN/weld.out" 2>&1 &
     LAST_PID=$!
     PIDS+=("$LAST_PID")
 }
