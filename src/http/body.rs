@@ -175,7 +175,10 @@ impl Around for BodyReader {
         if (is_json || untyped_empty) && bytes.len() <= KEEP_FOR_EXPLAINING {
             if let Some(kept) = req.extensions().get::<KeptBody>() {
                 if let Ok(mut slot) = kept.0.lock() {
-                    *slot = Some(bytes.clone());
+                    // A copy: the body as read may be a slice of the
+                    // connection's read buffer, which would then stay alive for
+                    // as long as the request waits for its answer.
+                    *slot = Some(Bytes::copy_from_slice(&bytes));
                 }
             }
         }

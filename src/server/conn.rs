@@ -140,52 +140,62 @@ async fn dispatch<E, I>(
         }
     });
     if http2 {
-        let moved = LastMoved::new();
-        let io = TokioIo::new(Activity::new(io, moved.clone()));
-        let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
-        builder
-            .timer(TokioTimer::new())
-            .max_concurrent_streams(settings.h2_max_streams)
-            .initial_stream_window_size(settings.h2_stream_window)
-            .initial_connection_window_size(settings.h2_connection_window)
-            .max_send_buf_size(settings.h2_max_send_buf)
-            .max_header_list_size(settings.max_head_bytes);
-        let conn = builder.serve_connection(io, service);
-        tokio::pin!(conn);
-        let idle = settings.idle_timeout;
-        let first_by = tokio::time::Instant::now() + settings.head_timeout;
-        // True when the connection went quiet after requests; false when no
-        // request came within the head timeout (then it is simply dropped).
-        let quiet = async {
-            tokio::time::sleep_until(first_by).await;
-            if !started.load(Ordering::Relaxed) {
-                return false;
-            }
-            loop {
-                let deadline = tokio::time::Instant::from_std(moved.at() + idle);
-                if tokio::time::Instant::now() >= deadline {
-                    return true;
+        // Boxed: an HTTP/2 connection's state is larger, and the far more
+        // common HTTP/1.1 connection should not carry room for it.
+        Box::pin(async move {
+            let moved = LastMoved::new();
+            let io = TokioIo::new(Activity::new(io, moved.clone()));
+            let conn = {
+                let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+                builder
+                    .timer(TokioTimer::new())
+                    .max_concurrent_streams(settings.h2_max_streams)
+                    .initial_stream_window_size(settings.h2_stream_window)
+                    .initial_connection_window_size(settings.h2_connection_window)
+                    .max_send_buf_size(settings.h2_max_send_buf)
+                    .max_header_list_size(settings.max_head_bytes);
+                builder.serve_connection(io, service)
+            };
+            tokio::pin!(conn);
+            let idle = settings.idle_timeout;
+            let first_by = tokio::time::Instant::now() + settings.head_timeout;
+            // True when the connection went quiet after requests; false when no
+            // request came within the head timeout (then it is simply dropped).
+            let quiet = async {
+                tokio::time::sleep_until(first_by).await;
+                if !started.load(Ordering::Relaxed) {
+                    return false;
                 }
-                tokio::time::sleep_until(deadline).await;
+                loop {
+                    let deadline = tokio::time::Instant::from_std(moved.at() + idle);
+                    if tokio::time::Instant::now() >= deadline {
+                        return true;
+                    }
+                    tokio::time::sleep_until(deadline).await;
+                }
+            };
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                served = quiet => if !served {
+                    return;
+                },
+                _ = shutdown.wait_for(|stop| *stop) => {},
             }
-        };
-        tokio::select! {
-            _ = conn.as_mut() => return,
-            served = quiet => if !served {
-                return;
-            },
-            _ = shutdown.wait_for(|stop| *stop) => {},
-        }
-        conn.as_mut().graceful_shutdown();
-        let _ = conn.await;
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        })
+        .await;
     } else {
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(settings.head_timeout)
-            .max_buf_size(settings.h1_max_buf)
-            .keep_alive(true);
-        let conn = builder.serve_connection(TokioIo::new(io), service).with_upgrades();
+        let conn = {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(settings.head_timeout)
+                .max_buf_size(settings.h1_max_buf)
+                .keep_alive(true);
+            builder.serve_connection(TokioIo::new(io), service).with_upgrades()
+        };
+        drop(settings);
         tokio::pin!(conn);
         tokio::select! {
             _ = conn.as_mut() => return,
