@@ -1,15 +1,22 @@
 //! Building and running the server: the listener is bound first, so tests (and
 //! the log line operators read) know the real address before anything runs.
+//! With HTTPS of its own (`tls`), a second server on `WELD_HTTPS_LISTEN` serves the
+//! app, and the plain one only redirects (when a domain is set).
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use poem::{
-    Server,
+    EndpointExt as _, Server,
     listener::{Acceptor, TcpAcceptor},
 };
 
 use crate::{
-    config::Config, gemini::GeminiClient, http::listener::HeadDeadlineAcceptor, metrics::Metrics, routes,
+    config::Config,
+    gemini::GeminiClient,
+    http::listener::HeadDeadlineAcceptor,
+    metrics::Metrics,
+    routes,
+    tls::{Tls, poem_acceptor::TlsAcceptor},
     upstream::UpstreamStatus,
 };
 
@@ -24,6 +31,7 @@ pub struct App {
     gemini: GeminiClient,
     upstream: UpstreamStatus,
     metrics: Arc<Metrics>,
+    https: Option<(TlsAcceptor, SocketAddr, Tls)>,
 }
 
 /// A start-up failure.
@@ -38,6 +46,9 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("cannot build the Gemini HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// HTTPS cannot work with these settings.
+    #[error("cannot serve HTTPS: {0}")]
+    Tls(#[from] crate::tls::StartError),
 }
 
 impl App {
@@ -60,6 +71,22 @@ impl App {
             .first()
             .and_then(|a| a.as_socket_addr().copied())
             .unwrap_or(config.listen);
+        let https = match Tls::start(&config, metrics.clone()).await? {
+            Some(tls) => {
+                let tcp = bind(config.https_listen).map_err(|source| StartError::Bind {
+                    address: config.https_listen,
+                    source,
+                })?;
+                let address = tcp
+                    .local_addr()
+                    .first()
+                    .and_then(|a| a.as_socket_addr().copied())
+                    .unwrap_or(config.https_listen);
+                let head = Duration::from_secs(config.request_timeout_seconds);
+                Some((TlsAcceptor::new(tcp, tls.clone(), head), address, tls))
+            }
+            None => None,
+        };
         Ok(Self {
             acceptor,
             address,
@@ -67,12 +94,18 @@ impl App {
             gemini,
             upstream,
             metrics,
+            https,
         })
     }
 
     /// The bound address (the real port when `listen` asked for port 0).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The bound HTTPS address, when the server serves HTTPS itself.
+    pub fn https_address(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(|(_, address, _)| *address)
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
@@ -83,7 +116,8 @@ impl App {
         tracing::info!(address = %self.address, model = self.gemini.model(), "weld-assistant listening");
         let probe = self.gemini.clone();
         tokio::spawn(async move { probe.probe().await });
-        let services = routes::Services::new(&self.config, self.gemini, self.upstream, self.metrics);
+        let mut services = routes::Services::new(&self.config, self.gemini, self.upstream, self.metrics);
+        services.tls = self.https.as_ref().map(|(_, _, tls)| tls.status());
         services.guard.limits().spawn_eviction();
         let endpoint = routes::build(&self.config, &services);
         // A connection with no traffic at all is closed; a request may legitimately
@@ -97,11 +131,41 @@ impl App {
             shutdown.await;
             line.close();
         };
-        Server::new_with_acceptor(self.acceptor)
+        let Some((tls_acceptor, https_address, _)) = self.https else {
+            return Server::new_with_acceptor(self.acceptor)
+                .name("weld-assistant")
+                .idle_timeout(idle)
+                .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
+                .await;
+        };
+        // Two servers, one endpoint, one shutdown.
+        tracing::info!(address = %https_address, "HTTPS listening");
+        let endpoint = Arc::new(endpoint.boxed());
+        let plain = if self.config.domain.is_empty() {
+            endpoint.clone().map_to_response().boxed()
+        } else {
+            routes::plain_redirect(&self.config, endpoint.clone())
+                .map_to_response()
+                .boxed()
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let signal = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let https = Server::new_with_acceptor(tls_acceptor)
+            .name("weld-assistant-https")
+            .idle_timeout(idle)
+            .run_with_graceful_shutdown(endpoint, signal(stopped.clone()), Some(DRAIN_TIMEOUT));
+        let plain = Server::new_with_acceptor(self.acceptor)
             .name("weld-assistant")
             .idle_timeout(idle)
-            .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
-            .await
+            .run_with_graceful_shutdown(plain, signal(stopped), Some(DRAIN_TIMEOUT));
+        let trigger = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        let ((), https, plain) = tokio::join!(trigger, https, plain);
+        https.and(plain)
     }
 }
 

@@ -15,6 +15,7 @@
 //! - `gemini`: the upstream client, owning Gemini's wire format;
 //! - `quota`: the fair waiting line in front of Gemini's per-minute quota;
 //! - `upstream`: what the server last learned about Gemini (health, metrics);
+//! - `tls`: HTTPS of its own (ACME or the operator's files), under `app`;
 //! - `error`: the one error type at the API boundary.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -34,6 +35,7 @@ pub(crate) mod quota;
 pub(crate) mod redact;
 pub mod routes;
 pub mod telemetry;
+pub(crate) mod tls;
 pub(crate) mod upstream;
 
 pub use app::App;

@@ -1,7 +1,8 @@
 //! Prometheus metrics (prometheus-client, one registry per server): requests by
 //! route and status, latency, upstream calls by model and outcome, retries,
 //! tokens, rate-limited and budget-refused requests, budget left, upstream state,
-//! and the quota line: its length, the waits, the refusals, Google's quota 429s.
+//! and the quota line: its length, the waits, the refusals, Google's quota 429s;
+//! the served certificate's expiry and the ACME orders.
 //! Labels come only from fixed sets (route templates, configured model ids,
 //! outcome words), never from user input.
 
@@ -71,6 +72,13 @@ pub struct Metrics {
     line_length: Gauge,
     line_wait: Histogram,
     line_refused: Family<ReasonLabels, Counter>,
+    tls_expiry: Gauge<i64, AtomicI64>,
+    acme_orders: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -185,7 +193,21 @@ impl Metrics {
             "Questions the line refused, by reason (person_full, line_full, too_long, day, closing)",
             line_refused.clone(),
         );
+        let tls_expiry = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "tls_certificate_expiry_timestamp_seconds",
+            "When the served HTTPS certificate ends (Unix time; 0: none served)",
+            tls_expiry.clone(),
+        );
+        let acme_orders = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "acme_orders",
+            "ACME certificate orders by outcome (issued, failed)",
+            acme_orders.clone(),
+        );
         Self {
+            tls_expiry,
+            acme_orders,
             quota_429,
             line_length,
             line_wait,
@@ -271,6 +293,19 @@ impl Metrics {
     /// A question the line refused.
     pub fn observe_line_refused(&self, reason: &'static str) {
         self.line_refused.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// The served certificate ends at `expires_at`.
+    pub fn set_tls_expiry(&self, expires_at: std::time::SystemTime) {
+        let seconds = expires_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.tls_expiry.set(seconds);
+    }
+
+    /// One ACME order ended (`issued` or `failed`).
+    pub fn acme_order(&self, outcome: &'static str) {
+        self.acme_orders.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// The line's length now (read when the metrics are rendered).

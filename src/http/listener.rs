@@ -83,7 +83,7 @@ pub struct HeadDeadline<T> {
 }
 
 impl<T> HeadDeadline<T> {
-    fn new(inner: T, limit: Duration) -> Self {
+    pub(crate) fn new(inner: T, limit: Duration) -> Self {
         Self {
             inner,
             limit,
