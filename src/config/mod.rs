@@ -273,7 +273,7 @@ impl Config {
                 "WELD_DOMAIN is set but WELD_TLS_CACHE_DIR is not: the account key and certificates need a directory the server can write that survives restarts (a volume), e.g. WELD_TLS_CACHE_DIR=/data/tls",
             );
         }
-        if self.https_listen == self.listen && self.serves_https() {
+        if self.https_listen == self.listen && self.listen.port() != 0 && self.serves_https() {
             return together("WELD_HTTPS_LISTEN and WELD_LISTEN are the same address: give HTTPS its own port");
         }
         Ok(())
