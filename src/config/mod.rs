@@ -274,7 +274,9 @@ impl Config {
             );
         }
         if self.https_listen == self.listen && self.listen.port() != 0 && self.serves_https() {
-            return together("WELD_HTTPS_LISTEN and WELD_LISTEN are the same address: give HTTPS its own port");
+            return together(
+                "WELD_HTTPS_LISTEN and WELD_LISTEN are the same address: give HTTPS its own port",
+            );
         }
         Ok(())
     }

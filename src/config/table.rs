@@ -406,7 +406,9 @@ fn domain_name(name: &str) -> Result<(), String> {
             && !l.ends_with('-')
             && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     };
-    let numeric = labels.last().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    let numeric = labels
+        .last()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
     if name.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok) && !numeric {
         Ok(())
     } else if name.contains('*') {

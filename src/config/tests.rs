@@ -551,13 +551,25 @@ fn https_settings_are_read_and_checked_together() {
 
         jail.set_env("WELD_HTTPS_LISTEN", "0.0.0.0:8080");
         let err = load_in_jail(None).unwrap_err().to_string();
-        assert!(err.contains("WELD_HTTPS_LISTEN") && err.contains("own port"), "{err}");
+        assert!(
+            err.contains("WELD_HTTPS_LISTEN") && err.contains("own port"),
+            "{err}"
+        );
         jail.set_env("WELD_HTTPS_LISTEN", "0.0.0.0:8443");
 
-        for bad in ["localhost", "1.2.3.4", "-a.example.org", "a..example.org", "weld.example.org:443"] {
+        for bad in [
+            "localhost",
+            "1.2.3.4",
+            "-a.example.org",
+            "a..example.org",
+            "weld.example.org:443",
+        ] {
             jail.set_env("WELD_DOMAIN", bad);
             let err = load_in_jail(None).unwrap_err().to_string();
-            assert!(err.contains("WELD_DOMAIN") && err.contains("host name"), "{bad}: {err}");
+            assert!(
+                err.contains("WELD_DOMAIN") && err.contains("host name"),
+                "{bad}: {err}"
+            );
         }
         jail.set_env("WELD_DOMAIN", "");
         jail.set_env("WELD_TLS_KEY_FILE", "/etc/key.pem");

@@ -64,7 +64,8 @@ impl Settings {
             .timeout(Duration::from_secs(60))
             .no_proxy();
         if let Some(path) = &config.acme_ca_file {
-            let pem = std::fs::read(path).map_err(|e| format!("WELD_ACME_CA_FILE `{path}` cannot be read: {e}"))?;
+            let pem =
+                std::fs::read(path).map_err(|e| format!("WELD_ACME_CA_FILE `{path}` cannot be read: {e}"))?;
             let roots = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|_| format!("WELD_ACME_CA_FILE `{path}` holds no PEM certificate"))?;
             for root in roots {
@@ -310,7 +311,11 @@ async fn obtain(
             account
         }
     };
-    let identifiers: Vec<Identifier> = settings.domains.iter().map(|d| Identifier::Dns(d.clone())).collect();
+    let identifiers: Vec<Identifier> = settings
+        .domains
+        .iter()
+        .map(|d| Identifier::Dns(d.clone()))
+        .collect();
     let mut order = account
         .new_order(&NewOrder::new(&identifiers))
         .await
@@ -369,7 +374,8 @@ async fn validate_and_finish(
     if status != OrderStatus::Ready {
         return Err(why_invalid(settings, order).await);
     }
-    let key = rcgen::KeyPair::generate().map_err(|e| Failure::other(Problem::Refused, format!("key: {e}")))?;
+    let key =
+        rcgen::KeyPair::generate().map_err(|e| Failure::other(Problem::Refused, format!("key: {e}")))?;
     let mut params = rcgen::CertificateParams::new(settings.domains.clone())
         .map_err(|e| Failure::other(Problem::Refused, format!("request: {e}")))?;
     params.distinguished_name = rcgen::DistinguishedName::new();
@@ -385,11 +391,17 @@ async fn validate_and_finish(
         .await
         .map_err(|e| Failure::acme(settings, e, None))?;
     let key_pem = key.serialize_pem();
-    let served = cert::from_pem(chain_pem.as_bytes(), key_pem.as_bytes())
-        .map_err(|e| Failure::other(Problem::Refused, format!("the CA's certificate cannot be used: {e}")))?;
+    let served = cert::from_pem(chain_pem.as_bytes(), key_pem.as_bytes()).map_err(|e| {
+        Failure::other(
+            Problem::Refused,
+            format!("the CA's certificate cannot be used: {e}"),
+        )
+    })?;
     if let Err(e) = settings.cache.store_certificate(&key_pem, &chain_pem) {
         // Served anyway; the next start orders again.
-        tracing::error!("the certificate cannot be stored in WELD_TLS_CACHE_DIR (it is served, but not kept): {e}");
+        tracing::error!(
+            "the certificate cannot be stored in WELD_TLS_CACHE_DIR (it is served, but not kept): {e}"
+        );
     }
     Ok(served)
 }
@@ -406,7 +418,10 @@ async fn why_invalid(settings: &Settings, order: &mut Order) -> Failure {
             return Failure::problem(settings, problem, Some(&domain));
         }
     }
-    Failure::other(Problem::Refused, "the CA marked the order invalid without saying why")
+    Failure::other(
+        Problem::Refused,
+        "the CA marked the order invalid without saying why",
+    )
 }
 
 /// The self-signed answer to a TLS-ALPN-01 challenge (RFC 8737): the domain as
@@ -445,7 +460,10 @@ impl HttpClient for Http {
             };
             let req = reqwest::Request::try_from(http::Request::from_parts(parts, body))
                 .map_err(|e| AcmeError::Other(Box::new(e)))?;
-            let rsp = client.execute(req).await.map_err(|e| AcmeError::Other(Box::new(e)))?;
+            let rsp = client
+                .execute(req)
+                .await
+                .map_err(|e| AcmeError::Other(Box::new(e)))?;
             let mut head = http::Response::new(());
             *head.status_mut() = rsp.status();
             *head.headers_mut() = rsp.headers().clone();

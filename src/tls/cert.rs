@@ -41,7 +41,8 @@ pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Served, String> {
     };
     let (not_before, not_after) =
         validity(leaf).ok_or_else(|| "the certificate cannot be read (not X.509 DER)".to_owned())?;
-    let key = PrivateKeyDer::from_pem_slice(key).map_err(|_| "the key file holds no PEM private key".to_owned())?;
+    let key =
+        PrivateKeyDer::from_pem_slice(key).map_err(|_| "the key file holds no PEM private key".to_owned())?;
     let provider = rustls::crypto::ring::default_provider();
     let certified = CertifiedKey::from_der(certs, key, &provider)
         .map_err(|e| format!("the private key does not fit the certificate: {e}"))?;
@@ -170,7 +171,10 @@ mod tests {
         let error = from_pem(cert.pem().as_bytes(), other.serialize_pem().as_bytes()).unwrap_err();
         assert!(error.contains("does not fit"), "{error}");
         let error = from_pem(b"not pem", key.serialize_pem().as_bytes()).unwrap_err();
-        assert!(error.contains("no certificate") || error.contains("not PEM"), "{error}");
+        assert!(
+            error.contains("no certificate") || error.contains("not PEM"),
+            "{error}"
+        );
         let error = from_pem(cert.pem().as_bytes(), b"").unwrap_err();
         assert!(error.contains("no PEM private key"), "{error}");
     }

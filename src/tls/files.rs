@@ -36,7 +36,11 @@ pub(super) fn load(cert: &Path, key: &Path) -> Result<cert::Served, String> {
 fn stamp(paths: &[&Path]) -> Vec<Option<(SystemTime, u64)>> {
     paths
         .iter()
-        .map(|p| std::fs::metadata(p).ok().and_then(|m| Some((m.modified().ok()?, m.len()))))
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())))
+        })
         .collect()
 }
 
@@ -80,7 +84,9 @@ pub(super) fn spawn_watch(
                 }
                 Err(error) => {
                     status.failed(Problem::Files);
-                    tracing::error!("the certificate files were not reloaded (the previous certificate stays): {error}");
+                    tracing::error!(
+                        "the certificate files were not reloaded (the previous certificate stays): {error}"
+                    );
                 }
             }
         }

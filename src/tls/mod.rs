@@ -66,7 +66,9 @@ pub struct Tls {
 
 impl fmt::Debug for Tls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tls").field("domains", &self.domains).finish_non_exhaustive()
+        f.debug_struct("Tls")
+            .field("domains", &self.domains)
+            .finish_non_exhaustive()
     }
 }
 
@@ -168,7 +170,9 @@ impl CertStore {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let validation = hello.alpn().is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN));
+        let validation = hello
+            .alpn()
+            .is_some_and(|mut offered| offered.any(|p| p == ACME_TLS_ALPN));
         if validation {
             let name = hello.server_name()?.to_ascii_lowercase();
             return self.challenges.read().ok()?.get(&name).cloned();

@@ -51,7 +51,12 @@ impl Acceptor for TlsAcceptor {
         let (tcp, local, remote, _) = self.tcp.accept().await?;
         let tls = self.tls.clone();
         let lazy = LazyTls(State::Handshake(Box::pin(async move { tls.accept(tcp).await })));
-        Ok((HeadDeadline::new(lazy, self.head_limit), local, remote, Scheme::HTTPS))
+        Ok((
+            HeadDeadline::new(lazy, self.head_limit),
+            local,
+            remote,
+            Scheme::HTTPS,
+        ))
     }
 }
 

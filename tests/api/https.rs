@@ -172,7 +172,10 @@ async fn a_certificate_from_a_real_acme_server_is_served_and_reused_after_a_rest
     let response = client.get(running.url("/")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("weld_session=") && cookie.contains("Secure"), "{cookie}");
+    assert!(
+        cookie.starts_with("weld_session=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
 
     // The guard holds over HTTPS: no session, no chat.
     let response = client
@@ -193,7 +196,10 @@ async fn a_certificate_from_a_real_acme_server_is_served_and_reused_after_a_rest
         .build()
         .unwrap();
     for (path, target) in [
-        ("/analyze?photo=1&x=%20y", "https://weld.test/analyze?photo=1&x=%20y"),
+        (
+            "/analyze?photo=1&x=%20y",
+            "https://weld.test/analyze?photo=1&x=%20y",
+        ),
         ("/", "https://weld.test/"),
         ("/api/chat", "https://weld.test/api/chat"),
     ] {
@@ -214,7 +220,10 @@ async fn a_certificate_from_a_real_acme_server_is_served_and_reused_after_a_rest
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("weld_acme_orders_total{outcome=\"issued\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("weld_acme_orders_total{outcome=\"issued\"} 1"),
+        "{metrics}"
+    );
     let expiry = metrics
         .lines()
         .find_map(|l| l.strip_prefix("weld_tls_certificate_expiry_timestamp_seconds "))
@@ -231,7 +240,12 @@ async fn a_certificate_from_a_real_acme_server_is_served_and_reused_after_a_rest
     pebble.stop().await;
     config.https_listen = "127.0.0.1:0".parse().unwrap();
     let again = Running::start(config).await;
-    let response = again.client(&root).get(again.url("/api/health")).send().await.unwrap();
+    let response = again
+        .client(&root)
+        .get(again.url("/api/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(peer_certificate(&response), issued, "the cached certificate");
     let body: serde_json::Value = response.json().await.unwrap();
@@ -245,7 +259,10 @@ async fn a_certificate_from_a_real_acme_server_is_served_and_reused_after_a_rest
         .text()
         .await
         .unwrap();
-    assert!(!metrics.contains("weld_acme_orders_total{"), "no order: {metrics}");
+    assert!(
+        !metrics.contains("weld_acme_orders_total{"),
+        "no order: {metrics}"
+    );
     again.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -290,7 +307,10 @@ async fn the_operators_certificate_files_are_served_and_reloaded_when_they_chang
         if peer_certificate(&response) == second {
             break;
         }
-        assert!(started.elapsed() < HANG_LIMIT, "the new certificate was never served");
+        assert!(
+            started.elapsed() < HANG_LIMIT,
+            "the new certificate was never served"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     running.stop().await;
@@ -308,7 +328,11 @@ async fn a_cache_directory_that_cannot_be_written_stops_start_up_with_the_fix() 
     config.domain = vec![DOMAIN.to_owned()];
     config.https_listen = "127.0.0.1:0".parse().unwrap();
     config.tls_cache_dir = Some(file.join("tls").display().to_string());
-    let error = App::build(config).await.err().expect("start-up fails").to_string();
+    let error = App::build(config)
+        .await
+        .err()
+        .expect("start-up fails")
+        .to_string();
     assert!(
         error.contains("WELD_TLS_CACHE_DIR") && error.contains("a-file/tls") && error.contains("can write"),
         "{error}"
@@ -324,8 +348,15 @@ async fn a_cache_directory_that_cannot_be_written_stops_start_up_with_the_fix() 
     config.https_listen = "127.0.0.1:0".parse().unwrap();
     config.tls_cert_file = Some(dir.join("cert.pem").display().to_string());
     config.tls_key_file = Some(dir.join("key.pem").display().to_string());
-    let error = App::build(config).await.err().expect("start-up fails").to_string();
-    assert!(error.contains("WELD_TLS_KEY_FILE") && error.contains("does not fit"), "{error}");
+    let error = App::build(config)
+        .await
+        .err()
+        .expect("start-up fails")
+        .to_string();
+    assert!(
+        error.contains("WELD_TLS_KEY_FILE") && error.contains("does not fit"),
+        "{error}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -597,7 +597,11 @@ fn https_settings_that_cannot_work_stop_start_up_with_the_fix() {
             "WELD_TLS_KEY_FILE",
             "set both",
         ),
-        (vec![("WELD_DOMAIN", "weld.example.org")], "WELD_TLS_CACHE_DIR", "survives restarts"),
+        (
+            vec![("WELD_DOMAIN", "weld.example.org")],
+            "WELD_TLS_CACHE_DIR",
+            "survives restarts",
+        ),
         (
             vec![("WELD_DOMAIN", "weld.example.org,not a name")],
             "WELD_DOMAIN",
@@ -609,7 +613,11 @@ fn https_settings_that_cannot_work_stop_start_up_with_the_fix() {
             "WELD_ACME_DIRECTORY_URL",
             "not https",
         ),
-        (vec![("WELD_ACME_EMAIL", "admin")], "WELD_ACME_EMAIL", "not an e-mail"),
+        (
+            vec![("WELD_ACME_EMAIL", "admin")],
+            "WELD_ACME_EMAIL",
+            "not an e-mail",
+        ),
     ] {
         let mut cmd = command();
         for (k, v) in &settings {
@@ -633,6 +641,9 @@ fn https_settings_that_cannot_work_stop_start_up_with_the_fix() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("WELD_TLS_CACHE_DIR") && err.contains("cannot be created"), "{err}");
+    assert!(
+        err.contains("WELD_TLS_CACHE_DIR") && err.contains("cannot be created"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -141,7 +141,11 @@ impl Pebble {
             if answer.is_ok_and(|r| r.status().is_success()) {
                 break;
             }
-            assert!(started.elapsed() < HANG_LIMIT, "pebble did not start: {}", pebble.log());
+            assert!(
+                started.elapsed() < HANG_LIMIT,
+                "pebble did not start: {}",
+                pebble.log()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         pebble
