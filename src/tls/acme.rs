@@ -256,6 +256,18 @@ impl Failure {
             .unwrap_or("no detail given");
         let domain = domain.unwrap_or("the domain").to_owned();
         let port = settings.https_listen.port();
+        // Not every CA types a refused or timed-out connection `connection`
+        // (pebble says `tls`); the detail tells.
+        let lower = detail.to_ascii_lowercase();
+        let unreachable = [
+            "failed to connect",
+            "connection refused",
+            "timeout during connect",
+            "no route to host",
+        ]
+        .iter()
+        .any(|phrase| lower.contains(phrase));
+        let kind = if unreachable { "connection" } else { kind };
         let (problem, message) = match kind {
             "dns" => (
                 Problem::Dns,

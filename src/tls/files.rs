@@ -52,9 +52,11 @@ pub(super) fn spawn_watch(
     status: TlsStatus,
     metrics: Arc<Metrics>,
 ) {
+    // Registered before the task runs, so a SIGHUP right after start-up is caught
+    // (its default action would end the process).
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         let mut last = stamp(&[&cert, &key]);
         loop {
             #[cfg(unix)]

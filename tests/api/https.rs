@@ -397,3 +397,36 @@ async fn while_the_acme_server_cannot_be_reached_health_says_why_and_the_plain_p
     running.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn when_the_ca_cannot_connect_to_port_443_health_and_the_log_say_so() {
+    let dir = temp_dir("no-connection");
+    // Pebble validates on a port where nothing listens: a port mapping missing.
+    let pebble = Pebble::start(&dir, free_port()).await;
+    let fake = FakeGemini::start().await;
+    let mut config = test_config(&fake);
+    config.domain = vec![DOMAIN.to_owned()];
+    config.https_listen = "127.0.0.1:0".parse().unwrap();
+    config.acme_directory_url = pebble.directory.parse().unwrap();
+    config.acme_ca_file = Some(pebble.ca_file.display().to_string());
+    config.tls_cache_dir = Some(dir.join("tls").display().to_string());
+    let running = Running::start(config).await;
+    let started = Instant::now();
+    let health = loop {
+        let health = plain_health(&running).await;
+        if !health["tls"]["problem"].is_null() {
+            break health;
+        }
+        assert!(
+            started.elapsed() < HANG_LIMIT * 4,
+            "no problem reported: {health}\npebble: {}",
+            pebble.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(health["tls"]["state"], "pending", "{health}");
+    assert_eq!(health["tls"]["problem"], "connection", "{health}");
+    running.stop().await;
+    pebble.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -647,3 +647,39 @@ fn https_settings_that_cannot_work_stop_start_up_with_the_fix() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_files_and_the_server_keeps_running() {
+    let fake = FakeGemini::start().await;
+    let dir = std::env::temp_dir().join(format!("weld-sighup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["weld.test".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let server = Server::start(
+        &fake,
+        &[
+            ("WELD_HTTPS_LISTEN", "127.0.0.1:0"),
+            ("WELD_TLS_CERT_FILE", cert_file.to_str().unwrap()),
+            ("WELD_TLS_KEY_FILE", key_file.to_str().unwrap()),
+        ],
+    );
+    server.logs_when(|l| l.contains("HTTPS listening")).await;
+    let _ = Command::new("kill").args(["-HUP", &server.pid()]).status();
+    let logs = server
+        .logs_when(|l| l.contains("reloaded the certificate file") && l.contains("by_signal=true"))
+        .await;
+    assert!(logs.contains("by_signal=true"), "{logs}");
+    let health = reqwest::get(server.url("/api/health")).await.unwrap();
+    assert_eq!(health.status(), 200, "the server still runs after SIGHUP");
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["tls"]["source"], "files", "{body}");
+    sigterm(&server.pid());
+    server.exits_0().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
