@@ -488,3 +488,76 @@ impl HttpClient for Http {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        let mut config = Config::defaults();
+        let dir = std::env::temp_dir().join(format!("weld-acme-unit-{}", std::process::id()));
+        config.tls_cache_dir = Some(dir.display().to_string());
+        config.https_listen = "0.0.0.0:8443".parse().unwrap();
+        Settings::new(&config, vec!["weld.example.org".to_owned()]).unwrap()
+    }
+
+    fn classify(problem: serde_json::Value) -> Failure {
+        let problem: instant_acme::Problem = serde_json::from_value(problem).unwrap();
+        Failure::problem(&settings(), &problem, Some("weld.example.org"))
+    }
+
+    #[test]
+    fn the_cas_problems_become_words_an_operator_can_act_on() {
+        let dns = classify(serde_json::json!({
+            "type": "urn:ietf:params:acme:error:dns",
+            "detail": "DNS problem: NXDOMAIN looking up A for weld.example.org"
+        }));
+        assert_eq!(dns.problem, Problem::Dns);
+        assert!(
+            dns.message.contains("A record for weld.example.org"),
+            "{}",
+            dns.message
+        );
+
+        let port = classify(serde_json::json!({
+            "type": "urn:ietf:params:acme:error:connection",
+            "detail": "Timeout during connect (likely firewall problem)"
+        }));
+        assert_eq!(port.problem, Problem::Connection);
+        assert!(
+            port.message.contains("docker run -p 443:8443"),
+            "{}",
+            port.message
+        );
+
+        // Pebble types a refused connection `tls`; the detail tells.
+        let refused = classify(serde_json::json!({
+            "type": "urn:ietf:params:acme:error:tls",
+            "detail": "Failed to connect to 127.0.0.1:5001 for the tls-alpn-01 challenge"
+        }));
+        assert_eq!(refused.problem, Problem::Connection);
+
+        let other_server = classify(serde_json::json!({
+            "type": "urn:ietf:params:acme:error:unauthorized",
+            "detail": "Incorrect validation certificate for tls-alpn-01 challenge"
+        }));
+        assert_eq!(other_server.problem, Problem::Challenge);
+
+        let limited = classify(serde_json::json!({
+            "type": "urn:ietf:params:acme:error:rateLimited",
+            "detail": "too many certificates already issued for this exact set of identifiers"
+        }));
+        assert_eq!(limited.problem, Problem::RateLimited);
+
+        let compound = classify(serde_json::json!({
+            "type": "urn:ietf:params:acme:error:compound",
+            "detail": "several problems",
+            "subproblems": [{"type": "urn:ietf:params:acme:error:dns", "detail": "SERVFAIL"}]
+        }));
+        assert_eq!(compound.problem, Problem::Dns);
+        assert!(compound.message.contains("SERVFAIL"), "{}", compound.message);
+
+        let unknown = classify(serde_json::json!({"detail": "no"}));
+        assert_eq!(unknown.problem, Problem::Refused);
+    }
+}
