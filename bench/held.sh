@@ -7,7 +7,8 @@
 # Environment (all optional): COUNTS="4000 10000" (requests opened at once),
 # DELAY_MS=5000 (the stand-in's answer delay), MAX_STREAMS=100 (per HTTP/2
 # connection of the stand-in), SKIP_BUILD=1, BIN (another weld-assistant binary),
-# HELD (another held tool), PORT_BASE=18180. Writes bench/results/held-<date>.md.
+# HELD (another held tool), PORT_BASE=18180, WELD_WORKERS (passed to the
+# server: 0 = one shared runtime; unset = a worker per core). Writes bench/results/held-<date>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,6 +21,7 @@ H1_PORT=$PORT_BASE             # stand-in, HTTP/1.1 (and h2c)
 TLS_PORT=$((PORT_BASE + 1))    # stand-in, TLS with ALPN h2/http1.1
 PROXY_PORT=$((PORT_BASE + 2))  # nginx
 WELD_PORT=$((PORT_BASE + 3))   # weld-assistant
+PROXY_H2C_PORT=$((PORT_BASE + 4))  # nginx, h2c clients
 BIN=${BIN:-$ROOT/target/release/weld-assistant}
 HELD=${HELD:-$ROOT/target/release/examples/held}
 
@@ -61,7 +63,7 @@ wait_http "http://127.0.0.1:$H1_PORT/stats"
 wait_http "https://127.0.0.1:$TLS_PORT/stats" --cacert "$RUN/ca.pem"
 
 sed -e "s|@RUN@|$RUN|g" -e "s|@UPSTREAM_PORT@|$H1_PORT|g" -e "s|@PROXY_PORT@|$PROXY_PORT|g" \
-    -e "s|@NOFILE@|$NOFILE|g" "$BENCH/nginx/held.conf" >"$RUN/held.conf"
+    -e "s|@PROXY_H2C_PORT@|$PROXY_H2C_PORT|g" -e "s|@NOFILE@|$NOFILE|g" "$BENCH/nginx/held.conf" >"$RUN/held.conf"
 
 start_weld() { # base URL of the upstream
     env -i PATH=/usr/bin:/bin WELD_LISTEN="127.0.0.1:$WELD_PORT" GEMINI_API_KEY=bench-key \
@@ -69,7 +71,7 @@ start_weld() { # base URL of the upstream
         WELD_RATE_LIMIT_PER_MINUTE=10000000 WELD_RATE_LIMIT_BURST=10000000 \
         WELD_RATE_LIMIT_PER_IP_PER_MINUTE=10000000 WELD_RATE_LIMIT_PER_IP_BURST=10000000 \
         WELD_GEMINI_FALLBACK_MODELS= WELD_STARTUP_PROBE=models RUST_LOG=warn WELD_COOKIE_SECURE=false \
-        "$BIN" serve >>"$RUN/weld.out" 2>&1 &
+        ${WELD_WORKERS:+WELD_WORKERS=$WELD_WORKERS} "$BIN" serve >>"$RUN/weld.out" 2>&1 &
     LAST_PID=$!
     PIDS+=("$LAST_PID")
     wait_http "http://127.0.0.1:$WELD_PORT/api/health"
@@ -139,6 +141,10 @@ for count in $COUNTS; do
         extra=(--expect '"candidates"')
         [ "$path" = /api/chat/stream ] && extra=(--stream --expect finishReason)
         PORT=$PROXY_PORT run nginx h1 HTTP/1.1 "$count" "$pid" "$path" "${extra[@]}"
+        stop "$pid"
+        start_nginx
+        pid=$LAST_PID
+        PORT=$PROXY_H2C_PORT run nginx h2c HTTP/1.1 "$count" "$pid" "$path" "${extra[@]}" --h2c 100
         stop "$pid"
     done
 done

@@ -1,37 +1,30 @@
-//! Building and running the server: the listener is bound first, so tests (and
+//! Building and running the server: the listeners are bound first, so tests (and
 //! the log line operators read) know the real address before anything runs.
-//! With HTTPS of its own (`tls`), a second server on `WELD_HTTPS_LISTEN` serves the
-//! app, and the plain one only redirects (when a domain is set).
+//! With HTTPS of its own (`tls`), the same connection layer also listens on
+//! `WELD_HTTPS_LISTEN` with TLS as the transport and serves the app there; the
+//! plain listener then only redirects (when a domain is set).
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
-
-use poem::{
-    EndpointExt as _, Server,
-    listener::{Acceptor, TcpAcceptor},
-};
 
 use crate::{
     config::Config,
     gemini::GeminiClient,
-    http::listener::HeadDeadlineAcceptor,
     metrics::Metrics,
     routes,
-    tls::{Tls, poem_acceptor::TlsAcceptor},
+    server::{self, Listeners, Plain, Settings, Stop, Workers},
+    tls::Tls,
     upstream::UpstreamStatus,
 };
 
-/// How long shutdown waits for in-flight requests.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A bound, ready-to-run server.
 pub struct App {
-    acceptor: HeadDeadlineAcceptor,
-    address: SocketAddr,
+    listeners: Listeners,
+    workers: Workers,
     config: Config,
     gemini: GeminiClient,
     upstream: UpstreamStatus,
     metrics: Arc<Metrics>,
-    https: Option<(TlsAcceptor, SocketAddr, Tls)>,
+    https: Option<(Listeners, Tls)>,
 }
 
 /// A start-up failure.
@@ -56,40 +49,33 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let metrics = Arc::new(Metrics::new());
         let upstream = UpstreamStatus::default();
+        let workers = config.workers();
         let gemini = GeminiClient::new(
             routes::gemini_settings(&config),
             upstream.clone(),
             metrics.clone(),
         )?;
-        let tcp = bind(config.listen).map_err(|source| StartError::Bind {
-            address: config.listen,
-            source,
-        })?;
-        let acceptor = HeadDeadlineAcceptor::new(tcp, Duration::from_secs(config.request_timeout_seconds));
-        let address = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .unwrap_or(config.listen);
+        let listeners =
+            Listeners::bind(config.listen, workers.sockets()).map_err(|source| StartError::Bind {
+                address: config.listen,
+                source,
+            })?;
         let https = match Tls::start(&config, metrics.clone()).await? {
             Some(tls) => {
-                let tcp = bind(config.https_listen).map_err(|source| StartError::Bind {
-                    address: config.https_listen,
-                    source,
-                })?;
-                let address = tcp
-                    .local_addr()
-                    .first()
-                    .and_then(|a| a.as_socket_addr().copied())
-                    .unwrap_or(config.https_listen);
-                let head = Duration::from_secs(config.request_timeout_seconds);
-                Some((TlsAcceptor::new(tcp, tls.clone(), head), address, tls))
+                let listeners =
+                    Listeners::bind(config.https_listen, workers.sockets()).map_err(|source| {
+                        StartError::Bind {
+                            address: config.https_listen,
+                            source,
+                        }
+                    })?;
+                Some((listeners, tls))
             }
             None => None,
         };
         Ok(Self {
-            acceptor,
-            address,
+            listeners,
+            workers,
             config,
             gemini,
             upstream,
@@ -100,12 +86,12 @@ impl App {
 
     /// The bound address (the real port when `listen` asked for port 0).
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.listeners.address()
     }
 
     /// The bound HTTPS address, when the server serves HTTPS itself.
     pub fn https_address(&self) -> Option<SocketAddr> {
-        self.https.as_ref().map(|(_, address, _)| *address)
+        self.https.as_ref().map(|(listeners, _)| listeners.address())
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
@@ -113,78 +99,81 @@ impl App {
         if !self.gemini.is_configured() {
             tracing::warn!("no Gemini API key configured: the AI endpoints answer 503 gemini_not_configured");
         }
-        tracing::info!(address = %self.address, model = self.gemini.model(), "weld-assistant listening");
+        let address = self.address();
+        tracing::info!(
+            %address,
+            model = self.gemini.model(),
+            workers = ?self.workers,
+            "weld-assistant listening"
+        );
         let probe = self.gemini.clone();
         tokio::spawn(async move { probe.probe().await });
+        let metrics = self.metrics.clone();
         let mut services = routes::Services::new(&self.config, self.gemini, self.upstream, self.metrics);
-        services.tls = self.https.as_ref().map(|(_, _, tls)| tls.status());
+        services.tls = self.https.as_ref().map(|(_, tls)| tls.status());
         services.guard.limits().spawn_eviction();
-        let endpoint = routes::build(&self.config, &services);
-        // A connection with no traffic at all is closed; a request may legitimately
-        // wait twice the Gemini timeout for its answer, so the bound is above that.
+        let endpoint = Arc::new(routes::build(&self.config, &services));
+        // An HTTP/2 connection with no traffic at all is closed; a request may
+        // legitimately wait twice the Gemini timeout for its answer, so the bound
+        // is above that.
         let idle = Duration::from_secs(self.config.request_timeout_seconds)
             .max(self.config.gemini_timeout() * 2 + Duration::from_secs(5));
+        let settings = Arc::new(Settings::new(
+            Duration::from_secs(self.config.request_timeout_seconds),
+            idle,
+        ));
+        let stop = Stop::new();
+        // With HTTPS of its own: the app on the HTTPS listeners, TLS as the
+        // transport; the plain listeners redirect when a domain is set.
+        let https = match self.https {
+            Some((listeners, tls)) => {
+                tracing::info!(address = %listeners.address(), "HTTPS listening");
+                Some(server::start(
+                    listeners,
+                    endpoint.clone(),
+                    Arc::new(tls),
+                    settings.clone(),
+                    self.workers,
+                    &stop,
+                    metrics.clone(),
+                )?)
+            }
+            None => None,
+        };
+        let running = if https.is_some() && !self.config.domain.is_empty() {
+            server::start(
+                self.listeners,
+                Arc::new(routes::plain_redirect(&self.config, endpoint)),
+                Arc::new(Plain),
+                settings,
+                self.workers,
+                &stop,
+                metrics,
+            )?
+        } else {
+            server::start(
+                self.listeners,
+                endpoint,
+                Arc::new(Plain),
+                settings,
+                self.workers,
+                &stop,
+                metrics,
+            )?
+        };
         // Questions still waiting for Gemini's quota are told so at once (503,
         // or a stream's `error` event), then the drain finishes the rest.
         let line = services.line.clone();
-        let shutdown = async move {
+        server::run_until(running, stop, async move {
             shutdown.await;
             line.close();
-        };
-        let Some((tls_acceptor, https_address, _)) = self.https else {
-            return Server::new_with_acceptor(self.acceptor)
-                .name("weld-assistant")
-                .idle_timeout(idle)
-                .run_with_graceful_shutdown(endpoint, shutdown, Some(DRAIN_TIMEOUT))
-                .await;
-        };
-        // Two servers, one endpoint, one shutdown.
-        tracing::info!(address = %https_address, "HTTPS listening");
-        let endpoint = Arc::new(endpoint.boxed());
-        let plain = if self.config.domain.is_empty() {
-            endpoint.clone().map_to_response().boxed()
-        } else {
-            routes::plain_redirect(&self.config, endpoint.clone())
-                .map_to_response()
-                .boxed()
-        };
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let signal = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        let https = Server::new_with_acceptor(tls_acceptor)
-            .name("weld-assistant-https")
-            .idle_timeout(idle)
-            .run_with_graceful_shutdown(endpoint, signal(stopped.clone()), Some(DRAIN_TIMEOUT));
-        let plain = Server::new_with_acceptor(self.acceptor)
-            .name("weld-assistant")
-            .idle_timeout(idle)
-            .run_with_graceful_shutdown(plain, signal(stopped), Some(DRAIN_TIMEOUT));
-        let trigger = async move {
-            shutdown.await;
-            let _ = stop.send(true);
-        };
-        let ((), https, plain) = tokio::join!(trigger, https, plain);
-        https.and(plain)
+        })
+        .await;
+        if let Some(https) = https {
+            https.finished().await;
+        }
+        Ok(())
     }
-}
-
-/// Connections the kernel may queue before they are accepted (it caps this at
-/// `net.core.somaxconn`, 4096 by default). A classroom opening the app at once
-/// must not overflow it: a dropped connection attempt is retried only after a
-/// second. tokio's own default is 1024.
-const BACKLOG: u32 = 8192;
-
-/// Binds the listening socket (address reuse, the deep accept queue).
-fn bind(address: SocketAddr) -> std::io::Result<TcpAcceptor> {
-    let socket = if address.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(address)?;
-    TcpAcceptor::from_tokio(socket.listen(BACKLOG)?)
 }
 
 /// Completes on SIGTERM or SIGINT.

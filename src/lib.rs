@@ -7,8 +7,10 @@
 //!   (`telemetry` installs the tracing subscriber only);
 //! - `paths`: every path the site serves and what each is (a leaf);
 //! - `redact`: outside text made safe to log (a leaf);
-//! - `http`: the edge (listener, request log, client address, boundary, CORS,
-//!   security headers, static files), under everything else of the web plumbing;
+//! - `server`: the connection layer (accept loops, per-core workers, hyper's
+//!   HTTP/1.1 and HTTP/2 under our settings, graceful drain);
+//! - `http`: the edge (request log, client address, boundary, CORS, security
+//!   headers, static files), under everything else of the web plumbing;
 //! - `guard`: who may spend the key (session, token, client address, limits, budget);
 //! - `api`: the operations, thin over `domain` and `gemini`;
 //! - `domain`: the assistant's own rules (history, prompts, photos, language);
@@ -34,6 +36,7 @@ pub mod paths;
 pub(crate) mod quota;
 pub(crate) mod redact;
 pub mod routes;
+pub mod server;
 pub mod telemetry;
 pub(crate) mod tls;
 pub(crate) mod upstream;

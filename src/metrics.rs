@@ -50,6 +50,27 @@ struct ReasonLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkerLabels {
+    worker: &'static str,
+}
+
+/// The `worker` label of the first 64 worker threads; past them, `other`.
+const WORKER_NAMES: [&str; 64] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18",
+    "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35",
+    "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52",
+    "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63",
+];
+
+/// The `worker` label of a worker thread (`shared`: the one shared runtime).
+pub fn worker_label(worker: Option<usize>) -> &'static str {
+    match worker {
+        None => "shared",
+        Some(index) => WORKER_NAMES.get(index).copied().unwrap_or("other"),
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: &'static str,
 }
@@ -72,6 +93,8 @@ pub struct Metrics {
     line_length: Gauge,
     line_wait: Histogram,
     line_refused: Family<ReasonLabels, Counter>,
+    connections: Family<WorkerLabels, Counter>,
+    open_connections: Family<WorkerLabels, Gauge>,
     tls_expiry: Gauge<i64, AtomicI64>,
     acme_orders: Family<OutcomeLabels, Counter>,
 }
@@ -193,6 +216,18 @@ impl Metrics {
             "Questions the line refused, by reason (person_full, line_full, too_long, day, closing)",
             line_refused.clone(),
         );
+        let connections = Family::<WorkerLabels, Counter>::default();
+        registry.register(
+            "connections_accepted",
+            "TCP connections accepted, by worker thread (`shared`: one runtime for all)",
+            connections.clone(),
+        );
+        let open_connections = Family::<WorkerLabels, Gauge>::default();
+        registry.register(
+            "connections_open",
+            "Connections open now, by worker thread",
+            open_connections.clone(),
+        );
         let tls_expiry = Gauge::<i64, AtomicI64>::default();
         registry.register(
             "tls_certificate_expiry_timestamp_seconds",
@@ -206,6 +241,8 @@ impl Metrics {
             acme_orders.clone(),
         );
         Self {
+            connections,
+            open_connections,
             tls_expiry,
             acme_orders,
             quota_429,
@@ -233,6 +270,22 @@ impl Metrics {
         self.latency
             .get_or_create(&RouteLabels { route })
             .observe(seconds);
+    }
+
+    /// A connection accepted by `worker` (a [`worker_label`]); the open gauge
+    /// counts it until [`Metrics::observe_closed`].
+    pub fn observe_accepted(&self, worker: &'static str) {
+        self.connections.get_or_create(&WorkerLabels { worker }).inc();
+        self.open_connections
+            .get_or_create(&WorkerLabels { worker })
+            .inc();
+    }
+
+    /// A connection of `worker` closed.
+    pub fn observe_closed(&self, worker: &'static str) {
+        self.open_connections
+            .get_or_create(&WorkerLabels { worker })
+            .dec();
     }
 
     /// One Gemini attempt.

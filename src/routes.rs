@@ -267,6 +267,10 @@ pub fn gemini_settings(config: &Config) -> GeminiSettings {
             StartupProbe::Off => ProbeMode::Off,
         },
         ca_file: config.gemini_ca_file.clone(),
+        connection_groups: match config.workers() {
+            crate::server::Workers::Shared => 1,
+            crate::server::Workers::PerCore(n) => n + 1,
+        },
     }
 }
 

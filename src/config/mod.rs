@@ -177,6 +177,10 @@ pub struct Config {
     pub sse_keepalive_seconds: u64,
     /// `WELD_DAILY_REQUEST_BUDGET`: cap on Gemini calls per UTC day, all users.
     pub daily_request_budget: Option<u64>,
+    /// `WELD_WORKERS`: worker threads, each with its own listening socket and Gemini
+    /// connections; `0`: one work-stealing runtime shared by all connections; `None`: one
+    /// per core.
+    pub workers: Option<u64>,
     /// `WELD_GEMINI_RPM`: the model's requests per minute on the Gemini plan; `None`: learned
     /// from Google's 429s. Questions past it wait in line instead of failing.
     pub gemini_rpm: Option<u64>,
@@ -290,6 +294,17 @@ impl Config {
     /// else `WELD_COOKIE_SECURE`.
     pub fn session_cookie_secure(&self) -> bool {
         self.cookie_secure || !self.domain.is_empty()
+    }
+
+    /// Where connections are served (`WELD_WORKERS`).
+    pub fn workers(&self) -> crate::server::Workers {
+        match self.workers {
+            Some(0) => crate::server::Workers::Shared,
+            Some(n) => crate::server::Workers::PerCore(usize::try_from(n).unwrap_or(1)),
+            None => crate::server::Workers::PerCore(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
+        }
     }
 
     /// The upstream attempt timeout.

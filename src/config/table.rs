@@ -209,7 +209,13 @@ settings! {
         env: "WELD_REQUEST_TIMEOUT_SECONDS",
         default: Text("30"),
         form: range(1, 600, "seconds"),
-        meaning: "a request's headers must arrive within it (else the connection is closed); a body within it plus 1 s per 16 KiB (else 408 `request_timeout`)",
+        meaning: "a request's headers must arrive within it (else the connection is closed), and a keep-alive connection is closed after waiting this long for its next request; a body within it plus 1 s per 16 KiB (else 408 `request_timeout`)",
+    },
+    workers: Option<u64> {
+        env: "WELD_WORKERS",
+        default: UnsetMeans("one per core"),
+        form: range(0, 256, "worker threads"),
+        meaning: "worker threads, each with its own listening socket (`SO_REUSEPORT`) and Gemini connections, so a request stays on one thread; `0`: one work-stealing runtime shared by all connections",
     },
     sse_keepalive_seconds: u64 {
         env: "WELD_SSE_KEEPALIVE_SECONDS",

@@ -60,6 +60,9 @@ pub struct GeminiSettings {
     pub probe: ProbeMode,
     /// A PEM file of more roots to trust (`WELD_GEMINI_CA_FILE`).
     pub ca_file: Option<String>,
+    /// Groups of upstream connections: one per worker thread, plus one for the
+    /// rest (`server::Workers`); 1 when every connection shares one runtime.
+    pub connection_groups: usize,
 }
 
 /// The Gemini client. Cheap to clone.
@@ -132,7 +135,7 @@ impl GeminiClient {
         };
         // HTTP/1.1 gives every waiting call a connection of its own: one lane.
         let lanes = if http2_only { MAX_LANES } else { 1 };
-        let http = Arc::new(Lanes::new(Box::new(make), lanes)?);
+        let http = Arc::new(Lanes::new(Box::new(make), lanes, settings.connection_groups)?);
         let mut models = vec![settings.model];
         for fallback in settings.fallback_models {
             if !models.contains(&fallback) {
@@ -454,6 +457,7 @@ mod tests {
         let status = UpstreamStatus::default();
         let metrics = Arc::new(Metrics::new());
         let settings = GeminiSettings {
+            connection_groups: 1,
             keys: vec![KEY.into()],
             model: "gemini-flash-latest".into(),
             fallback_models: vec![],
@@ -563,6 +567,7 @@ mod tests {
             .port();
         let status = UpstreamStatus::default();
         let settings = GeminiSettings {
+            connection_groups: 1,
             keys: vec![KEY.into()],
             model: "gemini-flash-latest".into(),
             fallback_models: vec![],

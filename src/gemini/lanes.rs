@@ -10,6 +10,11 @@
 //! server uses one connection and ten thousand waiting calls about a hundred.
 //! Over HTTP/1.1 (a plain `http://` stand-in) every waiting call has its own
 //! connection anyway: there is one lane, one pool of idle connections.
+//!
+//! With a worker thread per core (`server::Workers::PerCore`), each worker has
+//! its own group of lanes, so a call's connection is driven by the thread that
+//! serves the request: no wake-ups between threads for each piece of an answer.
+//! Code outside the workers (the start-up probe) uses a group of its own.
 
 use std::sync::{
     Arc, OnceLock,
@@ -28,7 +33,10 @@ type MakeClient = Box<dyn Fn() -> reqwest::Result<reqwest::Client> + Send + Sync
 /// The lanes (cheap to share behind an `Arc`).
 pub struct Lanes {
     make: MakeClient,
+    /// `groups` groups of `per_group` lanes, one after the other.
     lanes: Vec<Lane>,
+    per_group: usize,
+    groups: usize,
 }
 
 #[derive(Default)]
@@ -59,28 +67,42 @@ impl Drop for Ticket {
 }
 
 impl Lanes {
-    /// `count` lanes (at least one, at most [`MAX_LANES`]) whose clients `make`
-    /// builds; the first is built now, so a client that cannot be built fails at
-    /// start-up.
-    pub fn new(make: MakeClient, count: usize) -> reqwest::Result<Self> {
-        let lanes: Vec<Lane> = (0..count.clamp(1, MAX_LANES)).map(|_| Lane::default()).collect();
+    /// `count` lanes (at least one, at most [`MAX_LANES`]) for each of `groups`
+    /// groups, whose clients `make` builds; the first is built now, so a client
+    /// that cannot be built fails at start-up.
+    pub fn new(make: MakeClient, count: usize, groups: usize) -> reqwest::Result<Self> {
+        let per_group = count.clamp(1, MAX_LANES);
+        let groups = groups.max(1);
+        let lanes: Vec<Lane> = (0..per_group * groups).map(|_| Lane::default()).collect();
         let first = make()?;
         let _ = lanes[0].client.set(first);
-        Ok(Self { make, lanes })
+        Ok(Self {
+            make,
+            lanes,
+            per_group,
+            groups,
+        })
     }
 
-    /// The client of the first lane with room (else of the least busy one), and
-    /// the ticket that holds the place.
+    /// The group of the calling thread: its worker's, else the first.
+    fn group(&self) -> usize {
+        crate::server::worker_index().map_or(0, |worker| (worker + 1) % self.groups)
+    }
+
+    /// The client of the first lane of this thread's group with room (else of
+    /// the group's least busy one), and the ticket that holds the place.
     pub fn take(self: &Arc<Self>) -> (reqwest::Client, Ticket) {
-        let index = self
-            .lanes
-            .iter()
-            .position(|lane| lane.calls.load(Ordering::Relaxed) < LANE_CALLS)
-            .unwrap_or_else(|| {
-                (0..self.lanes.len())
-                    .min_by_key(|&i| self.lanes[i].calls.load(Ordering::Relaxed))
-                    .unwrap_or(0)
-            });
+        let start = self.group() * self.per_group;
+        let group = &self.lanes[start..start + self.per_group];
+        let index = start
+            + group
+                .iter()
+                .position(|lane| lane.calls.load(Ordering::Relaxed) < LANE_CALLS)
+                .unwrap_or_else(|| {
+                    (0..group.len())
+                        .min_by_key(|&i| group[i].calls.load(Ordering::Relaxed))
+                        .unwrap_or(0)
+                });
         let lane = &self.lanes[index];
         lane.calls.fetch_add(1, Ordering::Relaxed);
         let client = lane
@@ -118,7 +140,7 @@ mod tests {
 
     fn lanes() -> Arc<Lanes> {
         Arc::new(
-            Lanes::new(Box::new(|| reqwest::Client::builder().build()), MAX_LANES)
+            Lanes::new(Box::new(|| reqwest::Client::builder().build()), MAX_LANES, 1)
                 .unwrap_or_else(|_| unreachable!()),
         )
     }
@@ -140,11 +162,34 @@ mod tests {
     #[test]
     fn one_lane_takes_every_call() {
         let lanes = Arc::new(
-            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 1).unwrap_or_else(|_| unreachable!()),
+            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 1, 1)
+                .unwrap_or_else(|_| unreachable!()),
         );
         let held: Vec<Ticket> = (0..3 * LANE_CALLS).map(|_| lanes.take().1).collect();
         assert!(held.iter().all(|t| t.index == 0));
         assert_eq!(lanes.open(), 1);
+    }
+
+    #[test]
+    fn each_worker_thread_has_a_group_of_its_own() {
+        let lanes = Arc::new(
+            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 4, 3)
+                .unwrap_or_else(|_| unreachable!()),
+        );
+        // Outside the workers: the first group.
+        assert_eq!(lanes.take().1.index, 0);
+        let on_worker = |worker: usize| {
+            let lanes = lanes.clone();
+            std::thread::spawn(move || {
+                crate::server::set_worker_index(worker);
+                let (_, ticket) = lanes.take();
+                ticket.index
+            })
+            .join()
+            .unwrap_or(usize::MAX)
+        };
+        assert_eq!(on_worker(0), 4);
+        assert_eq!(on_worker(1), 8);
     }
 
     #[test]

@@ -102,23 +102,26 @@ impl Endpoint for SpaEndpoint {
     }
 }
 
-fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
-    let accepted = req
-        .headers()
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let (encoding, body) = [("br", "br"), ("gzip", "gz")]
-        .into_iter()
-        .filter(|(coding, _)| accepts(accepted, coding))
-        .find_map(|(coding, ext)| Dist::get(&format!("{name}.{ext}")).map(|f| (Some(coding), f)))
-        .unwrap_or((None, file.clone()));
+/// What is sent for one embedded file, worked out once: the variants (brotli,
+/// gzip, identity) with their bytes and `ETag`s, and the constant headers.
+struct Prepared {
+    content_type: HeaderValue,
+    cache: HeaderValue,
+    /// `br`, `gzip`, then the identity, each when the build wrote it.
+    variants: Vec<Variant>,
+}
+
+struct Variant {
+    coding: Option<&'static str>,
+    etag: HeaderValue,
+    /// The ETag's text, for `If-None-Match`.
+    tag: String,
+    length: HeaderValue,
+    bytes: bytes::Bytes,
+}
+
+fn prepare(name: &str, file: &EmbeddedFile) -> Prepared {
     let hash = hex(&file.metadata.sha256_hash()[..12]);
-    let etag = match encoding {
-        Some(coding) => format!("\"{hash}-{coding}\""),
-        None => format!("\"{hash}\""),
-    };
-    let cache = cache_policy(name);
     let mime = mime_guess::from_path(name).first_or_octet_stream();
     let content_type = match mime.type_() {
         mime_guess::mime::TEXT | mime_guess::mime::APPLICATION if mime.get_param("charset").is_none() => {
@@ -126,37 +129,100 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
         }
         _ => mime.essence_str().to_owned(),
     };
-    let mut builder = Response::builder()
-        .header(header::ETAG, etag.as_str())
-        .header(header::CACHE_CONTROL, cache)
-        .header(header::VARY, "Accept-Encoding");
+    let variant = |coding: Option<&'static str>, data: std::borrow::Cow<'static, [u8]>| {
+        let tag = match coding {
+            Some(coding) => format!("\"{hash}-{coding}\""),
+            None => format!("\"{hash}\""),
+        };
+        // Embedded files are static in a release build: served without a copy.
+        let bytes = match data {
+            std::borrow::Cow::Borrowed(data) => bytes::Bytes::from_static(data),
+            std::borrow::Cow::Owned(data) => bytes::Bytes::from(data),
+        };
+        Variant {
+            coding,
+            etag: HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\"")),
+            tag,
+            length: HeaderValue::from(bytes.len()),
+            bytes,
+        }
+    };
+    let mut variants: Vec<Variant> = [("br", "br"), ("gzip", "gz")]
+        .into_iter()
+        .filter_map(|(coding, ext)| {
+            Dist::get(&format!("{name}.{ext}")).map(|f| variant(Some(coding), f.data))
+        })
+        .collect();
+    variants.push(variant(None, file.data.clone()));
+    Prepared {
+        content_type: HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        cache: HeaderValue::from_static(cache_policy(name)),
+        variants,
+    }
+}
+
+/// The prepared files, by name, filled on first use of each (a debug build
+/// reads the files from disk each time, so a rebuilt web app is seen at once).
+fn prepared(name: &str, file: EmbeddedFile) -> std::sync::Arc<Prepared> {
+    if cfg!(debug_assertions) {
+        return std::sync::Arc::new(prepare(name, &file));
+    }
+    static PREPARED: std::sync::OnceLock<
+        std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<Prepared>>>,
+    > = std::sync::OnceLock::new();
+    let table = PREPARED.get_or_init(Default::default);
+    if let Some(found) = table.read().ok().and_then(|t| t.get(name).cloned()) {
+        return found;
+    }
+    let made = std::sync::Arc::new(prepare(name, &file));
+    if let Ok(mut table) = table.write() {
+        table.insert(name.to_owned(), made.clone());
+    }
+    made
+}
+
+fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
+    let accepted = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let prepared = prepared(name, file);
+    let Some(variant) = prepared
+        .variants
+        .iter()
+        .find(|v| v.coding.is_none_or(|coding| accepts(accepted, coding)))
+    else {
+        return Response::builder()
+            .status(StatusCode::INTERNAL_SERVER_ERROR)
+            .finish();
+    };
     let not_modified = req
         .headers()
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| none_match_hits(v, &etag));
+        .any(|v| none_match_hits(v, &variant.tag));
+    let mut response = Response::default();
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, variant.etag.clone());
+    headers.insert(header::CACHE_CONTROL, prepared.cache.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if not_modified {
-        return builder.status(StatusCode::NOT_MODIFIED).finish();
-    }
-    builder = builder.content_type(content_type.as_str());
-    if let Some(coding) = encoding {
-        builder = builder.header(header::CONTENT_ENCODING, coding);
-    }
-    let length = body.data.len();
-    if req.method() == Method::HEAD {
-        let mut response = builder.finish();
-        if let Ok(value) = HeaderValue::from_str(&length.to_string()) {
-            response.headers_mut().insert(header::CONTENT_LENGTH, value);
-        }
+        response.set_status(StatusCode::NOT_MODIFIED);
         return response;
     }
-    // Embedded files are static in a release build: serve them without a copy.
-    let bytes = match body.data {
-        std::borrow::Cow::Borrowed(data) => bytes::Bytes::from_static(data),
-        std::borrow::Cow::Owned(data) => bytes::Bytes::from(data),
-    };
-    builder.body(Body::from_bytes(bytes))
+    headers.insert(header::CONTENT_TYPE, prepared.content_type.clone());
+    if let Some(coding) = variant.coding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    if req.method() == Method::HEAD {
+        headers.insert(header::CONTENT_LENGTH, variant.length.clone());
+        return response;
+    }
+    response.set_body(Body::from_bytes(variant.bytes.clone()));
+    response
 }
 
 /// `Cache-Control` for an embedded file: only the hashed `/assets/*` may be kept

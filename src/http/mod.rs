@@ -1,5 +1,5 @@
-//! The HTTP edge: everything between the socket and the operations — the
-//! listener's head deadline, the request log, the `/api` boundary (body limits,
+//! The HTTP edge: everything between the connection layer (`server`) and the
+//! operations — the request log, the `/api` boundary (body limits,
 //! the JSON error envelope), the panic catcher, CORS, security headers, the
 //! client address behind trusted proxies, the embedded web app, and the plain
 //! listener's redirect to HTTPS.
@@ -19,7 +19,6 @@ pub(crate) mod catch_panic;
 pub(crate) mod client_ip;
 pub(crate) mod cors;
 pub(crate) mod https_redirect;
-pub(crate) mod listener;
 pub(crate) mod request_log;
 pub(crate) mod schema_check;
 pub(crate) mod security;

@@ -6,8 +6,7 @@
 //! [`Tls::start`] once at start-up (it spawns the ACME or file-watching task), then
 //! [`Tls::accept`] inside each connection's own task — never in the accept loop,
 //! so a slow handshake cannot hold up the others. It speaks TLS only: it knows no
-//! HTTP, no routes and no poem (the adapter to today's poem server is
-//! `poem_acceptor`).
+//! HTTP and no routes; `transport` makes it the connection layer's TLS transport.
 //!
 //! - `cert`: PEM into a rustls key, the leaf's validity;
 //! - `cache`: the private cache directory;
@@ -19,8 +18,8 @@ mod acme;
 mod cache;
 pub(crate) mod cert;
 mod files;
-pub(crate) mod poem_acceptor;
 pub(crate) mod status;
+mod transport;
 
 use std::{
     collections::HashMap,

@@ -245,7 +245,7 @@ async fn slow_clients_are_cut_off_and_do_not_block_others() {
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
 
     // The slowloris connections never finished their heads: they were closed
-    // (well before the 65 s idle timeout could have done it).
+    // (well before the 65 s HTTP/2 idle timeout could have done it).
     let mut buffer = [0u8; 64];
     let deadline = Instant::now() + HANG_LIMIT;
     let mut closed = 0;
@@ -258,7 +258,7 @@ async fn slow_clients_are_cut_off_and_do_not_block_others() {
     assert_eq!(closed, loris.len(), "slowloris connections still open");
 
     // A head that stops half-way is cut off after the request timeout (1 s), not
-    // the 65 s idle timeout; 10 s is the slack.
+    // any idle bound; 10 s is the slack.
     let mut silent = tokio::net::TcpStream::connect(app.address).await.unwrap();
     silent
         .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
@@ -270,11 +270,11 @@ async fn slow_clients_are_cut_off_and_do_not_block_others() {
         "the silent connection was not closed: {closed:?}"
     );
 
-    // A keep-alive connection serves its next request after a pause longer than the
-    // request timeout: the head deadline runs from a request's first byte, not
-    // while the connection waits between requests.
+    // A keep-alive connection serves its next request after a pause shorter than
+    // the request timeout; one that waits longer for its next request is closed
+    // (hyper's header read timeout runs from the end of the last response).
     let mut kept = tokio::net::TcpStream::connect(app.address).await.unwrap();
-    for pause in [1500, 0] {
+    for pause in [300, 0] {
         kept.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
             .await
             .unwrap();
@@ -282,6 +282,11 @@ async fn slow_clients_are_cut_off_and_do_not_block_others() {
         assert!(response.starts_with("HTTP/1.1 200"), "{response}");
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
+    let closed = tokio::time::timeout(Duration::from_secs(10), kept.read(&mut buffer)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "the idle keep-alive connection was not closed: {closed:?}"
+    );
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod guard;
 mod http2;
 mod https;
 mod images;
+mod layer;
 mod limits;
 mod meta;
 mod multi_photo;
