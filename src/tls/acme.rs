@@ -559,5 +559,8 @@ mod tests {
 
         let unknown = classify(serde_json::json!({"detail": "no"}));
         assert_eq!(unknown.problem, Problem::Refused);
+        let _ = std::fs::remove_dir_all(
+            std::env::temp_dir().join(format!("weld-acme-unit-{}", std::process::id())),
+        );
     }
 }
