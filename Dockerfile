@@ -53,7 +53,8 @@ COPY src/ src/
 COPY --from=web /src/frontend/dist/ frontend/dist/
 RUN cargo build --release --locked --bin weld-assistant \
  && install -D -m 0755 target/release/weld-assistant /out/weld-assistant \
- && /out/weld-assistant --version
+ && /out/weld-assistant --version \
+ && install -d -m 0700 -o 65532 -g 65532 /out/data/tls
 
 # ---------------------------------------------------------------- runtime
 FROM ${RUNTIME_IMAGE}
@@ -66,12 +67,21 @@ LABEL org.opencontainers.image.title="Weld Assistant" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.documentation="docs/deploy.md"
 COPY --from=build /out/weld-assistant /usr/local/bin/weld-assistant
-# 0.0.0.0 inside the container; publish the port on the host's loopback and put
-# a TLS proxy in front (docs/deploy.md).
-ENV WELD_LISTEN=0.0.0.0:8080
+# The certificate cache (account key, certificates) of HTTPS of its own, owned by
+# the server's user, so a named volume on /data starts out writable for it.
+COPY --from=build --chown=65532:65532 /out/data/ /data/
+# 0.0.0.0 inside the container. With WELD_DOMAIN set the server serves HTTPS on
+# 8443 itself (publish it as 443) and 8080 redirects (publish it as 80); without,
+# publish 8080 on the host's loopback and put a TLS proxy in front (docs/deploy.md).
+ENV WELD_LISTEN=0.0.0.0:8080 \
+    WELD_HTTPS_LISTEN=0.0.0.0:8443 \
+    WELD_TLS_CACHE_DIR=/data/tls
 # distroless's "nonroot" user; numeric so that runAsNonRoot-style checks can see it.
+# It cannot bind ports below 1024, hence 8080 and 8443.
 USER 65532:65532
-EXPOSE 8080
+EXPOSE 8080 8443
+# Keep it across upgrades: a new certificate per start runs into Let's Encrypt's limits.
+VOLUME ["/data"]
 # `healthcheck` reads the same configuration (WELD_LISTEN, WELD_CONFIG) and GETs
 # /api/health on loopback: exit 0 when the server answers. It does not call Gemini.
 HEALTHCHECK --interval=30s --timeout=6s --start-period=10s --retries=3 \

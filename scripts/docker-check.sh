@@ -273,7 +273,9 @@ case "$user" in
   "" | root | 0 | 0:* | root:*) bad "runs as root (User='$user')" ;;
   *) ok "runs as non-root user '$user'" ;;
 esac
-[[ "$(inspect '{{json .Config.ExposedPorts}}')" == *'8080/tcp'* ]] && ok "EXPOSE 8080" || bad "port 8080 is not exposed"
+ports=$(inspect '{{json .Config.ExposedPorts}}')
+[[ "$ports" == *'8080/tcp'* && "$ports" == *'8443/tcp'* ]] && ok "EXPOSE 8080 8443: $ports" || bad "ports 8080 and 8443 are not both exposed: $ports"
+[[ "$(inspect '{{json .Config.Volumes}}')" == *'/data'* ]] && ok "VOLUME /data (the certificate cache)" || bad "no VOLUME /data"
 health=$(podman image inspect --format '{{json .Healthcheck}}' "$TAG" 2>/dev/null || true)
 [ -z "$health" ] || [ "$health" = null ] && health=$(podman image inspect --format '{{json .Config.Healthcheck}}' "$TAG" 2>/dev/null || true)
 [[ "$health" == *healthcheck* ]] && ok "HEALTHCHECK runs weld-assistant healthcheck: $health" || bad "no HEALTHCHECK with weld-assistant healthcheck ($health)"
@@ -320,6 +322,8 @@ for path in bin/sh bin/bash usr/bin/apt; do
   [ -e "$MNT/$path" ] && note "/$path is present in the runtime image"
 done
 [ -e "$MNT/bin/sh" ] || ok "no shell in the runtime image (distroless)"
+cache_dir=$(stat -c '%u:%g %a' "$MNT/data/tls" 2>/dev/null || echo missing)
+[ "$cache_dir" = "65532:65532 700" ] && ok "/data/tls (WELD_TLS_CACHE_DIR) is the server user's, mode 0700" || bad "/data/tls is not 65532:65532 mode 0700: $cache_dir"
 if find "$MNT" -xdev \( -name '.env' -o -name '*.toml' -o -name '*.pem' -o -name 'Cargo.lock' \) -not -path '*/etc/ssl/*' 2>/dev/null | grep -q .; then
   bad "unexpected files in the image: $(find "$MNT" -xdev \( -name '.env' -o -name '*.toml' -o -name '*.pem' -o -name 'Cargo.lock' \) -not -path '*/etc/ssl/*' | head -5 | tr '\n' ' ')"
 else

@@ -1,5 +1,8 @@
 //! Building and running the server: the listeners are bound first, so tests (and
 //! the log line operators read) know the real address before anything runs.
+//! With HTTPS of its own (`tls`), the same connection layer also listens on
+//! `WELD_HTTPS_LISTEN` with TLS as the transport and serves the app there; the
+//! plain listener then only redirects (when a domain is set).
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -9,6 +12,7 @@ use crate::{
     metrics::Metrics,
     routes,
     server::{self, Listeners, Plain, Settings, Stop, Workers},
+    tls::Tls,
     upstream::UpstreamStatus,
 };
 
@@ -20,6 +24,7 @@ pub struct App {
     gemini: GeminiClient,
     upstream: UpstreamStatus,
     metrics: Arc<Metrics>,
+    https: Option<(Listeners, Tls)>,
 }
 
 /// A start-up failure.
@@ -34,6 +39,9 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("cannot build the Gemini HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// HTTPS cannot work with these settings.
+    #[error("cannot serve HTTPS: {0}")]
+    Tls(#[from] crate::tls::StartError),
 }
 
 impl App {
@@ -47,10 +55,24 @@ impl App {
             upstream.clone(),
             metrics.clone(),
         )?;
-        let listeners = Listeners::bind(config.listen, workers.sockets()).map_err(|source| StartError::Bind {
-            address: config.listen,
-            source,
-        })?;
+        let listeners =
+            Listeners::bind(config.listen, workers.sockets()).map_err(|source| StartError::Bind {
+                address: config.listen,
+                source,
+            })?;
+        let https = match Tls::start(&config, metrics.clone()).await? {
+            Some(tls) => {
+                let listeners =
+                    Listeners::bind(config.https_listen, workers.sockets()).map_err(|source| {
+                        StartError::Bind {
+                            address: config.https_listen,
+                            source,
+                        }
+                    })?;
+                Some((listeners, tls))
+            }
+            None => None,
+        };
         Ok(Self {
             listeners,
             workers,
@@ -58,12 +80,18 @@ impl App {
             gemini,
             upstream,
             metrics,
+            https,
         })
     }
 
     /// The bound address (the real port when `listen` asked for port 0).
     pub fn address(&self) -> SocketAddr {
         self.listeners.address()
+    }
+
+    /// The bound HTTPS address, when the server serves HTTPS itself.
+    pub fn https_address(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(|(listeners, _)| listeners.address())
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests.
@@ -81,7 +109,8 @@ impl App {
         let probe = self.gemini.clone();
         tokio::spawn(async move { probe.probe().await });
         let metrics = self.metrics.clone();
-        let services = routes::Services::new(&self.config, self.gemini, self.upstream, self.metrics);
+        let mut services = routes::Services::new(&self.config, self.gemini, self.upstream, self.metrics);
+        services.tls = self.https.as_ref().map(|(_, tls)| tls.status());
         services.guard.limits().spawn_eviction();
         let endpoint = Arc::new(routes::build(&self.config, &services));
         // An HTTP/2 connection with no traffic at all is closed; a request may
@@ -94,15 +123,44 @@ impl App {
             idle,
         ));
         let stop = Stop::new();
-        let running = server::start(
-            self.listeners,
-            endpoint,
-            Arc::new(Plain),
-            settings,
-            self.workers,
-            &stop,
-            metrics,
-        )?;
+        // With HTTPS of its own: the app on the HTTPS listeners, TLS as the
+        // transport; the plain listeners redirect when a domain is set.
+        let https = match self.https {
+            Some((listeners, tls)) => {
+                tracing::info!(address = %listeners.address(), "HTTPS listening");
+                Some(server::start(
+                    listeners,
+                    endpoint.clone(),
+                    Arc::new(tls),
+                    settings.clone(),
+                    self.workers,
+                    &stop,
+                    metrics.clone(),
+                )?)
+            }
+            None => None,
+        };
+        let running = if https.is_some() && !self.config.domain.is_empty() {
+            server::start(
+                self.listeners,
+                Arc::new(routes::plain_redirect(&self.config, endpoint)),
+                Arc::new(Plain),
+                settings,
+                self.workers,
+                &stop,
+                metrics,
+            )?
+        } else {
+            server::start(
+                self.listeners,
+                endpoint,
+                Arc::new(Plain),
+                settings,
+                self.workers,
+                &stop,
+                metrics,
+            )?
+        };
         // Questions still waiting for Gemini's quota are told so at once (503,
         // or a stream's `error` event), then the drain finishes the rest.
         let line = services.line.clone();
@@ -111,6 +169,9 @@ impl App {
             line.close();
         })
         .await;
+        if let Some(https) = https {
+            https.finished().await;
+        }
         Ok(())
     }
 }

@@ -17,6 +17,7 @@
 //! - `gemini`: the upstream client, owning Gemini's wire format;
 //! - `quota`: the fair waiting line in front of Gemini's per-minute quota;
 //! - `upstream`: what the server last learned about Gemini (health, metrics);
+//! - `tls`: HTTPS of its own (ACME or the operator's files), under `app`;
 //! - `error`: the one error type at the API boundary.
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -37,6 +38,7 @@ pub(crate) mod redact;
 pub mod routes;
 pub mod server;
 pub mod telemetry;
+pub(crate) mod tls;
 pub(crate) mod upstream;
 
 pub use app::App;

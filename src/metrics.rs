@@ -1,7 +1,8 @@
 //! Prometheus metrics (prometheus-client, one registry per server): requests by
 //! route and status, latency, upstream calls by model and outcome, retries,
 //! tokens, rate-limited and budget-refused requests, budget left, upstream state,
-//! and the quota line: its length, the waits, the refusals, Google's quota 429s.
+//! and the quota line: its length, the waits, the refusals, Google's quota 429s;
+//! the served certificate's expiry and the ACME orders.
 //! Labels come only from fixed sets (route templates, configured model ids,
 //! outcome words), never from user input.
 
@@ -55,10 +56,10 @@ struct WorkerLabels {
 
 /// The `worker` label of the first 64 worker threads; past them, `other`.
 const WORKER_NAMES: [&str; 64] = [
-    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19",
-    "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35", "36", "37",
-    "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55",
-    "56", "57", "58", "59", "60", "61", "62", "63",
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18",
+    "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35",
+    "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52",
+    "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63",
 ];
 
 /// The `worker` label of a worker thread (`shared`: the one shared runtime).
@@ -94,6 +95,13 @@ pub struct Metrics {
     line_refused: Family<ReasonLabels, Counter>,
     connections: Family<WorkerLabels, Counter>,
     open_connections: Family<WorkerLabels, Gauge>,
+    tls_expiry: Gauge<i64, AtomicI64>,
+    acme_orders: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -220,9 +228,23 @@ impl Metrics {
             "Connections open now, by worker thread",
             open_connections.clone(),
         );
+        let tls_expiry = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "tls_certificate_expiry_timestamp_seconds",
+            "When the served HTTPS certificate ends (Unix time; 0: none served)",
+            tls_expiry.clone(),
+        );
+        let acme_orders = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "acme_orders",
+            "ACME certificate orders by outcome (issued, failed)",
+            acme_orders.clone(),
+        );
         Self {
             connections,
             open_connections,
+            tls_expiry,
+            acme_orders,
             quota_429,
             line_length,
             line_wait,
@@ -254,12 +276,16 @@ impl Metrics {
     /// counts it until [`Metrics::observe_closed`].
     pub fn observe_accepted(&self, worker: &'static str) {
         self.connections.get_or_create(&WorkerLabels { worker }).inc();
-        self.open_connections.get_or_create(&WorkerLabels { worker }).inc();
+        self.open_connections
+            .get_or_create(&WorkerLabels { worker })
+            .inc();
     }
 
     /// A connection of `worker` closed.
     pub fn observe_closed(&self, worker: &'static str) {
-        self.open_connections.get_or_create(&WorkerLabels { worker }).dec();
+        self.open_connections
+            .get_or_create(&WorkerLabels { worker })
+            .dec();
     }
 
     /// One Gemini attempt.
@@ -320,6 +346,19 @@ impl Metrics {
     /// A question the line refused.
     pub fn observe_line_refused(&self, reason: &'static str) {
         self.line_refused.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// The served certificate ends at `expires_at`.
+    pub fn set_tls_expiry(&self, expires_at: std::time::SystemTime) {
+        let seconds = expires_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        self.tls_expiry.set(seconds);
+    }
+
+    /// One ACME order ended (`issued` or `failed`).
+    pub fn acme_order(&self, outcome: &'static str) {
+        self.acme_orders.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
     /// The line's length now (read when the metrics are rendered).

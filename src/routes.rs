@@ -33,11 +33,12 @@ use crate::{
     guard::{Guard, SecretSet},
     http::{
         around::Layer, assets::SpaEndpoint, body::BodyReader, boundary::ApiBoundary, catch_panic::CatchPanic,
-        cors::CorsPolicy, request_log::RequestLog, security::SecurityHeaders,
+        cors::CorsPolicy, https_redirect::ToHttps, request_log::RequestLog, security::SecurityHeaders,
     },
     metrics::Metrics,
     paths,
     quota::{Line, LineSettings, ModelPlan, QuotaBook, SharedQuota},
+    tls::TlsStatus,
     upstream::UpstreamStatus,
 };
 
@@ -67,6 +68,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The waiting line in front of Gemini's quota.
     pub line: Line,
+    /// The HTTPS certificate's state, when the server serves HTTPS itself.
+    pub tls: Option<TlsStatus>,
 }
 
 impl Services {
@@ -88,7 +91,7 @@ impl Services {
         let sessions = Sessions::for_access_code(
             secret,
             Duration::from_secs(config.session_ttl_hours * 3600),
-            config.cookie_secure,
+            config.session_cookie_secure(),
             config.access_code.as_ref().map(|c| c.expose_secret()),
         );
         // The URL was checked at start-up (`WELD_REDIS_URL`), so opening it succeeds;
@@ -127,6 +130,7 @@ impl Services {
             budget: Arc::new(DailyBudget::new(config.daily_request_budget, shared)),
             access_code: config.access_code.as_ref().map(|c| SecretSet::new([c])),
             metrics,
+            tls: None,
         }
     }
 }
@@ -210,6 +214,12 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
         )))
 }
 
+/// The plain-HTTP listener's endpoint when the site has a domain: `/api/health`
+/// from `app`, everything else redirected to `https://` + the first domain.
+pub fn plain_redirect<E: Endpoint + 'static>(config: &Config, app: E) -> impl Endpoint + 'static {
+    ToHttps::new(config.domain.first().map_or("localhost", String::as_str), app)
+}
+
 /// The API operations over the services.
 pub fn apis(config: &Config, services: &Services) -> api::Api {
     let ai = Ai::new(
@@ -225,6 +235,7 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
             services.gemini.is_configured(),
             services.guard.limits().clone(),
             services.line.clone(),
+            services.tls.clone(),
         ),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),

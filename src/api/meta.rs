@@ -1,5 +1,6 @@
 //! `GET /api/health`: liveness plus what the server last learned about Gemini
-//! (read from `upstream`, which the Gemini client and its start-up probe write).
+//! (read from `upstream`, which the Gemini client and its start-up probe write)
+//! and, when the server serves HTTPS itself, its certificate (read from `tls`).
 //! Never calls Gemini itself; asks the limit store (Redis, when configured) one
 //! bounded `PING`.
 
@@ -9,6 +10,7 @@ use super::ApiTags;
 use crate::{
     guard::rate_limit::RateLimits,
     quota::{Line, clock::rfc3339},
+    tls::{Problem, Source, TlsStatus},
     upstream::{UpstreamState, UpstreamStatus},
 };
 
@@ -18,17 +20,25 @@ pub struct MetaApi {
     gemini_configured: bool,
     limits: RateLimits,
     line: Line,
+    tls: Option<TlsStatus>,
 }
 
 impl MetaApi {
     /// The API over the shared upstream status (read only), the rate limits
     /// (whose store it asks whether it answers) and the quota line.
-    pub fn new(upstream: UpstreamStatus, gemini_configured: bool, limits: RateLimits, line: Line) -> Self {
+    pub fn new(
+        upstream: UpstreamStatus,
+        gemini_configured: bool,
+        limits: RateLimits,
+        line: Line,
+        tls: Option<TlsStatus>,
+    ) -> Self {
         Self {
             upstream,
             gemini_configured,
             limits,
             line,
+            tls,
         }
     }
 }
@@ -110,6 +120,66 @@ pub struct UpstreamReply {
     pub checked_at: Option<String>,
 }
 
+/// The state of the server's own HTTPS certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CertificateState {
+    /// A valid certificate is served.
+    Ok,
+    /// None obtained yet (see `problem`): HTTPS handshakes fail until it is.
+    Pending,
+    /// The served certificate has expired (renewal keeps failing, or the files are old).
+    Expired,
+}
+
+/// Where the certificate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CertificateSource {
+    /// Ordered over ACME for `WELD_DOMAIN`.
+    Acme,
+    /// `WELD_TLS_CERT_FILE` and `WELD_TLS_KEY_FILE`.
+    Files,
+}
+
+/// Why the last attempt to obtain, renew or reload the certificate failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CertificateProblem {
+    /// The CA cannot resolve the domain: the A record is missing or not yet seen.
+    Dns,
+    /// The CA cannot connect to the domain on port 443: the port mapping or the firewall.
+    Connection,
+    /// The CA reached another server on port 443 (a wrong A record, another proxy).
+    Challenge,
+    /// The CA's rate limit.
+    RateLimited,
+    /// The ACME server cannot be reached from this server.
+    AcmeUnreachable,
+    /// The CA refused the order for another reason (the log says which).
+    Refused,
+    /// `WELD_TLS_CACHE_DIR` cannot be written.
+    Cache,
+    /// The certificate files cannot be read or do not match.
+    Files,
+}
+
+/// The server's own HTTPS certificate (present when it serves HTTPS itself).
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct CertificateReply {
+    /// The state.
+    pub state: CertificateState,
+    /// Where it comes from.
+    pub source: CertificateSource,
+    /// When the served certificate ends (RFC 3339 UTC); absent while `pending`.
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<String>,
+    /// Why the last attempt failed; absent once one succeeds. The log has the detail.
+    #[oai(skip_serializing_if_is_none)]
+    pub problem: Option<CertificateProblem>,
+}
+
 /// The server's health.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
@@ -126,6 +196,9 @@ pub struct HealthReply {
     pub limits: LimitsReply,
     /// Gemini's quota and the waiting line.
     pub quota: QuotaReply,
+    /// The HTTPS certificate, when the server serves HTTPS itself (`WELD_DOMAIN`, `WELD_TLS_CERT_FILE`).
+    #[oai(skip_serializing_if_is_none)]
+    pub tls: Option<CertificateReply>,
 }
 
 #[OpenApi(tag = "ApiTags::Meta")]
@@ -153,7 +226,37 @@ impl MetaApi {
             },
             limits: LimitsReply { store, ok },
             quota: self.quota(),
+            tls: self.tls.as_ref().map(certificate),
         })
+    }
+}
+
+fn certificate(status: &TlsStatus) -> CertificateReply {
+    let snapshot = status.get();
+    let state = match snapshot.expires_at {
+        None => CertificateState::Pending,
+        Some(end) if end <= std::time::SystemTime::now() => CertificateState::Expired,
+        Some(_) => CertificateState::Ok,
+    };
+    CertificateReply {
+        state,
+        source: match snapshot.source {
+            Source::Acme => CertificateSource::Acme,
+            Source::Files => CertificateSource::Files,
+        },
+        expires_at: snapshot
+            .expires_at
+            .map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+        problem: snapshot.problem.map(|p| match p {
+            Problem::Dns => CertificateProblem::Dns,
+            Problem::Connection => CertificateProblem::Connection,
+            Problem::Challenge => CertificateProblem::Challenge,
+            Problem::RateLimited => CertificateProblem::RateLimited,
+            Problem::AcmeUnreachable => CertificateProblem::AcmeUnreachable,
+            Problem::Refused => CertificateProblem::Refused,
+            Problem::Cache => CertificateProblem::Cache,
+            Problem::Files => CertificateProblem::Files,
+        }),
     }
 }
 

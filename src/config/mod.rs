@@ -60,6 +60,9 @@ pub enum ConfigError {
         /// "; did you mean `…`?", or nothing.
         hint: String,
     },
+    /// Settings that are each valid but not together (a certificate without its key).
+    #[error("invalid configuration: {0}")]
+    Together(String),
     /// The configuration file cannot be read.
     #[error("invalid configuration: cannot read the configuration file {file}: {reason}")]
     Unreadable {
@@ -194,6 +197,23 @@ pub struct Config {
     pub startup_probe: StartupProbe,
     /// `WELD_METRICS`: serve `/metrics`.
     pub metrics: bool,
+    /// `WELD_DOMAIN`: the site's host names: when set, the server gets a certificate for them over
+    /// ACME and serves HTTPS; plain HTTP then answers `/api/health` and redirects everything else.
+    pub domain: Vec<String>,
+    /// `WELD_HTTPS_LISTEN`: where HTTPS listens when `WELD_DOMAIN` or `WELD_TLS_CERT_FILE` is set.
+    pub https_listen: SocketAddr,
+    /// `WELD_ACME_DIRECTORY_URL`: the ACME directory certificates are ordered from.
+    pub acme_directory_url: Url,
+    /// `WELD_ACME_EMAIL`: the contact the certificate authority may write to.
+    pub acme_email: Option<String>,
+    /// `WELD_ACME_CA_FILE`: more roots to trust for the ACME server itself; read once at start-up.
+    pub acme_ca_file: Option<String>,
+    /// `WELD_TLS_CACHE_DIR`: where the ACME account key and the certificates are kept.
+    pub tls_cache_dir: Option<String>,
+    /// `WELD_TLS_CERT_FILE`: an operator's own certificate chain instead of ACME.
+    pub tls_cert_file: Option<String>,
+    /// `WELD_TLS_KEY_FILE`: the private key of `WELD_TLS_CERT_FILE`.
+    pub tls_key_file: Option<String>,
     /// `WELD_LOG_FORMAT`: `json` for log shippers.
     pub log_format: LogFormat,
 }
@@ -211,6 +231,7 @@ impl Config {
     /// Loads and checks the configuration: defaults ← `file` ← the environment.
     pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
         let config = Self::extract(&source::layers(file)?)?;
+        config.check_together()?;
         let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
         Ok(Loaded {
             config,
@@ -233,6 +254,46 @@ impl Config {
             }
         }
         keys
+    }
+
+    /// The rules between settings, which no single row can check.
+    pub fn check_together(&self) -> Result<(), ConfigError> {
+        let together = |message: &str| Err(ConfigError::Together(message.to_owned()));
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(_), None) => {
+                return together(
+                    "WELD_TLS_CERT_FILE is set but WELD_TLS_KEY_FILE is not: set both (the PEM certificate chain and its private key), or neither",
+                );
+            }
+            (None, Some(_)) => {
+                return together(
+                    "WELD_TLS_KEY_FILE is set but WELD_TLS_CERT_FILE is not: set both (the PEM certificate chain and its private key), or neither",
+                );
+            }
+            _ => {}
+        }
+        if !self.domain.is_empty() && self.tls_cert_file.is_none() && self.tls_cache_dir.is_none() {
+            return together(
+                "WELD_DOMAIN is set but WELD_TLS_CACHE_DIR is not: the account key and certificates need a directory the server can write that survives restarts (a volume), e.g. WELD_TLS_CACHE_DIR=/data/tls",
+            );
+        }
+        if self.https_listen == self.listen && self.listen.port() != 0 && self.serves_https() {
+            return together(
+                "WELD_HTTPS_LISTEN and WELD_LISTEN are the same address: give HTTPS its own port",
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether the server serves HTTPS itself (a domain for ACME, or a certificate file).
+    pub fn serves_https(&self) -> bool {
+        !self.domain.is_empty() || self.tls_cert_file.is_some()
+    }
+
+    /// The session cookie's `Secure` flag: always with a domain (the site is HTTPS),
+    /// else `WELD_COOKIE_SECURE`.
+    pub fn session_cookie_secure(&self) -> bool {
+        self.cookie_secure || !self.domain.is_empty()
     }
 
     /// Where connections are served (`WELD_WORKERS`).

@@ -201,6 +201,7 @@ mod tests {
         Jail::expect_with(|jail| {
             // The example's CA file (a relative path) exists in the jail.
             jail.create_file("egress-ca.pem", TEST_CA)?;
+            jail.create_file("acme-ca.pem", TEST_CA)?;
             for (_, name, value) in &lines {
                 jail.set_env(name, value);
             }
@@ -234,6 +235,7 @@ mod tests {
         }
         Jail::expect_with(|jail| {
             jail.create_file("egress-ca.pem", TEST_CA)?;
+            jail.create_file("acme-ca.pem", TEST_CA)?;
             // As committed: every line that is set shows the default.
             jail.create_file("as-is.toml", &text)?;
             let defaults = Config::defaults().redacted_toml();

@@ -271,6 +271,67 @@ settings! {
         form: text("`true` or `false`"),
         meaning: "serve `/metrics`",
     },
+    domain: Vec<String> {
+        env: "WELD_DOMAIN",
+        default: UnsetMeans("no HTTPS of its own (plain HTTP on `WELD_LISTEN` only)"),
+        form: text("a comma-separated list of host names such as `weld.example.org,www.weld.example.org`"),
+        meaning: "the site's host names: when set, the server gets a certificate for them over ACME (TLS-ALPN-01 on `WELD_HTTPS_LISTEN`) and serves HTTPS; plain HTTP then answers `/api/health` and redirects everything else to `https://` + the first name",
+        check: |names| names.iter().try_for_each(|n| domain_name(n)),
+    },
+    https_listen: SocketAddr {
+        env: "WELD_HTTPS_LISTEN",
+        default: Text("0.0.0.0:8443"),
+        form: text("an address and port such as `0.0.0.0:8443`"),
+        meaning: "where HTTPS listens when `WELD_DOMAIN` or `WELD_TLS_CERT_FILE` is set; map the public port 443 to it (`docker run -p 443:8443`)",
+    },
+    acme_directory_url: Url {
+        env: "WELD_ACME_DIRECTORY_URL",
+        default: Text("https://acme-v02.api.letsencrypt.org/directory"),
+        form: text("an https URL of an ACME directory"),
+        meaning: "the ACME directory certificates are ordered from: Let's Encrypt; for trials its staging directory `https://acme-staging-v02.api.letsencrypt.org/directory` (untrusted certificates, generous limits)",
+        check: |url| match url.scheme() {
+            "https" if url.host_str().is_some() => Ok(()),
+            _ => Err("the URL is not https with a host".to_owned()),
+        },
+    },
+    acme_email: Option<String> {
+        env: "WELD_ACME_EMAIL",
+        default: Unset,
+        form: text("an e-mail address such as `admin@example.org`"),
+        meaning: "the contact the certificate authority may write to about the certificates (optional)",
+        check: |email| match email {
+            Some(email) => email_address(email),
+            None => Ok(()),
+        },
+    },
+    acme_ca_file: Option<String> {
+        env: "WELD_ACME_CA_FILE",
+        default: UnsetMeans("the built-in Mozilla roots only"),
+        form: text("the path of a PEM file with one or more CA certificates"),
+        meaning: "more roots to trust for the ACME server itself (a private ACME server; tests); read once at start-up",
+        check: |path| match path {
+            Some(path) => pem_bundle(path),
+            None => Ok(()),
+        },
+    },
+    tls_cache_dir: Option<String> {
+        env: "WELD_TLS_CACHE_DIR",
+        default: UnsetMeans("none: `WELD_DOMAIN` needs it"),
+        form: text("the path of a directory the server can write (created if missing)"),
+        meaning: "where the ACME account key and the certificates are kept (files readable by the server's user only); a restart reuses them without a new order. The image sets `/data/tls` on its volume",
+    },
+    tls_cert_file: Option<String> {
+        env: "WELD_TLS_CERT_FILE",
+        default: Unset,
+        form: text("the path of a PEM certificate chain, the server's certificate first"),
+        meaning: "an operator's own certificate instead of ACME (with `WELD_TLS_KEY_FILE`); reloaded when the files change or on SIGHUP",
+    },
+    tls_key_file: Option<String> {
+        env: "WELD_TLS_KEY_FILE",
+        default: Unset,
+        form: text("the path of a PEM private key (PKCS#8, PKCS#1 or SEC1)"),
+        meaning: "the private key of `WELD_TLS_CERT_FILE`",
+    },
     log_format: LogFormat {
         env: "WELD_LOG_FORMAT",
         default: Text("text"),
@@ -337,6 +398,42 @@ fn redis_url(url: &str) -> Result<(), String> {
     match redis::Client::open(url) {
         Ok(_) => Ok(()),
         Err(_) => Err("the Redis client cannot read the URL".to_owned()),
+    }
+}
+
+/// A host name a public CA can issue for: letters, digits and `-` in dot-separated
+/// labels of 1 to 63 characters, at least two labels, not an IP address, no wildcard.
+fn domain_name(name: &str) -> Result<(), String> {
+    let labels: Vec<&str> = name.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let numeric = labels
+        .last()
+        .is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+    if name.len() <= 253 && labels.len() >= 2 && labels.iter().all(label_ok) && !numeric {
+        Ok(())
+    } else if name.contains('*') {
+        Err(format!("{} is a wildcard; name each host instead", quoted(name)))
+    } else {
+        Err(format!("{} is not a host name", quoted(name)))
+    }
+}
+
+/// Roughly an e-mail address: one `@` with text on both sides, no spaces.
+fn email_address(email: &str) -> Result<(), String> {
+    let ok = email
+        .split_once('@')
+        .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{} is not an e-mail address", quoted(email)))
     }
 }
 

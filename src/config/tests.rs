@@ -529,3 +529,52 @@ fn the_gemini_ca_file_must_be_a_readable_pem_and_its_content_is_never_echoed() {
         Ok(())
     });
 }
+
+#[test]
+fn https_settings_are_read_and_checked_together() {
+    Jail::expect_with(|jail| {
+        let c = load_in_jail(None).unwrap();
+        assert!(c.domain.is_empty() && !c.serves_https());
+        assert_eq!(c.https_listen.to_string(), "0.0.0.0:8443");
+        assert_eq!(
+            c.acme_directory_url.as_str(),
+            "https://acme-v02.api.letsencrypt.org/directory"
+        );
+
+        jail.set_env("WELD_DOMAIN", "weld.example.org, www.weld.example.org");
+        jail.set_env("WELD_TLS_CACHE_DIR", "/data/tls");
+        jail.set_env("WELD_COOKIE_SECURE", "false");
+        let c = load_in_jail(None).unwrap();
+        assert_eq!(c.domain, vec!["weld.example.org", "www.weld.example.org"]);
+        assert!(c.serves_https());
+        assert!(c.session_cookie_secure(), "a domain makes the cookie Secure");
+
+        jail.set_env("WELD_HTTPS_LISTEN", "0.0.0.0:8080");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(
+            err.contains("WELD_HTTPS_LISTEN") && err.contains("own port"),
+            "{err}"
+        );
+        jail.set_env("WELD_HTTPS_LISTEN", "0.0.0.0:8443");
+
+        for bad in [
+            "localhost",
+            "1.2.3.4",
+            "-a.example.org",
+            "a..example.org",
+            "weld.example.org:443",
+        ] {
+            jail.set_env("WELD_DOMAIN", bad);
+            let err = load_in_jail(None).unwrap_err().to_string();
+            assert!(
+                err.contains("WELD_DOMAIN") && err.contains("host name"),
+                "{bad}: {err}"
+            );
+        }
+        jail.set_env("WELD_DOMAIN", "");
+        jail.set_env("WELD_TLS_KEY_FILE", "/etc/key.pem");
+        let err = load_in_jail(None).unwrap_err().to_string();
+        assert!(err.contains("WELD_TLS_CERT_FILE is not"), "{err}");
+        Ok(())
+    });
+}

@@ -162,7 +162,8 @@ mod tests {
     #[test]
     fn one_lane_takes_every_call() {
         let lanes = Arc::new(
-            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 1, 1).unwrap_or_else(|_| unreachable!()),
+            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 1, 1)
+                .unwrap_or_else(|_| unreachable!()),
         );
         let held: Vec<Ticket> = (0..3 * LANE_CALLS).map(|_| lanes.take().1).collect();
         assert!(held.iter().all(|t| t.index == 0));
@@ -172,7 +173,8 @@ mod tests {
     #[test]
     fn each_worker_thread_has_a_group_of_its_own() {
         let lanes = Arc::new(
-            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 4, 3).unwrap_or_else(|_| unreachable!()),
+            Lanes::new(Box::new(|| reqwest::Client::builder().build()), 4, 3)
+                .unwrap_or_else(|_| unreachable!()),
         );
         // Outside the workers: the first group.
         assert_eq!(lanes.take().1.index, 0);

@@ -149,11 +149,14 @@ fn prepare(name: &str, file: &EmbeddedFile) -> Prepared {
     };
     let mut variants: Vec<Variant> = [("br", "br"), ("gzip", "gz")]
         .into_iter()
-        .filter_map(|(coding, ext)| Dist::get(&format!("{name}.{ext}")).map(|f| variant(Some(coding), f.data)))
+        .filter_map(|(coding, ext)| {
+            Dist::get(&format!("{name}.{ext}")).map(|f| variant(Some(coding), f.data))
+        })
         .collect();
     variants.push(variant(None, file.data.clone()));
     Prepared {
-        content_type: HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        content_type: HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
         cache: HeaderValue::from_static(cache_policy(name)),
         variants,
     }
@@ -165,8 +168,9 @@ fn prepared(name: &str, file: EmbeddedFile) -> std::sync::Arc<Prepared> {
     if cfg!(debug_assertions) {
         return std::sync::Arc::new(prepare(name, &file));
     }
-    static PREPARED: std::sync::OnceLock<std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<Prepared>>>> =
-        std::sync::OnceLock::new();
+    static PREPARED: std::sync::OnceLock<
+        std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<Prepared>>>,
+    > = std::sync::OnceLock::new();
     let table = PREPARED.get_or_init(Default::default);
     if let Some(found) = table.read().ok().and_then(|t| t.get(name).cloned()) {
         return found;
@@ -190,7 +194,9 @@ fn serve(req: &Request, name: &str, file: EmbeddedFile) -> Response {
         .iter()
         .find(|v| v.coding.is_none_or(|coding| accepts(accepted, coding)))
     else {
-        return Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).finish();
+        return Response::builder()
+            .status(StatusCode::INTERNAL_SERVER_ERROR)
+            .finish();
     };
     let not_modified = req
         .headers()

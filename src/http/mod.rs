@@ -1,7 +1,8 @@
 //! The HTTP edge: everything between the connection layer (`server`) and the
 //! operations — the request log, the `/api` boundary (body limits,
 //! the JSON error envelope), the panic catcher, CORS, security headers, the
-//! client address behind trusted proxies and the embedded web app.
+//! client address behind trusted proxies, the embedded web app, and the plain
+//! listener's redirect to HTTPS.
 //!
 //! Every middleware is written one way: an `around::Around` put in the route
 //! tree as `.with(Layer(…))`. Which path is what comes from `crate::paths`.
@@ -17,6 +18,7 @@ pub(crate) mod boundary;
 pub(crate) mod catch_panic;
 pub(crate) mod client_ip;
 pub(crate) mod cors;
+pub(crate) mod https_redirect;
 pub(crate) mod request_log;
 pub(crate) mod schema_check;
 pub(crate) mod security;

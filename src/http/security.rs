@@ -1,7 +1,8 @@
 //! Security headers on every response poem answers: a strict CSP for the app (no
 //! inline scripts), one for Swagger UI on `/docs` that allows exactly its inline
 //! scripts by their SHA-256 hashes, `X-Content-Type-Options`, `Referrer-Policy`,
-//! framing refused. Also the request-head limits that poem can still answer with
+//! framing refused; `Strict-Transport-Security` on responses sent over HTTPS
+//! (the server's own TLS; browsers ignore it over plain HTTP). Also the request-head limits that poem can still answer with
 //! these headers (414, 431) before hyper's own, header-less limits apply.
 //!
 //! What this cannot reach: hyper answers some malformed requests itself, before
@@ -46,6 +47,10 @@ const DOCS_CSP_TEMPLATE: &str = "default-src 'self'; script-src 'self'{scripts};
 img-src 'self' data:; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; \
 base-uri 'none'; object-src 'none'";
 
+/// HSTS over HTTPS: a year, this host only (no `includeSubDomains`, no preload:
+/// other hosts of the operator's domain are not ours to decide for).
+pub const HSTS: &str = "max-age=31536000";
+
 /// The longest request target (path and query) we accept; nginx's default line
 /// buffer. Longer ones get 414 here, with the security headers, up to hyper's own
 /// limit (65,534 bytes).
@@ -66,6 +71,7 @@ impl Around for SecurityHeaders {
     async fn around<E: Endpoint>(&self, next: &E, req: Box<Request>) -> Result<Response> {
         let path = req.uri().path().to_owned();
         let docs = paths::is_docs(&path);
+        let https = req.scheme() == &poem::http::uri::Scheme::HTTPS;
         let mut response = match head_too_large(&req) {
             Some(status) if paths::is_api(&path) => {
                 // `invalid_request` in the JSON envelope, with the real status.
@@ -96,6 +102,9 @@ impl Around for SecurityHeaders {
             "cross-origin-opener-policy",
             HeaderValue::from_static("same-origin"),
         );
+        if https {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+        }
         Ok(response)
     }
 }

@@ -85,7 +85,15 @@ pub async fn serve<E, I>(
                 return;
             }
             let http2 = first[..n] == H2_START[..];
-            return dispatch(endpoint, settings, Rewind::new(io, &first[..n]), http2, peer, shutdown).await;
+            return dispatch(
+                endpoint,
+                settings,
+                Rewind::new(io, &first[..n]),
+                http2,
+                peer,
+                shutdown,
+            )
+            .await;
         }
     };
     dispatch(endpoint, settings, Rewind::new(io, &[]), http2, peer, shutdown).await;
@@ -193,7 +201,9 @@ async fn dispatch<E, I>(
                 .header_read_timeout(settings.head_timeout)
                 .max_buf_size(settings.h1_max_buf)
                 .keep_alive(true);
-            builder.serve_connection(TokioIo::new(io), service).with_upgrades()
+            builder
+                .serve_connection(TokioIo::new(io), service)
+                .with_upgrades()
         };
         drop(settings);
         tokio::pin!(conn);

@@ -265,7 +265,8 @@ where
                     .name(format!("weld-worker-{index}"))
                     .spawn(move || {
                         let _logs = tracing::dispatcher::set_default(&dispatch);
-                        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build()
+                        {
                             Ok(runtime) => runtime,
                             Err(error) => {
                                 tracing::error!(worker = index, "cannot start a worker runtime: {error}");

@@ -171,7 +171,16 @@ async fn http2_advertises_its_stream_limit_and_a_crowd_on_one_connection_is_serv
     .await;
     assert!(answers.iter().all(|(v, _)| *v == reqwest::Version::HTTP_2));
     let ok = answers.iter().filter(|(_, s)| *s == 200).count();
-    assert_eq!(ok, 300, "{:?}", answers.iter().filter(|(_, s)| *s != 200).take(3).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        300,
+        "{:?}",
+        answers
+            .iter()
+            .filter(|(_, s)| *s != 200)
+            .take(3)
+            .collect::<Vec<_>>()
+    );
     assert_eq!(app.fake.received().len(), 300);
 }
 
@@ -197,7 +206,10 @@ async fn every_worker_accepts_connections() {
     // The kernel spreads connections over both sockets (by the source port's
     // hash): 64 connections all on one of two has a chance of 2^-63.
     for worker in ["0", "1"] {
-        assert!(accepted.get(worker).copied().unwrap_or(0.0) >= 1.0, "{accepted:?}");
+        assert!(
+            accepted.get(worker).copied().unwrap_or(0.0) >= 1.0,
+            "{accepted:?}"
+        );
     }
 }
 
@@ -212,7 +224,10 @@ async fn one_shared_runtime_serves_too() {
         assert_eq!(app.get("/api/health").await.status(), 200);
     }
     let accepted = per_worker(&app, "connections_accepted_total").await;
-    assert!(accepted.get("shared").copied().unwrap_or(0.0) >= 1.0, "{accepted:?}");
+    assert!(
+        accepted.get("shared").copied().unwrap_or(0.0) >= 1.0,
+        "{accepted:?}"
+    );
     assert!(!accepted.contains_key("0"), "{accepted:?}");
 }
 

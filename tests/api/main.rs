@@ -5,6 +5,8 @@
 #[path = "../support/fake_gemini.rs"]
 mod fake_gemini;
 mod helpers;
+#[path = "../support/pebble.rs"]
+mod pebble;
 #[path = "../support/redis.rs"]
 mod redis_server;
 #[path = "../support/tls.rs"]
@@ -19,6 +21,7 @@ mod fake;
 mod faults;
 mod guard;
 mod http2;
+mod https;
 mod images;
 mod layer;
 mod limits;

@@ -583,3 +583,103 @@ async fn the_request_line_says_how_long_a_question_waited_for_the_quota() {
     assert!((3_500..=10_000).contains(&waited), "waited {waited} ms: {line}");
     assert_eq!(fake.received().len(), 2);
 }
+
+#[test]
+fn https_settings_that_cannot_work_stop_start_up_with_the_fix() {
+    let dir = std::env::temp_dir().join(format!("weld-tls-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = dir.join("cert.pem");
+    std::fs::write(&cert, "").unwrap();
+    let cert = cert.display().to_string();
+    for (settings, named, says) in [
+        (
+            vec![("WELD_TLS_CERT_FILE", cert.as_str())],
+            "WELD_TLS_KEY_FILE",
+            "set both",
+        ),
+        (
+            vec![("WELD_DOMAIN", "weld.example.org")],
+            "WELD_TLS_CACHE_DIR",
+            "survives restarts",
+        ),
+        (
+            vec![("WELD_DOMAIN", "weld.example.org,not a name")],
+            "WELD_DOMAIN",
+            "is not a host name",
+        ),
+        (vec![("WELD_DOMAIN", "*.example.org")], "WELD_DOMAIN", "wildcard"),
+        (
+            vec![("WELD_ACME_DIRECTORY_URL", "http://acme.example/dir")],
+            "WELD_ACME_DIRECTORY_URL",
+            "not https",
+        ),
+        (
+            vec![("WELD_ACME_EMAIL", "admin")],
+            "WELD_ACME_EMAIL",
+            "not an e-mail",
+        ),
+    ] {
+        let mut cmd = command();
+        for (k, v) in &settings {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{settings:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(named) && err.contains(says), "{settings:?}: {err}");
+    }
+
+    // A cache directory under a regular file cannot be made: start-up stops, exit 1.
+    let out = command()
+        .env("WELD_LISTEN", "127.0.0.1:0")
+        .env("WELD_HTTPS_LISTEN", "127.0.0.1:0")
+        .env("WELD_DOMAIN", "weld.example.org")
+        .env("WELD_TLS_CACHE_DIR", format!("{cert}/tls"))
+        .env("WELD_STARTUP_PROBE", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("WELD_TLS_CACHE_DIR") && err.contains("cannot be created"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_files_and_the_server_keeps_running() {
+    let fake = FakeGemini::start().await;
+    let dir = std::env::temp_dir().join(format!("weld-sighup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["weld.test".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let server = Server::start(
+        &fake,
+        &[
+            ("WELD_HTTPS_LISTEN", "127.0.0.1:0"),
+            ("WELD_TLS_CERT_FILE", cert_file.to_str().unwrap()),
+            ("WELD_TLS_KEY_FILE", key_file.to_str().unwrap()),
+        ],
+    );
+    server.logs_when(|l| l.contains("HTTPS listening")).await;
+    let _ = Command::new("kill").args(["-HUP", &server.pid()]).status();
+    let logs = server
+        .logs_when(|l| l.contains("reloaded the certificate file") && l.contains("by_signal=true"))
+        .await;
+    assert!(logs.contains("by_signal=true"), "{logs}");
+    let health = reqwest::get(server.url("/api/health")).await.unwrap();
+    assert_eq!(health.status(), 200, "the server still runs after SIGHUP");
+    let body: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(body["tls"]["source"], "files", "{body}");
+    sigterm(&server.pid());
+    server.exits_0().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

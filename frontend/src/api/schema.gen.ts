@@ -247,6 +247,35 @@ export interface components {
             usage?: components["schemas"]["UsageReply"] & unknown;
         };
         /**
+         * @description Why the last attempt to obtain, renew or reload the certificate failed.
+         * @enum {string}
+         */
+        CertificateProblem: "dns" | "connection" | "challenge" | "rate_limited" | "acme_unreachable" | "refused" | "cache" | "files";
+        /**
+         * CertificateReply
+         * @description The server's own HTTPS certificate (present when it serves HTTPS itself).
+         */
+        CertificateReply: {
+            /** @description The state. */
+            state: components["schemas"]["CertificateState"] & unknown;
+            /** @description Where it comes from. */
+            source: components["schemas"]["CertificateSource"] & unknown;
+            /** @description When the served certificate ends (RFC 3339 UTC); absent while `pending`. */
+            expiresAt?: string;
+            /** @description Why the last attempt failed; absent once one succeeds. The log has the detail. */
+            problem?: components["schemas"]["CertificateProblem"] & unknown;
+        };
+        /**
+         * @description Where the certificate comes from.
+         * @enum {string}
+         */
+        CertificateSource: "acme" | "files";
+        /**
+         * @description The state of the server's own HTTPS certificate.
+         * @enum {string}
+         */
+        CertificateState: "ok" | "pending" | "expired";
+        /**
          * ChatRequest
          * @description A chat message with the conversation so far.
          * @example {
@@ -325,6 +354,8 @@ export interface components {
             limits: components["schemas"]["LimitsReply"] & unknown;
             /** @description Gemini's quota and the waiting line. */
             quota: components["schemas"]["QuotaReply"] & unknown;
+            /** @description The HTTPS certificate, when the server serves HTTPS itself (`WELD_DOMAIN`, `WELD_TLS_CERT_FILE`). */
+            tls?: components["schemas"]["CertificateReply"] & unknown;
         };
         /**
          * HistoryItem
