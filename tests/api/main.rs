@@ -27,3 +27,4 @@ mod process;
 mod quota;
 mod spa;
 mod upstream;
+mod voice;

@@ -10,6 +10,7 @@ import type {
   Language,
   SessionInfo,
   SessionRequest,
+  VoiceRequest,
   Waiting,
 } from './types'
 
@@ -264,6 +265,8 @@ export interface StreamHandlers {
   onDelta: (text: string) => void
   /** The question waits in the server's line (`event: waiting`, before any delta); again on every change. */
   onWaiting?: (waiting: Waiting) => void
+  /** What Gemini heard of a spoken question (`event: transcript`, before any delta). */
+  onTranscript?: (transcript: string) => void
 }
 
 /** The data of an `event: waiting`, or null when it is not one (a malformed event is skipped). */
@@ -334,6 +337,8 @@ async function callStream(path: string, init: RequestInit, handlers: StreamHandl
       throw new ApiError({ status: response.status, code: `http_${response.status}`, message: `Unexpected reply from ${path}` })
     }
     handlers.onOpen?.()
+    const transcript = (body as { transcript?: unknown }).transcript
+    if (typeof transcript === 'string') handlers.onTranscript?.(transcript)
     if (body.text !== '') handlers.onDelta(body.text)
     return { finishReason: body.finishReason, model: body.model, ...(body.usage ? { usage: body.usage } : {}) }
   }
@@ -353,6 +358,9 @@ async function callStream(path: string, init: RequestInit, handlers: StreamHandl
           if (waiting) handlers.onWaiting?.(waiting)
           break
         }
+        case 'transcript':
+          if (isRecord(data) && typeof data.transcript === 'string') handlers.onTranscript?.(data.transcript)
+          break
         case 'done':
           if (!isStreamDone(data)) throw streamBroken('Malformed done event')
           return data
@@ -375,6 +383,20 @@ async function callStream(path: string, init: RequestInit, handlers: StreamHandl
 export function chatStream(request: ChatRequest, handlers: StreamHandlers, options: CallOptions = {}): Promise<StreamDone> {
   return callStream(
     '/api/chat/stream',
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) },
+    handlers,
+    options.signal,
+  )
+}
+
+/**
+ * `POST /api/chat/voice/stream`: a spoken question (the recording inline, base64)
+ * with the earlier turns; `onTranscript` gets what Gemini heard, then the answer
+ * arrives through `onDelta` like `chatStream`'s.
+ */
+export function chatVoiceStream(request: VoiceRequest, handlers: StreamHandlers, options: CallOptions = {}): Promise<StreamDone> {
+  return callStream(
+    '/api/chat/voice/stream',
     { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) },
     handlers,
     options.signal,

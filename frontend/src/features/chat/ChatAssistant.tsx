@@ -3,7 +3,7 @@
 // answer growing as it streams in (with Stop), errors with Retry, and the
 // composer pinned to the bottom of the screen. Each answer can be copied or
 // downloaded; an analysis the user asks about shows as a card in the conversation.
-import { FileText, Send, Square, Trash2 } from 'lucide-react'
+import { FileText, Mic, Send, Square, Trash2 } from 'lucide-react'
 import { type KeyboardEvent, type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
 import { ErrorNotice } from '../../components/ErrorNotice'
 import { ReportActions } from '../../components/ReportActions'
@@ -14,6 +14,8 @@ import type { MessageKey } from '../../i18n/dictionary'
 import { formatDateTime } from '../../i18n/translate'
 import { answerFileName, findVerdict } from '../../lib/report'
 import { type AnalysisContext, type ChatMessage, onAnalysisAttached } from './conversation'
+import { MicButton } from './MicButton'
+import { canSpeak, SpeakButton } from './SpeakButton'
 import { useChat } from './useChat'
 
 /** The server accepts questions of up to 20,000 characters. */
@@ -29,6 +31,8 @@ interface MessageProps {
   streaming?: boolean
   /** Offer copy and download under it (a finished answer). */
   actions?: boolean
+  /** A question asked by voice (`text` is its transcript). */
+  voice?: boolean
 }
 
 /** The analysis the conversation is about from here on: thumbnail, date, verdict. */
@@ -59,7 +63,7 @@ function AnalysisCard({ analysis, report }: { analysis: AnalysisContext; report:
   )
 }
 
-function Message({ role, text, speaker, incomplete, streaming = false, actions = false }: MessageProps) {
+function Message({ role, text, speaker, incomplete, streaming = false, actions = false, voice = false }: MessageProps) {
   const { t } = useI18n()
   const classes = ['message', `message-${role}`]
   if (incomplete) classes.push('message-incomplete')
@@ -67,12 +71,21 @@ function Message({ role, text, speaker, incomplete, streaming = false, actions =
   return (
     <div className={classes.join(' ')} aria-busy={streaming || undefined}>
       <span className="visually-hidden">{speaker}: </span>
-      {role === 'model' ? <RichText text={text} /> : <p className="message-plain">{text}</p>}
+      {role === 'model' ? (
+        <RichText text={text} />
+      ) : (
+        <p className="message-plain">
+          {voice && <Mic className="voice-question-icon" role="img" aria-label={t('voice.question')} size={16} />}
+          {text}
+        </p>
+      )}
       {incomplete && (
         <p className="incomplete-note">{incomplete === 'stopped' ? t('answer.stopped') : t('answer.incomplete')}</p>
       )}
       {actions && (
-        <ReportActions label={t('chat.answerActions')} markdown={() => text} filename={() => answerFileName(new Date())} />
+        <ReportActions label={t('chat.answerActions')} markdown={() => text} filename={() => answerFileName(new Date())}>
+          {canSpeak() && <SpeakButton text={text} />}
+        </ReportActions>
       )}
     </div>
   )
@@ -80,7 +93,7 @@ function Message({ role, text, speaker, incomplete, streaming = false, actions =
 
 export function ChatAssistant() {
   const { t, language } = useI18n()
-  const { messages, status, queue, send, retry, stop, clear } = useChat(language)
+  const { messages, status, queue, send, sendVoice, retry, stop, clear } = useChat(language)
   const [draft, setDraft] = useState('')
   const inputRef = useRef<HTMLTextAreaElement>(null)
   const endRef = useRef<HTMLDivElement>(null)
@@ -159,6 +172,7 @@ export function ChatAssistant() {
                 text={message.text}
                 speaker={message.role === 'user' ? t('chat.you') : t('chat.assistant')}
                 actions={message.role === 'model'}
+                voice={message.voice === true}
                 {...(message.incomplete ? { incomplete: message.incomplete } : {})}
               />
             ),
@@ -200,6 +214,7 @@ export function ChatAssistant() {
           onChange={(event) => setDraft(event.target.value)}
           onKeyDown={onKeyDown}
         />
+        <MicButton enabled={!sending} onRecorded={(audio) => sendVoice(audio, t('voice.pending'))} />
         {/* Keyed apart: were React to turn this one button from Stop into Send
             inside Stop's click, the click would submit what was typed meanwhile. */}
         {sending ? (
