@@ -8,7 +8,7 @@
 // then the answer. Also: tap-to-toggle from the keyboard (Enter, Enter),
 // cancel with Escape, a denied microphone said in words, the controls' sizes
 // and names at 360 px. Run alone with `node --test e2e/voice.e2e.mjs`.
-/* global document, window, navigator, DOMException */
+/* global document, window */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -120,9 +120,7 @@ export const en: Dictionary = {
     'The service’s daily request limit is used up. It resets at midnight UTC — try again in {duration}.',
   'error.generic': 'Something went wrong (code: {code}). Please try again.',
   'error.detail': 'Server said: {message}',
-
   'voice.start': 'Ask by voice',
-  'voice.startHint': 'Hold to talk, or press once to start and once more to send',
   'voice.send': 'Stop recording and send',
   'voice.cancel': 'Cancel recording',
   'voice.recording': 'Recording',
@@ -130,17 +128,17 @@ export const en: Dictionary = {
   'voice.tapToSend': 'Press the microphone again to send',
   'voice.elapsed': '{elapsed} of {max}',
   'voice.pending': 'Voice question…',
-  'voice.question': 'Question by voice',
-  'voice.denied':
-    'No access to the microphone. Allow it for this site in the browser’s settings (the icon left of the address) and try again.',
-  'voice.noDevice': 'No microphone found. Connect a microphone or headset and try again.',
-  'voice.busy': 'The microphone is in use by another app. Close it and try again.',
-  'voice.insecure': 'Browsers give sites the microphone only over HTTPS. Open the assistant at its https:// address.',
-  'voice.unsupported': 'This browser cannot record sound. Type your question instead.',
-  'voice.failed': 'The sound could not be recorded. Try again, or type your question.',
-  'voice.tooShort': 'The recording is too short. Hold the microphone while you speak.',
-  'voice.dismiss': 'Close the message',
+  'voice.question': 'By voice',
+  'voice.denied': 'No access to the microphone. Allow it for this site in the browser’s settings.',
+  'voice.noDevice': 'No microphone found.',
+  'voice.busy': 'The microphone is in use by another app.',
+  'voice.insecure': 'The microphone works only over HTTPS.',
+  'voice.unsupported': 'This browser cannot record sound.',
+  'voice.failed': 'The sound could not be recorded.',
+  'voice.tooShort': 'Too short: hold the microphone while you speak.',
+  'voice.dismiss': 'Close',
   'voice.readAloud': 'Read aloud',
+
 }
 
 /**
@@ -183,5 +181,5 @@ export const enErrors: ErrorMessages = {
     'The AI service did not answer in time. Try again; a shorter question is answered faster.',
   network_error: 'No connection to the server. Check your internet and press “Retry”.',
   not_an_image: 'This is not an image. Choose a photo (JPEG, PNG, WebP, HEIC).',
-  audio_too_long: 'The voice question is too long. Ask it in a minute or less.',
+  audio_too_long: 'The voice question is too long: a minute at most.',
 }

@@ -221,7 +221,6 @@ export function MicButton({ enabled, onRecorded, maxSeconds = VOICE_MAX_SECONDS 
         className={recording ? 'mic-button mic-button-recording' : 'mic-button'}
         disabled={!enabled && !recording}
         aria-label={label}
-        title={recording ? label : t('voice.startHint')}
         onPointerDown={onPointerDown}
         onPointerUp={onPointerUp}
         onPointerCancel={onPointerCancel}

@@ -75,14 +75,14 @@ describe('questions by voice', () => {
     mic.focus()
     await user.keyboard('{Enter}')
     expect(await screen.findByRole('timer')).toHaveTextContent('0:00 из 1:00')
-    expect(screen.getByText('Нажмите микрофон ещё раз, чтобы отправить')).toBeInTheDocument()
+    expect(screen.getByText('Нажмите микрофон ещё раз — отправится')).toBeInTheDocument()
     const stop = screen.getByRole('button', { name: 'Закончить запись и отправить' })
     expect(stop).toHaveFocus()
     await user.keyboard('{Enter}')
 
     const log = screen.getByRole('log')
     expect(await within(log).findByText('Какой ток для тройки?')).toBeInTheDocument()
-    expect(within(log).getByRole('img', { name: 'Вопрос голосом' })).toBeInTheDocument()
+    expect(within(log).getByRole('img', { name: 'Голосом' })).toBeInTheDocument()
     expect(await within(log).findByText('80–110 А', { selector: 'strong' }, MARKDOWN_WAIT)).toBeInTheDocument()
     expect(recorder.stopped).toBe(1)
     expect(sent).toHaveLength(1)
@@ -91,6 +91,21 @@ describe('questions by voice', () => {
     expect(sent[0]?.language).toBe('ru')
     // The transcript is what later questions carry as history.
     await waitFor(() => expect(localStorage.getItem('weld-assistant.chat.v1')).toContain('Какой ток для тройки?'))
+  })
+
+  it('stops and sends by itself at the limit', async () => {
+    const recorder = fakeRecorder()
+    const sent = recordVoice(transcriptAnswer)
+    const { user } = renderWithI18n(<ChatAssistant />)
+    screen.getByRole('button', { name: 'Задать вопрос голосом' }).focus()
+    await user.keyboard('{Enter}')
+    await screen.findByRole('timer')
+    const [maxSeconds, onLimit] = started.mock.calls[0] ?? []
+    expect(maxSeconds).toBe(60)
+    onLimit?.()
+    expect(await screen.findByText('Какой ток для тройки?')).toBeInTheDocument()
+    expect(recorder.stopped).toBe(1)
+    expect(sent).toHaveLength(1)
   })
 
   it('cancels with Escape without sending anything', async () => {
@@ -115,7 +130,7 @@ describe('questions by voice', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent('Нет доступа к микрофону')
 
     started.mockRejectedValueOnce(new RecorderError('no_device', 'Requested device not found'))
-    await user.click(screen.getByRole('button', { name: 'Закрыть сообщение' }))
+    await user.click(screen.getByRole('button', { name: 'Закрыть' }))
     screen.getByRole('button', { name: 'Задать вопрос голосом' }).focus()
     await user.keyboard('{Enter}')
     expect(await screen.findByRole('alert')).toHaveTextContent('Микрофон не найден')
@@ -129,7 +144,7 @@ describe('questions by voice', () => {
     await user.keyboard('{Enter}')
     await screen.findByRole('timer')
     await user.keyboard('{Enter}')
-    expect(await screen.findByRole('alert')).toHaveTextContent('Запись слишком короткая')
+    expect(await screen.findByRole('alert')).toHaveTextContent('Слишком коротко')
     expect(sent).toHaveLength(0)
   })
 })
