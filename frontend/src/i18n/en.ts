@@ -128,6 +128,7 @@ export const en: Dictionary = {
   'voice.tapToSend': 'Press the microphone again to send',
   'voice.elapsed': '{elapsed} of {max}',
   'voice.pending': 'Voice question…',
+  'voice.unheard': 'Voice question',
   'voice.question': 'By voice',
   'voice.denied': 'No access to the microphone. Allow it for this site in the browser’s settings.',
   'voice.noDevice': 'No microphone found.',

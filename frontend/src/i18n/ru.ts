@@ -135,6 +135,7 @@ export const ru = {
   'voice.tapToSend': 'Нажмите микрофон ещё раз — отправится',
   'voice.elapsed': '{elapsed} из {max}',
   'voice.pending': 'Голосовой вопрос…',
+  'voice.unheard': 'Голосовой вопрос',
   'voice.question': 'Голосом',
   'voice.denied': 'Нет доступа к микрофону. Разрешите его сайту в настройках браузера.',
   'voice.noDevice': 'Микрофон не найден.',

@@ -52,13 +52,19 @@ export function useChat(language: Language): Chat {
     (request, handlers, options) => {
       if (!('audio' in request)) return chatStream({ ...request, language }, handlers, options)
       const { audio, history, messageId } = request
+      const name = (text: string) =>
+        setMessages((current) => current.map((message) => (message.id === messageId ? { ...message, text } : message)))
+      let heard = false
       const onTranscript = (transcript: string) => {
         if (transcript.trim() === '') return
-        setMessages((current) =>
-          current.map((message) => (message.id === messageId ? { ...message, text: transcript.trim() } : message)),
-        )
+        heard = true
+        name(transcript.trim())
       }
-      return chatVoiceStream({ audio, history, language }, { ...handlers, onTranscript }, options)
+      return chatVoiceStream({ audio, history, language }, { ...handlers, onTranscript }, options).then((done) => {
+        // Gemini answered without saying what it heard: the question stays "by voice", no longer pending.
+        if (!heard) name(translator(language)('voice.unheard'))
+        return done
+      })
     },
     (end) => {
       // The answer joins the conversation; an incomplete one only when some text arrived.

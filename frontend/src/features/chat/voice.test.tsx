@@ -108,6 +108,20 @@ describe('questions by voice', () => {
     expect(sent).toHaveLength(1)
   })
 
+  it('names the question "by voice" when the answer comes without a transcript', async () => {
+    fakeRecorder()
+    recordVoice(() => sseResponse([sseEvent('delta', { text: 'Ставьте 90 А.' }), sseEvent('done', DONE)]))
+    const { user } = renderWithI18n(<ChatAssistant />)
+    screen.getByRole('button', { name: 'Задать вопрос голосом' }).focus()
+    await user.keyboard('{Enter}')
+    await screen.findByRole('timer')
+    await user.keyboard('{Enter}')
+    const log = screen.getByRole('log')
+    expect(await within(log).findByText('Ставьте 90 А.', {}, MARKDOWN_WAIT)).toBeInTheDocument()
+    expect(await within(log).findByText('Голосовой вопрос')).toBeInTheDocument()
+    expect(within(log).queryByText('Голосовой вопрос…')).not.toBeInTheDocument()
+  })
+
   it('cancels with Escape without sending anything', async () => {
     const recorder = fakeRecorder()
     const sent = recordVoice(transcriptAnswer)
