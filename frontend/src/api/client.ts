@@ -320,7 +320,7 @@ function parseJson(data: string): unknown {
 }
 
 /** The smallest request body whose upload progress is reported. */
-export const UPLOAD_PROGRESS_MIN_BYTES = 256 * 1024
+export const UPLOAD_PROGRESS_MIN_BYTES = 64 * 1024
 
 /** The bytes of a form's files and fields (without the multipart framing). */
 function formBytes(form: FormData): number {

@@ -109,6 +109,25 @@ describe('ChatAssistant', () => {
     expect(screen.queryByRole('button', { name: 'Остановить' })).not.toBeInTheDocument()
   })
 
+  it('moves focus from Send to Stop, then to the answer, when the button that had it goes away', async () => {
+    const gate = deferred()
+    server.use(
+      http.post('/api/chat/stream', async () => {
+        await gate.promise
+        return streamReply('Ответ готов.')
+      }),
+    )
+    const { user, input, log } = renderChat()
+    await user.type(input, 'Вопрос')
+    await user.click(screen.getByRole('button', { name: 'Отправить' }))
+
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Остановить' })).toHaveFocus())
+    gate.resolve()
+
+    const answer = await within(log).findByText('Ответ готов.')
+    await waitFor(() => expect(answer.closest('.message')).toHaveFocus())
+  })
+
   it('sends earlier turns as {role, text} history, trimmed to the newest turns', async () => {
     const stored: ChatMessage[] = Array.from({ length: 30 }, (_, i) => ({
       id: `m${i}`,
