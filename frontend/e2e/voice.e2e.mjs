@@ -131,6 +131,12 @@ describe('questions by voice', () => {
         const log = page.getByRole('log')
         await log.locator('.message-user', { hasText: TRANSCRIPT }).waitFor({ timeout: ANSWER_TIMEOUT })
         await log.locator('.message-model strong', { hasText: '80–110 А' }).waitFor({ timeout: ANSWER_TIMEOUT })
+      // As after Send: focus is not left on the page when the answer comes, it is on the answer.
+      await page.waitForFunction(
+        () => document.activeElement?.classList.contains('message-model') && /80–110/.test(document.activeElement.textContent ?? ''),
+        null,
+        { timeout: ANSWER_TIMEOUT },
+      )
         assert.equal(await log.getByRole('img', { name: ru['voice.question'] }).count(), 1)
         await page.screenshot({ path: join(ARTIFACTS, 'voice-answer-mobile.png') })
         if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, 'voice-answer-mobile.png') })
