@@ -3,7 +3,7 @@
 # running server's /openapi.json (with a valid session), against the fake Gemini.
 # Passes when no response is a 5xx of ours and every response matches the spec;
 # then greps every byte received and every log line for the canary secrets.
-# Usage: scripts/fuzz-api.sh [examples-per-operation]   (default 150; 8 operations)
+# Usage: scripts/fuzz-api.sh [examples-per-operation]   (default 150; 10 operations)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples="${1:-150}"

@@ -24,6 +24,10 @@ pub const SESSION: &str = "/api/session";
 pub const CHAT: &str = "/api/chat";
 /// `POST /api/chat/stream`.
 pub const CHAT_STREAM: &str = "/api/chat/stream";
+/// `POST /api/chat/voice`.
+pub const CHAT_VOICE: &str = "/api/chat/voice";
+/// `POST /api/chat/voice/stream`.
+pub const CHAT_VOICE_STREAM: &str = "/api/chat/voice/stream";
 /// `POST /api/analyze`.
 pub const ANALYZE: &str = "/api/analyze";
 /// `POST /api/analyze/stream`.
@@ -52,6 +56,8 @@ pub const APP_LABEL: &str = "/ (app)";
 pub enum BodyLimit {
     /// `WELD_MAX_IMAGES` photos' worth (`Config::max_analyze_body_bytes`).
     Analyze,
+    /// A recording's worth plus a chat body (`Config::max_voice_body_bytes`).
+    Voice,
     /// `WELD_MAX_CHAT_BYTES`.
     Other,
 }
@@ -85,6 +91,8 @@ pub const API_PATHS: &[ApiPath] = &[
     row(SESSION, false, false, BodyLimit::Other),
     row(CHAT, true, false, BodyLimit::Other),
     row(CHAT_STREAM, true, true, BodyLimit::Other),
+    row(CHAT_VOICE, true, false, BodyLimit::Voice),
+    row(CHAT_VOICE_STREAM, true, true, BodyLimit::Voice),
     row(ANALYZE, true, false, BodyLimit::Analyze),
     row(ANALYZE_STREAM, true, true, BodyLimit::Analyze),
 ];
@@ -128,15 +136,24 @@ pub fn is_asset_file(name: &str) -> bool {
 }
 
 /// The body limit a request is read under: a `POST` whose path starts with an
-/// analysis path (as text: `/api/analyze…`) reads under the analysis limit,
-/// everything else under the other.
+/// analysis path (as text: `/api/analyze…`) reads under the analysis limit, one
+/// at or below a voice path under the voice limit, everything else under the other.
 pub fn body_limit(method: &Method, path: &str) -> BodyLimit {
-    let analyze = method == Method::POST
-        && API_PATHS
-            .iter()
-            .any(|row| row.body_limit == BodyLimit::Analyze && path.starts_with(row.path));
-    if analyze {
+    let under = |limit: BodyLimit, starts: bool| {
+        method == Method::POST
+            && API_PATHS.iter().any(|row| {
+                row.body_limit == limit
+                    && if starts {
+                        path.starts_with(row.path)
+                    } else {
+                        at_or_below(path, row.path)
+                    }
+            })
+    };
+    if under(BodyLimit::Analyze, true) {
         BodyLimit::Analyze
+    } else if under(BodyLimit::Voice, false) {
+        BodyLimit::Voice
     } else {
         BodyLimit::Other
     }
@@ -214,6 +231,11 @@ mod tests {
         assert_eq!(body_limit(&Method::POST, ANALYZE_STREAM), BodyLimit::Analyze);
         assert_eq!(body_limit(&Method::GET, ANALYZE), BodyLimit::Other);
         assert_eq!(body_limit(&Method::POST, CHAT), BodyLimit::Other);
+        assert_eq!(body_limit(&Method::POST, CHAT_STREAM), BodyLimit::Other);
+        assert_eq!(body_limit(&Method::POST, CHAT_VOICE), BodyLimit::Voice);
+        assert_eq!(body_limit(&Method::POST, CHAT_VOICE_STREAM), BodyLimit::Voice);
+        assert_eq!(body_limit(&Method::POST, "/api/chat/voicex"), BodyLimit::Other);
+        assert_eq!(body_limit(&Method::GET, CHAT_VOICE), BodyLimit::Other);
         assert_eq!(body_limit(&Method::POST, SESSION), BodyLimit::Other);
     }
 

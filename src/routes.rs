@@ -21,7 +21,7 @@ use std::{sync::Arc, time::Duration};
 use secrecy::ExposeSecret;
 
 use crate::{
-    api::{self, Ai, AnalyzeApi, ChatApi, MetaApi, SessionApi},
+    api::{self, Ai, AnalyzeApi, ChatApi, MetaApi, SessionApi, VoiceApi, VoiceLimits},
     config::{Config, StartupProbe},
     error::ApiError,
     gemini::{GeminiClient, GeminiSettings, ProbeMode},
@@ -179,6 +179,7 @@ pub fn build(config: &Config, services: &Services) -> impl Endpoint + 'static {
     let read_budget_kib = (2 * IMAGE_WORK_PERMITS * config.max_image_bytes.div_ceil(3) * 4).div_ceil(1024);
     let body = BodyReader {
         analyze_limit: config.max_analyze_body_bytes(),
+        voice_limit: config.max_voice_body_bytes(),
         other_limit: config.max_chat_bytes,
         read_timeout,
         stall: read_timeout.min(BODY_STALL),
@@ -239,6 +240,13 @@ pub fn apis(config: &Config, services: &Services) -> api::Api {
         ),
         SessionApi::new(services.guard.clone(), services.access_code.clone()),
         ChatApi::new(ai.clone()),
+        VoiceApi::new(
+            ai.clone(),
+            VoiceLimits {
+                max_bytes: config.voice_max_bytes,
+                max_seconds: config.voice_max_seconds,
+            },
+        ),
         AnalyzeApi::new(ai, config.max_image_bytes, config.max_images),
     )
 }

@@ -31,7 +31,8 @@ after(async () => {
 
 /** A fresh context (no cookies) and page; console and page errors are collected. */
 async function withPage(viewport, body) {
-  const context = await stack.browser.newContext({ viewport, locale: 'ru-RU' })
+  // Dark, the app's own look (a11y.e2e.mjs covers the light theme).
+  const context = await stack.browser.newContext({ viewport, locale: 'ru-RU', colorScheme: 'dark' })
   const page = await context.newPage()
   const problems = []
   page.on('console', (message) => {

@@ -103,7 +103,8 @@ async function makeExifJpeg(browser) {
 
 /** A fresh context and page; console errors and page errors are collected. */
 async function openPage(path = '/', viewport = DESKTOP) {
-  const context = await stack.browser.newContext({ viewport, locale: 'ru-RU' })
+  // Dark, the app's own look (a11y.e2e.mjs covers the light theme).
+  const context = await stack.browser.newContext({ viewport, locale: 'ru-RU', colorScheme: 'dark' })
   const page = await context.newPage()
   const problems = []
   page.on('console', (message) => {

@@ -30,7 +30,8 @@ after(async () => {
 
 /** A new context (Russian, phone-sized) whose every finished request is recorded with its sizes. */
 async function recordedContext() {
-  const context = await stack.browser.newContext({ viewport: MOBILE, locale: 'ru-RU' })
+  // Dark, the app's own look (a11y.e2e.mjs covers the light theme).
+  const context = await stack.browser.newContext({ viewport: MOBILE, locale: 'ru-RU', colorScheme: 'dark' })
   const log = []
   context.on('requestfinished', (request) => {
     log.push(
@@ -207,7 +208,9 @@ describe('the installable app', () => {
             `API ${sum(repeatApi)} B (${repeatApi.map((e) => e.url).join(', ')})`,
         ].join('\n'),
       )
-      assert.ok(firstGzip <= 150 * 1024, `first load ${kb(firstGzip)} gzip, at most 150 KB`)
+      // 150 KB until the light theme, focus handling and upload progress (about 4 KB)
+      // and questions by voice (about 4.5 KB) came in; 156.8 KB with both, 2026-12-06.
+      assert.ok(firstGzip <= 160 * 1024, `first load ${kb(firstGzip)} gzip, at most 160 KB`)
 
       // One question online.
       const question = 'Как варить оцинковку?'

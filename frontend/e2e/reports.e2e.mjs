@@ -109,7 +109,8 @@ async function makePhoto(browser, width, height, color) {
 }
 
 async function withPage(path, viewport, body, contextOptions = {}) {
-  const context = await stack.browser.newContext({ viewport, locale: 'ru-RU', ...contextOptions })
+  // Dark, the app's own look (a11y.e2e.mjs covers the light theme).
+  const context = await stack.browser.newContext({ viewport, locale: 'ru-RU', colorScheme: 'dark', ...contextOptions })
   const page = await context.newPage()
   const problems = []
   page.on('console', (message) => {

@@ -162,8 +162,15 @@ fn build_prompt(request: ChatRequest, language: Language) -> Result<Prompt, ApiE
             max: MAX_MESSAGE_CHARS as u64,
         }));
     }
+    let turns = history_turns(request.history)?;
+    let turns = history::normalise(turns, &message, HistoryBudget::default());
+    Ok(Prompt::chat(language, turns))
+}
+
+/// The turns of a request's `history`, in order, before normalisation.
+pub(super) fn history_turns(history: Option<Vec<HistoryItem>>) -> Result<Vec<Turn>, ApiError> {
     let mut turns = Vec::new();
-    for (index, item) in request.history.unwrap_or_default().into_iter().enumerate() {
+    for (index, item) in history.unwrap_or_default().into_iter().enumerate() {
         let role = match item.role {
             HistoryRole::User => Role::User,
             HistoryRole::Model => Role::Model,
@@ -183,6 +190,5 @@ fn build_prompt(request: ChatRequest, language: Language) -> Result<Prompt, ApiE
         };
         turns.push(Turn::new(role, text));
     }
-    let turns = history::normalise(turns, &message, HistoryBudget::default());
-    Ok(Prompt::chat(language, turns))
+    Ok(turns)
 }

@@ -16,6 +16,7 @@ mod session;
 mod sse;
 mod upload;
 mod upstream_error;
+mod voice;
 
 use std::{sync::Arc, time::Duration};
 
@@ -27,6 +28,7 @@ pub use analyze::AnalyzeApi;
 pub use chat::ChatApi;
 pub use meta::MetaApi;
 pub use session::SessionApi;
+pub use voice::{VoiceApi, VoiceLimits};
 
 pub use sse::SseAnswer;
 
@@ -41,7 +43,7 @@ use crate::{
 };
 
 /// The combined API, as served and as documented.
-pub type Api = (MetaApi, SessionApi, ChatApi, AnalyzeApi);
+pub type Api = (MetaApi, SessionApi, ChatApi, VoiceApi, AnalyzeApi);
 
 /// What the AI operations share: the Gemini client, the waiting line in front
 /// of its quota, the daily budget, metrics, and the keepalive interval of streams.
@@ -305,7 +307,7 @@ fn called_upstream<T>(result: &Result<T, GeminiError>) -> bool {
 pub fn service(api: Api) -> OpenApiService<Api, ()> {
     OpenApiService::new(api, "Weld Assistant API", env!("CARGO_PKG_VERSION"))
         .description(
-            "A welding assistant: a chat with a welding expert and an analysis of weld photos, \
+            "A welding assistant: a chat with a welding expert (typed or spoken) and an analysis of weld photos, \
              answered by Google Gemini on the server. Every error is JSON \
              `{\"error\", \"code\", \"retryAfterSeconds\"?}`: `code` is one of `ErrorCode` and \
              never changes with the language; `error` is a message for the person using the app, \

@@ -1,7 +1,9 @@
 //! The `text/event-stream` answer of the `*/stream` operations: `event: delta`
 //! with `{text}`, then `event: done` with `{finishReason, model, usage?}`, or
 //! `event: error` with the error object, then the end; `: keepalive` comments
-//! while Gemini is quiet. Each event is flushed as it is produced.
+//! while Gemini is quiet. Each event is flushed as it is produced. The answer to
+//! a spoken question first has `event: transcript` with `{transcript}`: the
+//! answer's transcript line, taken off (`domain::transcript`) before any `delta`.
 
 use std::{future::Future, pin::Pin, time::Duration};
 
@@ -19,7 +21,10 @@ use tokio::sync::watch;
 
 use super::UsageReply;
 use crate::{
-    domain::language::Language,
+    domain::{
+        language::Language,
+        transcript::{Split, Splitter},
+    },
     error::{ApiError, ErrorCode},
     gemini::{AnswerStream, StreamEvent, Usage},
     quota::Position,
@@ -31,6 +36,8 @@ use crate::{
 /// - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
 /// - `event: error` — `{error, code, retryAfterSeconds?}` (an `ErrorBody`, in the
 ///   request's language): the stream failed after it had started; it ends here;
+/// - `event: transcript` — `{transcript}`: what Gemini heard (spoken questions
+///   only, before the first `delta`; left out when Gemini did not write it);
 /// - `event: waiting` — `{place, estimateSeconds}`: the question waits in line for
 ///   Gemini's quota (place 1 is sent next); sent at once and again whenever the
 ///   place or the estimate changes, before the first `delta`.
@@ -55,6 +62,8 @@ pub struct StreamEventData {
     pub place: Option<u64>,
     /// `waiting`: the estimated seconds until the question is sent.
     pub estimate_seconds: Option<u64>,
+    /// `transcript`: what Gemini heard of a spoken question.
+    pub transcript: Option<String>,
 }
 
 /// How often a waiting stream writes a `: waiting` comment.
@@ -68,6 +77,7 @@ pub struct SseAnswer {
     source: Source,
     keepalive: Duration,
     language: Language,
+    transcript: Option<Splitter>,
 }
 
 enum Source {
@@ -87,6 +97,7 @@ impl SseAnswer {
             source: Source::Open(Box::new(stream)),
             keepalive,
             language,
+            transcript: None,
         }
     }
 
@@ -105,8 +116,44 @@ impl SseAnswer {
             },
             keepalive,
             language,
+            transcript: None,
         }
     }
+
+    /// The answer to a spoken question: its transcript line is taken off and
+    /// sent first as a `transcript` event.
+    pub fn with_transcript(mut self) -> Self {
+        self.transcript = Some(Splitter::new());
+        self
+    }
+}
+
+/// The `transcript` and `delta` events of what the splitter let through.
+fn split_events(split: Split) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(transcript) = split.transcript {
+        out.extend_from_slice(&event(
+            "transcript",
+            &data_json(&StreamEventData {
+                transcript: Some(transcript),
+                ..Default::default()
+            }),
+        ));
+    }
+    if !split.text.is_empty() {
+        out.extend_from_slice(&delta(split.text));
+    }
+    out
+}
+
+fn delta(text: String) -> Bytes {
+    event(
+        "delta",
+        &data_json(&StreamEventData {
+            text: Some(text),
+            ..Default::default()
+        }),
+    )
 }
 
 fn waiting_event(position: Position) -> Bytes {
@@ -136,7 +183,7 @@ impl ApiResponse for SseAnswer {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {
-                description: "Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then `delta` events, then `done` (or `error`).",
+                description: "Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then (spoken questions) `transcript`, then `delta` events, then `done` (or `error`).",
                 status: Some(200),
                 status_range: None,
                 content: vec![MetaMediaType {
@@ -179,6 +226,7 @@ struct State {
     keepalive: tokio::time::Interval,
     language: Language,
     over: bool,
+    transcript: Option<Splitter>,
 }
 
 impl IntoResponse for SseAnswer {
@@ -192,6 +240,7 @@ impl IntoResponse for SseAnswer {
             keepalive,
             language: self.language,
             over: false,
+            transcript: self.transcript,
         };
         let body = futures_util::stream::unfold(state, |mut state| async move {
             if state.over {
@@ -242,34 +291,54 @@ impl IntoResponse for SseAnswer {
             let Source::Open(stream) = &mut state.source else {
                 return None;
             };
-            let bytes = tokio::select! {
-                biased;
-                next = stream.next() => {
-                    state.keepalive.reset();
-                    match next {
-                        Some(Ok(StreamEvent::Delta(text))) => event(
-                            "delta",
-                            &data_json(&StreamEventData { text: Some(text), ..Default::default() }),
-                        ),
-                        Some(Ok(StreamEvent::Done(done))) => {
-                            state.over = true;
-                            let data = StreamEventData {
-                                finish_reason: Some(done.finish_reason),
-                                model: Some(done.model),
-                                usage: done.usage.as_ref().map(usage_reply),
-                                ..Default::default()
-                            };
-                            event("done", &data_json(&data))
+            // A spoken answer's first pieces may all be held back (the
+            // transcript line is not whole yet): read on until there is
+            // something to write.
+            let bytes = loop {
+                let bytes = tokio::select! {
+                    biased;
+                    next = stream.next() => {
+                        state.keepalive.reset();
+                        match next {
+                            Some(Ok(StreamEvent::Delta(text))) => match &mut state.transcript {
+                                Some(splitter) => Bytes::from(split_events(splitter.push(&text))),
+                                None => delta(text),
+                            },
+                            Some(Ok(StreamEvent::Done(done))) => {
+                                state.over = true;
+                                let mut out = state
+                                    .transcript
+                                    .as_mut()
+                                    .map(|splitter| split_events(splitter.finish()))
+                                    .unwrap_or_default();
+                                let data = StreamEventData {
+                                    finish_reason: Some(done.finish_reason),
+                                    model: Some(done.model),
+                                    usage: done.usage.as_ref().map(usage_reply),
+                                    ..Default::default()
+                                };
+                                out.extend_from_slice(&event("done", &data_json(&data)));
+                                Bytes::from(out)
+                            }
+                            Some(Err(error)) => {
+                                state.over = true;
+                                tracing::warn!(error = %error, "gemini stream failed after it started");
+                                let mut out = state
+                                    .transcript
+                                    .as_mut()
+                                    .map(|splitter| split_events(splitter.finish()))
+                                    .unwrap_or_default();
+                                out.extend_from_slice(&event("error", &ApiError::from(error).json(state.language)));
+                                Bytes::from(out)
+                            }
+                            None => return None,
                         }
-                        Some(Err(error)) => {
-                            state.over = true;
-                            tracing::warn!(error = %error, "gemini stream failed after it started");
-                            event("error", &ApiError::from(error).json(state.language))
-                        }
-                        None => return None,
                     }
+                    _ = state.keepalive.tick() => Bytes::from_static(b": keepalive\n\n"),
+                };
+                if !bytes.is_empty() {
+                    break bytes;
                 }
-                _ = state.keepalive.tick() => Bytes::from_static(b": keepalive\n\n"),
             };
             Some((Ok::<_, std::io::Error>(bytes), state))
         });

@@ -169,6 +169,12 @@ pub struct Config {
     pub max_image_bytes: usize,
     /// `WELD_MAX_CHAT_BYTES`: chat request body limit.
     pub max_chat_bytes: usize,
+    /// `WELD_VOICE_MAX_BYTES`: decoded limit of a spoken question's recording
+    /// (`/api/chat/voice*`); its body may be 4/3 of it plus `WELD_MAX_CHAT_BYTES`.
+    pub voice_max_bytes: usize,
+    /// `WELD_VOICE_MAX_SECONDS`: the longest spoken question, read from the recording's header
+    /// (WAV, AIFF, FLAC, OGG) or frames (MP3, AAC).
+    pub voice_max_seconds: u64,
     /// `WELD_REQUEST_TIMEOUT_SECONDS`: a request's headers must arrive within it (else the
     /// connection is closed); a body within it plus 1 s per 16 KiB (else 408 `request_timeout`).
     pub request_timeout_seconds: u64,
@@ -319,6 +325,13 @@ impl Config {
         self.max_images
             .saturating_mul(self.max_image_bytes.div_ceil(3) * 4)
             .saturating_add(64 * 1024)
+    }
+
+    /// The largest body `/api/chat/voice*` accepts: the base64 of a recording at
+    /// the limit plus a chat body's worth for the history. Enforced before the
+    /// body is read.
+    pub fn max_voice_body_bytes(&self) -> usize {
+        (self.voice_max_bytes.div_ceil(3) * 4).saturating_add(self.max_chat_bytes)
     }
 
     /// The effective configuration as TOML, one `key = value` line per setting in

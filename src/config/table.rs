@@ -205,6 +205,18 @@ settings! {
         form: range(1024, 104_857_600, "bytes"),
         meaning: "chat request body limit",
     },
+    voice_max_bytes: usize {
+        env: "WELD_VOICE_MAX_BYTES",
+        default: Text("2097152"),
+        form: range(1024, 20_971_520, "bytes"),
+        meaning: "decoded limit of a spoken question's recording (`/api/chat/voice*`); its body may be 4/3 of it plus `WELD_MAX_CHAT_BYTES`",
+    },
+    voice_max_seconds: u64 {
+        env: "WELD_VOICE_MAX_SECONDS",
+        default: Text("60"),
+        form: range(1, 600, "seconds"),
+        meaning: "the longest spoken question, read from the recording's header (WAV, AIFF, FLAC, OGG) or frames (MP3, AAC)",
+    },
     request_timeout_seconds: u64 {
         env: "WELD_REQUEST_TIMEOUT_SECONDS",
         default: Text("30"),

@@ -1,5 +1,6 @@
-//! What the assistant asks the model: the `Prompt` of a chat turn or of a weld
-//! analysis (instruction, conversation, photos, and the `Sampling` of each task),
+//! What the assistant asks the model: the `Prompt` of a chat turn (typed or
+//! spoken) or of a weld analysis (instruction, conversation, photos or the
+//! recording, and the `Sampling` of each task),
 //! and the instructions that make Gemini a welding expert and a weld inspector.
 //! The instructions are written in English (models follow English instructions
 //! most reliably) with an explicit answer-language line.
@@ -9,18 +10,20 @@
 use bytes::Bytes;
 
 use super::{
+    audio::Recording,
     history::{Role, Turn},
     language::Language,
     photo::Photo,
+    transcript::VOICE,
 };
 
-/// An image sent inline with the prompt.
+/// A file sent inline with the prompt: a photo or a recording.
 #[derive(Debug, Clone)]
-pub struct InlineImage {
-    /// Its MIME type.
+pub struct InlineMedia {
+    /// Its MIME type, as Gemini names it.
     pub mime: &'static str,
-    /// Its bytes (metadata already removed); the Gemini client encodes them to
-    /// base64 for the wire.
+    /// Its bytes (a photo's metadata already removed); the Gemini client encodes
+    /// them to base64 for the wire.
     pub bytes: Bytes,
 }
 
@@ -54,8 +57,9 @@ pub struct Prompt {
     pub system: String,
     /// The conversation, starting with the user and ending with the user.
     pub turns: Vec<Turn>,
-    /// Images placed, in this order, before the text of the last user turn.
-    pub images: Vec<InlineImage>,
+    /// Photos or a recording placed, in this order, before the text of the last
+    /// user turn.
+    pub media: Vec<InlineMedia>,
     /// How the answer is sampled.
     pub sampling: Sampling,
 }
@@ -67,7 +71,22 @@ impl Prompt {
         Self {
             system: chat_instruction(language),
             turns,
-            images: Vec::new(),
+            media: Vec::new(),
+            sampling: Sampling::CHAT,
+        }
+    }
+
+    /// A spoken chat turn: the expert instruction plus the transcript rule
+    /// (`transcript::VOICE`) over `turns` (normalised, ending with the user turn
+    /// `transcript::VOICE_TURN`), the recording placed before that turn's text.
+    pub fn voice(language: Language, turns: Vec<Turn>, recording: Recording) -> Self {
+        Self {
+            system: format!("{CHAT}\n\n{VOICE}\n\n{}", answer_in(language)),
+            turns,
+            media: vec![InlineMedia {
+                mime: recording.kind.mime(),
+                bytes: recording.bytes.into(),
+            }],
             sampling: Sampling::CHAT,
         }
     }
@@ -81,9 +100,9 @@ impl Prompt {
         Self {
             system: analyze_instruction(language, photos.len()),
             turns: vec![Turn::new(Role::User, request)],
-            images: photos
+            media: photos
                 .into_iter()
-                .map(|photo| InlineImage {
+                .map(|photo| InlineMedia {
                     mime: photo.kind().mime(),
                     bytes: photo.into_bytes().into(),
                 })

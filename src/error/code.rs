@@ -28,6 +28,8 @@ pub enum ErrorCode {
     RequestTimeout,
     /// 413: the body or a photo is over the limit.
     PayloadTooLarge,
+    /// 413: a spoken question's recording is longer than the limit.
+    AudioTooLong,
     /// 415: the body's type, or the photo's type or bytes, are not supported.
     UnsupportedMediaType,
     /// 422: Gemini blocked the prompt or stopped for safety.
@@ -111,12 +113,17 @@ impl ErrorCode {
             C::PayloadTooLarge => info(
                 S::PAYLOAD_TOO_LARGE,
                 false,
-                "the body or a photo is over the limit",
+                "the body, a photo or a recording is over its byte limit",
+            ),
+            C::AudioTooLong => info(
+                S::PAYLOAD_TOO_LARGE,
+                false,
+                "a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`",
             ),
             C::UnsupportedMediaType => info(
                 S::UNSUPPORTED_MEDIA_TYPE,
                 false,
-                "the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type",
+                "the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type",
             ),
             C::ContentBlocked => info(
                 S::UNPROCESSABLE_ENTITY,
@@ -220,11 +227,27 @@ impl ErrorCode {
                 (Detail::ImageLimit(limit), En) => {
                     format!("The photo is too large: the limit is {limit} bytes.")
                 }
+                (Detail::AudioLimit(limit), Ru) => format!("Запись слишком большая: предел — {limit} байт."),
+                (Detail::AudioLimit(limit), En) => {
+                    format!("The recording is too large: the limit is {limit} bytes.")
+                }
                 (Detail::BodyLimit(limit), Ru) => format!("Запрос слишком большой: предел — {limit} байт."),
                 (Detail::BodyLimit(limit), En) => {
                     format!("The request is too large: the limit is {limit} bytes.")
                 }
                 _ => text("Запрос слишком большой.", "The request is too large."),
+            },
+            C::AudioTooLong => match (detail, lang) {
+                (Detail::AudioLength { seconds, limit }, Ru) => {
+                    format!("Запись слишком длинная ({seconds} с): задайте вопрос не дольше {limit} с.")
+                }
+                (Detail::AudioLength { seconds, limit }, En) => {
+                    format!("The recording is too long ({seconds} s): ask in at most {limit} s.")
+                }
+                _ => text(
+                    "Запись слишком длинная: задайте вопрос короче.",
+                    "The recording is too long: ask a shorter question.",
+                ),
             },
             C::UnsupportedMediaType => match detail {
                 Detail::Media(media) => media.describe(lang),
@@ -357,6 +380,7 @@ mod tests {
             ("method_not_allowed", 405),
             ("request_timeout", 408),
             ("payload_too_large", 413),
+            ("audio_too_long", 413),
             ("unsupported_media_type", 415),
             ("content_blocked", 422),
             ("rate_limited", 429),

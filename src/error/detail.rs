@@ -17,6 +17,15 @@ pub enum Detail {
     BodyLimit(usize),
     /// `payload_too_large`: the decoded-photo limit in bytes.
     ImageLimit(usize),
+    /// `payload_too_large`: the decoded-recording limit in bytes.
+    AudioLimit(usize),
+    /// `audio_too_long`: the recording's length and the limit, in whole seconds.
+    AudioLength {
+        /// The recording's length (rounded up).
+        seconds: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// `unsupported_media_type`: what is wrong with the type.
     Media(Media),
     /// `content_blocked`: Gemini's reason (`SAFETY`, `PROHIBITED_CONTENT`, …).
@@ -167,6 +176,8 @@ pub enum Media {
     Unstrippable { mime: String },
     /// The bytes are no known photo type.
     NotAPhoto,
+    /// The recording's claimed type is not one Gemini accepts.
+    AudioTypeNotAllowed(String),
 }
 
 /// "The field `x`" / "Поле `x`", or the body when the path is empty.
@@ -305,6 +316,12 @@ impl Media {
                 "Файл не является фото в формате PNG, JPEG, WebP, HEIC или HEIF.".to_owned()
             }
             (Media::NotAPhoto, En) => "The file is not a PNG, JPEG, WebP, HEIC or HEIF photo.".to_owned(),
+            (Media::AudioTypeNotAllowed(kind), Ru) => format!(
+                "Тип записи `{kind}` не поддерживается: отправьте WAV, MP3, AIFF, AAC, OGG Vorbis или FLAC."
+            ),
+            (Media::AudioTypeNotAllowed(kind), En) => format!(
+                "The recording type `{kind}` is not supported: send WAV, MP3, AIFF, AAC, OGG Vorbis or FLAC."
+            ),
         }
     }
 }

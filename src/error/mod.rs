@@ -31,7 +31,7 @@ use poem_openapi::{
 pub use code::ErrorCode;
 pub use detail::{Detail, Invalid, JsonType, Media, Waiting};
 
-use crate::{domain::image::ImageError, domain::language::Language};
+use crate::{domain::audio::AudioError, domain::image::ImageError, domain::language::Language};
 
 /// The JSON body of every error (and the data of an SSE `error` event).
 #[derive(Debug, Clone, Object)]
@@ -310,6 +310,26 @@ impl From<ImageError> for ApiError {
             }),
             ImageError::TooLarge { limit } => {
                 ApiError::new(ErrorCode::PayloadTooLarge).detail(Detail::ImageLimit(limit))
+            }
+        }
+    }
+}
+
+impl From<AudioError> for ApiError {
+    fn from(error: AudioError) -> Self {
+        match error {
+            AudioError::TypeNotAllowed(kind) => {
+                ApiError::unsupported_media_type(Media::AudioTypeNotAllowed(kind))
+            }
+            AudioError::Mismatch { claimed, actual } => ApiError::unsupported_media_type(Media::Mismatch {
+                claimed: claimed.to_owned(),
+                actual: actual.to_owned(),
+            }),
+            AudioError::TooLong { seconds, limit } => {
+                ApiError::new(ErrorCode::AudioTooLong).detail(Detail::AudioLength {
+                    seconds: seconds.ceil() as u64,
+                    limit,
+                })
             }
         }
     }

@@ -474,7 +474,7 @@ mod tests {
         Prompt {
             system: "sys".into(),
             turns: vec![Turn::new(Role::User, "hi")],
-            images: Vec::new(),
+            media: Vec::new(),
             sampling: Sampling {
                 temperature: 0.2,
                 max_output_tokens: 100,

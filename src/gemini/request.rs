@@ -1,6 +1,6 @@
 //! What we ask Gemini: the `Prompt` the domain builds, turned into the JSON body
-//! of a `generateContent` call. The photos arrive as bytes and are base64-encoded
-//! here, once, straight into the body.
+//! of a `generateContent` call. The photos (or the recording) arrive as bytes and
+//! are base64-encoded here, once, straight into the body.
 //!
 //! Must not send anything (that is `client`) nor read answers (that is `response`).
 
@@ -9,13 +9,13 @@ use bytes::Bytes;
 use super::{error::GeminiError, wire};
 use crate::domain::{
     history::Role,
-    prompt::{InlineImage, Prompt},
+    prompt::{InlineMedia, Prompt},
 };
 
 /// The request body of a prompt, serialised once (attempts and failover reuse it).
 pub(super) fn body(prompt: &Prompt) -> Result<Bytes, GeminiError> {
     let image: usize = prompt
-        .images
+        .media
         .iter()
         .map(|i| i.bytes.len().div_ceil(3) * 4 + 64)
         .sum();
@@ -33,8 +33,8 @@ pub(super) fn encode(request: &wire::GenerateRequest<'_>, capacity: usize) -> Re
     Ok(out.into())
 }
 
-/// The wire request of a prompt: the images go, in order, each as its own part,
-/// before the text of the last turn.
+/// The wire request of a prompt: the photos (or the recording) go, in order,
+/// each as its own `inlineData` part, before the text of the last turn.
 pub(super) fn build(prompt: &Prompt) -> wire::GenerateRequest<'_> {
     let last = prompt.turns.len().saturating_sub(1);
     let contents = prompt
@@ -42,12 +42,12 @@ pub(super) fn build(prompt: &Prompt) -> wire::GenerateRequest<'_> {
         .iter()
         .enumerate()
         .map(|(index, turn)| {
-            let images: &[InlineImage] = if index == last { &prompt.images } else { &[] };
-            let mut parts = Vec::with_capacity(images.len() + 1);
-            parts.extend(images.iter().map(|image| wire::Part::Inline {
+            let media: &[InlineMedia] = if index == last { &prompt.media } else { &[] };
+            let mut parts = Vec::with_capacity(media.len() + 1);
+            parts.extend(media.iter().map(|file| wire::Part::Inline {
                 inline_data: wire::InlineData {
-                    mime_type: image.mime,
-                    data: wire::Base64(&image.bytes),
+                    mime_type: file.mime,
+                    data: wire::Base64(&file.bytes),
                 },
             }));
             parts.push(wire::Part::Text { text: &turn.text });
@@ -87,7 +87,7 @@ mod tests {
         Prompt {
             system: "sys".into(),
             turns: vec![Turn::new(Role::User, "look")],
-            images: vec![InlineImage {
+            media: vec![InlineMedia {
                 mime: "image/png",
                 bytes: bytes.into(),
             }],
@@ -118,11 +118,11 @@ mod tests {
     #[test]
     fn several_photos_are_separate_parts_in_order_before_the_text() {
         let mut prompt = photo_prompt(vec![1]);
-        prompt.images.push(InlineImage {
+        prompt.media.push(InlineMedia {
             mime: "image/jpeg",
             bytes: vec![2, 2].into(),
         });
-        prompt.images.push(InlineImage {
+        prompt.media.push(InlineMedia {
             mime: "image/webp",
             bytes: vec![3, 3, 3].into(),
         });

@@ -51,6 +51,8 @@ pub struct KeptBody(pub Arc<Mutex<Option<Bytes>>>);
 pub struct BodyReader {
     /// `/api/analyze*` body limit.
     pub analyze_limit: usize,
+    /// `/api/chat/voice*` body limit.
+    pub voice_limit: usize,
     /// Every other `/api` body limit.
     pub other_limit: usize,
     /// Bound on receiving a whole body (plus the size allowance).
@@ -121,11 +123,12 @@ async fn read_body(
 
 impl Around for BodyReader {
     async fn around<E: Endpoint>(&self, next: &E, mut req: Box<Request>) -> Result<Response> {
-        let is_analyze = paths::body_limit(req.method(), req.uri().path()) == BodyLimit::Analyze;
-        let limit = if is_analyze {
-            self.analyze_limit
-        } else {
-            self.other_limit
+        let kind = paths::body_limit(req.method(), req.uri().path());
+        let is_analyze = kind == BodyLimit::Analyze;
+        let limit = match kind {
+            BodyLimit::Analyze => self.analyze_limit,
+            BodyLimit::Voice => self.voice_limit,
+            BodyLimit::Other => self.other_limit,
         };
         let declared = req
             .headers()

@@ -31,3 +31,4 @@ mod process;
 mod quota;
 mod spa;
 mod upstream;
+mod voice;

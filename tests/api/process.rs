@@ -682,4 +682,48 @@ async fn sighup_reloads_the_certificate_files_and_the_server_keeps_running() {
     sigterm(&server.pid());
     server.exits_0().await;
     let _ = std::fs::remove_dir_all(&dir);
+
+#[tokio::test]
+async fn a_spoken_question_leaves_neither_its_recording_nor_its_transcript_in_the_logs() {
+    use base64::Engine;
+    let fake = FakeGemini::start().await;
+    // Gemini answers the first call and refuses the second, so an upstream
+    // error is logged too; the third is refused by the server itself.
+    fake.script([Reply::ok(), Reply::json(400, "error_400_api_key_invalid.json")]);
+    let server = Server::start(&fake, &[("RUST_LOG", "trace,hyper=debug,h2=debug,reqwest=debug")]);
+    let client = server.browser().await;
+    // A distinctive recording: a RIFF/WAVE header, then bytes that spell a marker.
+    let mut wav =
+        b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x80\x3e\0\0\0\x7d\0\0\x02\0\x10\0data".to_vec();
+    let payload = b"voice-canary-0123456789".repeat(400);
+    wav.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&payload);
+    let data = base64::engine::general_purpose::STANDARD.encode(&wav);
+    for (path, mime) in [
+        ("/api/chat/voice", "audio/wav"),
+        ("/api/chat/voice/stream", "audio/wav"),
+        ("/api/chat/voice", "audio/mp3"),
+    ] {
+        let response = client
+            .post(server.url(path))
+            .json(&json!({"audio": {"mimeType": mime, "data": data}}))
+            .send()
+            .await
+            .unwrap();
+        let _ = response.text().await;
+    }
+    let logs = server
+        .logs_when(|logs| logs.matches("route=\"/api/chat/voice").count() >= 3)
+        .await;
+    assert!(logs.matches("route=\"/api/chat/voice").count() >= 3, "{logs}");
+    let marker = base64::engine::general_purpose::STANDARD.encode(&payload[..30]);
+    for needle in [
+        "voice-canary",
+        &data[..40],
+        &marker[..20],
+        "Transcript",
+        "Какой ток",
+    ] {
+        assert!(!logs.contains(needle), "`{needle}` is in the logs:\n{logs}");
+    }
 }

@@ -14,6 +14,15 @@
 //! exactly their wire shape (same fields, `usageMetadata` with an `IMAGE` part for
 //! the reports).
 //!
+//! Like the real API, every `inlineData` part is checked before anything else:
+//! its `mimeType` must be one Gemini accepts inline (the five image types, and
+//! the audio types WAV, MP3, AIFF, AAC, OGG Vorbis, FLAC), its `data` valid
+//! standard base64, an audio part's bytes of its type, and the whole request
+//! within 20 MB — else Google's 400 `INVALID_ARGUMENT`. A spoken question (the
+//! last user turn carries audio) is answered with the line `Transcript: …`,
+//! a blank line and a chat answer ([`VOICE_TRANSCRIPT_RU`], [`VOICE_TRANSCRIPT_EN`]),
+//! the stream cutting the transcript line across chunks as Gemini may.
+//!
 //! Start-up probes are kept apart from generation calls (`probes()`): the
 //! `GET models/…` probe, and the `generate` probe — a `generateContent` call
 //! asking for one token (`generationConfig.maxOutputTokens: 1`), answered by
@@ -139,12 +148,42 @@ impl Reply {
 
     /// The unscripted answer to a generation call: see the module's documentation.
     pub fn answer_to(received: &Received) -> Self {
+        let request: serde_json::Value = serde_json::from_slice(&received.body).unwrap_or_default();
+        if !audio_parts(&request).is_empty() {
+            return voice_reply(&request, received.path.ends_with(":streamGenerateContent"));
+        }
         let name = default_fixture(received);
         if name.ends_with(".sse") {
             Self::sse(name)
         } else {
             Self::json(200, name)
         }
+    }
+
+    /// A unary answer of this text, `STOP`, in Google's shape.
+    pub fn json_text(text: &str) -> Self {
+        let body = serde_json::json!({
+            "candidates": [{"content": {"parts": [{"text": text}], "role": "model"}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 42, "candidatesTokenCount": 17, "totalTokenCount": 59},
+            "modelVersion": "gemini-flash-latest"
+        });
+        Self::raw(
+            200,
+            "application/json; charset=UTF-8",
+            serde_json::to_vec_pretty(&body).unwrap(),
+        )
+    }
+
+    /// Google's 400 `INVALID_ARGUMENT` with this message.
+    pub fn invalid_argument(message: &str) -> Self {
+        let body = serde_json::json!({
+            "error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}
+        });
+        Self::raw(
+            400,
+            "application/json; charset=UTF-8",
+            serde_json::to_vec_pretty(&body).unwrap(),
+        )
     }
 
     /// A streamed answer of these texts, `STOP` on the last, CRLF-framed like Google's.
@@ -591,6 +630,11 @@ async fn answer(req: &Request, body: Body, state: Data<&Arc<Mutex<State>>>) -> R
             .and_then(|quota| quota.admit(&model))
         {
             refusal
+        } else if let Some(refusal) = has_key
+            .then(|| check_inline(&state.received.last().expect("recorded above").body))
+            .flatten()
+        {
+            refusal
         } else if has_key {
             match state.script.pop_front().or_else(|| state.fallback.clone()) {
                 Some(reply) => reply,
@@ -629,6 +673,122 @@ fn is_generate_probe(received: &Received) -> bool {
         && received.path.ends_with(":generateContent")
         && serde_json::from_slice::<serde_json::Value>(&received.body)
             .is_ok_and(|b| b["generationConfig"]["maxOutputTokens"] == 1)
+}
+
+/// The image types Gemini accepts inline.
+pub const IMAGE_TYPES: [&str; 5] = [
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+];
+/// The audio types Gemini accepts inline, as its audio-understanding page lists them.
+pub const AUDIO_TYPES: [&str; 6] = [
+    "audio/wav",
+    "audio/mp3",
+    "audio/aiff",
+    "audio/aac",
+    "audio/ogg",
+    "audio/flac",
+];
+/// The largest request Gemini takes with inline data.
+pub const MAX_INLINE_REQUEST: usize = 20 * 1024 * 1024;
+
+/// The transcript the fake hears in any Russian spoken question.
+pub const VOICE_TRANSCRIPT_RU: &str = "Какой ток ставить на электрод УОНИ-13/55 диаметром 3 мм?";
+/// The transcript the fake hears in any English spoken question.
+pub const VOICE_TRANSCRIPT_EN: &str = "Which current for a 3 mm UONI-13/55 electrode?";
+/// The answer to the Russian spoken question.
+pub const VOICE_ANSWER_RU: &str = "Для электрода **УОНИ-13/55** диаметром 3 мм в нижнем положении ставьте **80–110 А**; в вертикальном — на 10–15 % меньше.";
+/// The answer to the English spoken question.
+pub const VOICE_ANSWER_EN: &str =
+    "For a 3 mm **UONI-13/55** electrode in the flat position set **80–110 A**; vertical up, 10–15 % less.";
+
+/// Google's refusal of a request whose inline parts it would refuse, if any.
+fn check_inline(body: &[u8]) -> Option<Reply> {
+    use base64::Engine;
+    if body.len() > MAX_INLINE_REQUEST {
+        return Some(Reply::invalid_argument(&format!(
+            "Request payload size exceeds the limit: {MAX_INLINE_REQUEST} bytes."
+        )));
+    }
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    for (i, content) in request["contents"].as_array()?.iter().enumerate() {
+        for (j, part) in content["parts"].as_array().into_iter().flatten().enumerate() {
+            let Some(inline) = part.get("inlineData") else {
+                continue;
+            };
+            let mime = inline["mimeType"].as_str().unwrap_or("");
+            if !IMAGE_TYPES.contains(&mime) && !AUDIO_TYPES.contains(&mime) {
+                return Some(Reply::invalid_argument(&format!("Unsupported MIME type: {mime}")));
+            }
+            let data = inline["data"].as_str().unwrap_or("");
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(data) else {
+                return Some(Reply::invalid_argument(&format!(
+                    "Invalid value at 'contents[{i}].parts[{j}].inline_data.data' (TYPE_BYTES), Base64 decoding failed."
+                )));
+            };
+            if mime.starts_with("audio/") && !audio_matches(mime, &bytes) {
+                return Some(Reply::invalid_argument("Request contains an invalid argument."));
+            }
+        }
+    }
+    None
+}
+
+/// Whether audio bytes are of their declared type (by their magic numbers).
+fn audio_matches(mime: &str, b: &[u8]) -> bool {
+    match mime {
+        "audio/wav" => b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == b"WAVE",
+        "audio/aiff" => b.len() >= 12 && &b[0..4] == b"FORM",
+        "audio/flac" => b.starts_with(b"fLaC"),
+        "audio/ogg" => b.starts_with(b"OggS"),
+        "audio/mp3" => b.starts_with(b"ID3") || (b.len() > 1 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0),
+        "audio/aac" => b.len() > 1 && b[0] == 0xFF && b[1] & 0xF6 == 0xF0,
+        _ => false,
+    }
+}
+
+/// The audio parts of the last user turn of a request: `(mimeType, bytes)`.
+pub fn audio_parts(request: &serde_json::Value) -> Vec<(String, Vec<u8>)> {
+    use base64::Engine;
+    let last_user = request["contents"]
+        .as_array()
+        .and_then(|turns| turns.iter().rev().find(|t| t["role"] != "model"));
+    last_user
+        .and_then(|t| t["parts"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let inline = p.get("inlineData")?;
+            let mime = inline["mimeType"].as_str()?;
+            mime.starts_with("audio/").then(|| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(inline["data"].as_str().unwrap_or(""))
+                    .unwrap_or_default();
+                (mime.to_owned(), bytes)
+            })
+        })
+        .collect()
+}
+
+/// The answer to a spoken question: the transcript line, a blank line, the
+/// answer; streamed with the transcript line cut across chunks.
+fn voice_reply(request: &serde_json::Value, streaming: bool) -> Reply {
+    let english = wants_english(request, None);
+    let (transcript, text) = if english {
+        (VOICE_TRANSCRIPT_EN, VOICE_ANSWER_EN)
+    } else {
+        (VOICE_TRANSCRIPT_RU, VOICE_ANSWER_RU)
+    };
+    if !streaming {
+        return Reply::json_text(&format!("Transcript: {transcript}\n\n{text}"));
+    }
+    let (head, tail) = text.split_at(text.char_indices().nth(20).map_or(text.len(), |(i, _)| i));
+    let line = format!("script: {transcript}\n");
+    let rest = format!("\n{head}");
+    Reply::sse_texts(&["Tran", &line, &rest, tail])
 }
 
 /// The fixture of the unscripted answer to a generation call.

@@ -85,8 +85,9 @@ function stopProcess(child) {
  * Starts fake Gemini + server + browser. Returns the handles and helpers.
  * `serverEnv` adds to (or overrides) the server's environment, e.g.
  * `{ WELD_ACCESS_CODE: '…' }` for a server that wants an access code.
+ * `browserArgs` adds Chromium flags (e.g. a fake microphone).
  */
-export async function startStack({ serverEnv = {} } = {}) {
+export async function startStack({ serverEnv = {}, browserArgs = [] } = {}) {
   mkdirSync(ARTIFACTS, { recursive: true })
   const stack = { fake: null, server: null, browser: null }
   try {
@@ -118,7 +119,7 @@ export async function startStack({ serverEnv = {} } = {}) {
       /weld-assistant listening.*?address=(127\.0\.0\.1:\d+)/,
     )
     const baseUrl = `http://${stack.server.match[1]}`
-    stack.browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    stack.browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...browserArgs] })
     return {
       baseUrl,
       fakeUrl,

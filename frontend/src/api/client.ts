@@ -10,6 +10,7 @@ import type {
   Language,
   SessionInfo,
   SessionRequest,
+  VoiceRequest,
   Waiting,
 } from './types'
 
@@ -257,13 +258,27 @@ export async function deleteSession(options: CallOptions = {}): Promise<void> {
 /** How a streamed answer ended: `done`'s data. */
 export type StreamDone = Omit<ChatReply, 'text'>
 
+/** How much of a request body has gone out: `sent` of `total` bytes. */
+export interface UploadProgress {
+  sent: number
+  total: number
+}
+
 export interface StreamHandlers {
+  /**
+   * How the upload of the request body goes (the photos of an analysis). Given this,
+   * a body of UPLOAD_PROGRESS_MIN_BYTES or more is sent with XMLHttpRequest, the one
+   * browser API that reports it; a smaller one is gone before progress could show.
+   */
+  onUploadProgress?: (progress: UploadProgress) => void
   /** The server accepted the request and the answer starts (before any delta). */
   onOpen?: () => void
   /** The next piece of the answer, in order. */
   onDelta: (text: string) => void
   /** The question waits in the server's line (`event: waiting`, before any delta); again on every change. */
   onWaiting?: (waiting: Waiting) => void
+  /** What Gemini heard of a spoken question (`event: transcript`, before any delta). */
+  onTranscript?: (transcript: string) => void
 }
 
 /** The data of an `event: waiting`, or null when it is not one (a malformed event is skipped). */
@@ -307,12 +322,130 @@ function parseJson(data: string): unknown {
   }
 }
 
+/** The smallest request body whose upload progress is reported. */
+export const UPLOAD_PROGRESS_MIN_BYTES = 64 * 1024
+
+/** The bytes of a form's files and fields (without the multipart framing). */
+function formBytes(form: FormData): number {
+  let bytes = 0
+  form.forEach((value) => {
+    bytes += typeof value === 'string' ? value.length : value.size
+  })
+  return bytes
+}
+
+function abortError(): DOMException {
+  return new DOMException('The operation was aborted.', 'AbortError')
+}
+
+function parseHeaders(raw: string): Headers {
+  const headers = new Headers()
+  for (const line of raw.trim().split(/[\r\n]+/)) {
+    const colon = line.indexOf(':')
+    if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim())
+  }
+  return headers
+}
+
+/**
+ * A POST made with XMLHttpRequest (fetch cannot report upload progress), given back
+ * as a fetch Response whose body streams as the answer arrives, so the rest of the
+ * client reads it like any other. Rejects like fetch: a TypeError when the network
+ * fails, an AbortError when `signal` fires.
+ */
+function postWithUploadProgress(
+  path: string,
+  body: XMLHttpRequestBodyInit,
+  headers: Headers,
+  onUploadProgress: (progress: UploadProgress) => void,
+  signal?: AbortSignal,
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    const encoder = new TextEncoder()
+    let stream: ReadableStreamDefaultController<Uint8Array> | null = null
+    let read = 0
+    let settled = false
+    const responseBody = new ReadableStream<Uint8Array>({
+      start(controller) {
+        stream = controller
+      },
+      cancel() {
+        xhr.abort()
+      },
+    })
+    const pushText = () => {
+      const text = xhr.responseText
+      if (text.length > read) {
+        stream?.enqueue(encoder.encode(text.slice(read)))
+        read = text.length
+      }
+    }
+    const respond = () => {
+      if (settled) return
+      settled = true
+      const nullBody = xhr.status === 204 || xhr.status === 205 || xhr.status === 304
+      resolve(
+        new Response(nullBody ? null : responseBody, {
+          status: xhr.status,
+          statusText: xhr.statusText,
+          headers: parseHeaders(xhr.getAllResponseHeaders()),
+        }),
+      )
+    }
+    const fail = (error: Error) => {
+      try {
+        stream?.error(error)
+      } catch {
+        // Already closed.
+      }
+      if (!settled) {
+        settled = true
+        reject(error)
+      }
+    }
+    const onAbort = () => xhr.abort()
+    xhr.open('POST', path)
+    headers.forEach((value, name) => xhr.setRequestHeader(name, value))
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable) onUploadProgress({ sent: event.loaded, total: event.total })
+    }
+    xhr.onreadystatechange = () => {
+      if (xhr.readyState >= XMLHttpRequest.HEADERS_RECEIVED && xhr.status !== 0) respond()
+    }
+    xhr.onprogress = pushText
+    xhr.onload = () => {
+      signal?.removeEventListener('abort', onAbort)
+      respond()
+      pushText()
+      try {
+        stream?.close()
+      } catch {
+        // Cancelled by the reader.
+      }
+    }
+    xhr.onerror = () => fail(new TypeError('Network error'))
+    xhr.ontimeout = () => fail(new TypeError('Network timeout'))
+    xhr.onabort = () => fail(abortError())
+    if (signal?.aborted) {
+      reject(abortError())
+      return
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    xhr.send(body)
+  })
+}
+
 async function callStream(path: string, init: RequestInit, handlers: StreamHandlers, signal?: AbortSignal): Promise<StreamDone> {
   const headers = new Headers(init.headers)
   headers.set('Accept', 'text/event-stream, application/json')
   let response: Response
   try {
-    response = await fetch(path, { ...init, headers, credentials: 'same-origin', signal: signal ?? null })
+    const { onUploadProgress } = handlers
+    response =
+      onUploadProgress && init.body instanceof FormData && formBytes(init.body) >= UPLOAD_PROGRESS_MIN_BYTES
+        ? await postWithUploadProgress(path, init.body, headers, onUploadProgress, signal)
+        : await fetch(path, { ...init, headers, credentials: 'same-origin', signal: signal ?? null })
   } catch (cause) {
     if (isAbortError(cause)) throw cause
     throw streamBroken(cause instanceof Error ? cause.message : 'Network error')
@@ -334,6 +467,8 @@ async function callStream(path: string, init: RequestInit, handlers: StreamHandl
       throw new ApiError({ status: response.status, code: `http_${response.status}`, message: `Unexpected reply from ${path}` })
     }
     handlers.onOpen?.()
+    const transcript = (body as { transcript?: unknown }).transcript
+    if (typeof transcript === 'string') handlers.onTranscript?.(transcript)
     if (body.text !== '') handlers.onDelta(body.text)
     return { finishReason: body.finishReason, model: body.model, ...(body.usage ? { usage: body.usage } : {}) }
   }
@@ -353,6 +488,9 @@ async function callStream(path: string, init: RequestInit, handlers: StreamHandl
           if (waiting) handlers.onWaiting?.(waiting)
           break
         }
+        case 'transcript':
+          if (isRecord(data) && typeof data.transcript === 'string') handlers.onTranscript?.(data.transcript)
+          break
         case 'done':
           if (!isStreamDone(data)) throw streamBroken('Malformed done event')
           return data
@@ -375,6 +513,20 @@ async function callStream(path: string, init: RequestInit, handlers: StreamHandl
 export function chatStream(request: ChatRequest, handlers: StreamHandlers, options: CallOptions = {}): Promise<StreamDone> {
   return callStream(
     '/api/chat/stream',
+    { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) },
+    handlers,
+    options.signal,
+  )
+}
+
+/**
+ * `POST /api/chat/voice/stream`: a spoken question (the recording inline, base64)
+ * with the earlier turns; `onTranscript` gets what Gemini heard, then the answer
+ * arrives through `onDelta` like `chatStream`'s.
+ */
+export function chatVoiceStream(request: VoiceRequest, handlers: StreamHandlers, options: CallOptions = {}): Promise<StreamDone> {
+  return callStream(
+    '/api/chat/voice/stream',
     { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(request) },
     handlers,
     options.signal,

@@ -107,6 +107,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/chat/voice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the welding expert by voice
+         * @description Sends the recording (inline, as it is) and the conversation so far to
+         *     Gemini, which hears the question and answers it. The reply carries
+         *     `transcript`, what Gemini heard, to show as the person's message (send
+         *     it as a `user` turn of the `history` of later questions), and the answer
+         *     in Markdown. The same limits, budget and waiting line as `chat` apply.
+         *     The recording is not stored or logged.
+         */
+        post: operations["chatVoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chat/voice/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the welding expert by voice, streamed
+         * @description The same as `chatVoice`, streamed like `chatStream`: first an event
+         *     `transcript` with `{transcript}` (what Gemini heard; left out when Gemini
+         *     did not write it), then `delta` events, then `done` — or `error`.
+         */
+        post: operations["chatVoiceStream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analyze": {
         parameters: {
             query?: never;
@@ -336,7 +383,7 @@ export interface components {
          * @description A stable machine-readable error code; it never changes with the language.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "session_required" | "access_code_invalid" | "cross_site_request" | "not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "content_blocked" | "rate_limited" | "budget_exhausted" | "upstream_error" | "upstream_auth" | "upstream_region" | "internal_error" | "gemini_not_configured" | "upstream_unavailable" | "upstream_quota" | "limits_unavailable" | "upstream_timeout";
+        ErrorCode: "invalid_request" | "session_required" | "access_code_invalid" | "cross_site_request" | "not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "audio_too_long" | "unsupported_media_type" | "content_blocked" | "rate_limited" | "budget_exhausted" | "upstream_error" | "upstream_auth" | "upstream_region" | "internal_error" | "gemini_not_configured" | "upstream_unavailable" | "upstream_quota" | "limits_unavailable" | "upstream_timeout";
         /**
          * HealthReply
          * @description The server's health.
@@ -464,6 +511,8 @@ export interface components {
          *     - `event: done` — `{finishReason, model, usage?}`: the answer is complete;
          *     - `event: error` — `{error, code, retryAfterSeconds?}` (an `ErrorBody`, in the
          *     request's language): the stream failed after it had started; it ends here;
+         *     - `event: transcript` — `{transcript}`: what Gemini heard (spoken questions
+         *     only, before the first `delta`; left out when Gemini did not write it);
          *     - `event: waiting` — `{place, estimateSeconds}`: the question waits in line for
          *     Gemini's quota (place 1 is sent next); sent at once and again whenever the
          *     place or the estimate changes, before the first `delta`.
@@ -496,6 +545,8 @@ export interface components {
              * @description `waiting`: the estimated seconds until the question is sent.
              */
             estimateSeconds?: number;
+            /** @description `transcript`: what Gemini heard of a spoken question. */
+            transcript?: string;
         };
         /**
          * UpstreamReply
@@ -533,6 +584,68 @@ export interface components {
              * @description All tokens billed, thinking included.
              */
             totalTokens: number;
+        };
+        /**
+         * VoiceAudio
+         * @description The recording of a spoken question.
+         */
+        VoiceAudio: {
+            /**
+             * @description Its type, one Gemini accepts inline: `audio/wav`, `audio/mp3`, `audio/aiff`,
+             *     `audio/aac` (ADTS), `audio/ogg` (Vorbis) or `audio/flac` (the aliases
+             *     `audio/x-wav`, `audio/wave`, `audio/mpeg`, `audio/x-aiff`, `audio/x-flac` too;
+             *     parameters such as `;codecs=` are ignored). The bytes must match it.
+             */
+            mimeType: string;
+            /**
+             * @description The recording as standard base64 (a `data:audio/...;base64,` prefix is
+             *     allowed). Decoded, at most `WELD_VOICE_MAX_BYTES` (2 MiB by default) and
+             *     `WELD_VOICE_MAX_SECONDS` long (60 s by default).
+             */
+            data: string;
+        };
+        /**
+         * VoiceReply
+         * @description The answer to a spoken question.
+         * @example {
+         *       "finishReason": "STOP",
+         *       "model": "gemini-flash-latest",
+         *       "text": "Для электрода **УОНИ-13/55** диаметром 3 мм в нижнем положении — 80–110 А…",
+         *       "transcript": "Какой ток ставить на электрод УОНИ-13/55 тройку?"
+         *     }
+         */
+        VoiceReply: {
+            /**
+             * @description What Gemini heard, to show as the person's message; absent when Gemini
+             *     did not write the transcript line.
+             */
+            transcript?: string;
+            /** @description The answer, in Markdown. */
+            text: string;
+            /** @description Gemini's finish reason, passed through: `STOP`, `MAX_TOKENS` (text cut short), … */
+            finishReason: string;
+            /** @description The model id that answered, as configured. */
+            model: string;
+            /** @description Token counts, when Gemini reported them (a second of audio is about 32 tokens). */
+            usage?: components["schemas"]["UsageReply"] & unknown;
+        };
+        /**
+         * VoiceRequest
+         * @description A spoken question with the conversation so far.
+         */
+        VoiceRequest: {
+            /** @description The recording of the question. */
+            audio: components["schemas"]["VoiceAudio"] & unknown;
+            /**
+             * @description Earlier turns, oldest first, as in `chat` (earlier spoken questions as
+             *     their transcripts).
+             */
+            history?: components["schemas"]["HistoryItem"][];
+            /**
+             * @description The answer's language; else `Accept-Language`, else Russian. The
+             *     transcript is in the language spoken.
+             */
+            language?: components["schemas"]["AnswerLanguage"] & unknown;
         };
     };
     responses: never;
@@ -658,7 +771,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or a photo is over the limit. */
+            /** @description `payload_too_large`: the body, a photo or a recording is over its byte limit. `audio_too_long`: a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -667,7 +780,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -833,7 +946,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or a photo is over the limit. */
+            /** @description `payload_too_large`: the body, a photo or a recording is over its byte limit. `audio_too_long`: a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -842,7 +955,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -927,7 +1040,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then `delta` events, then `done` (or `error`). */
+            /** @description Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then (spoken questions) `transcript`, then `delta` events, then `done` (or `error`). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -990,7 +1103,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or a photo is over the limit. */
+            /** @description `payload_too_large`: the body, a photo or a recording is over its byte limit. `audio_too_long`: a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -999,7 +1112,320 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety; the message gives the reason. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: too many requests from this person or address. `budget_exhausted`: the service's daily request budget is spent (until 00:00 UTC). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal_error`: a bug in this server (never a dropped connection). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_error`: Gemini answered an unexpected error, no text, or does not offer the model. `upstream_auth`: Gemini rejected the server's API key. `upstream_region`: Google refused the server's location. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gemini_not_configured`: the server has no Gemini API key. `upstream_unavailable`: Gemini is overloaded or unavailable after retries. `upstream_quota`: Gemini's quota is exhausted after retries and keys. `limits_unavailable`: the shared limit store is unreachable while a daily budget is configured. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout`: Gemini did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    chatVoice: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Used for the answer's language when `language` is absent. */
+                "Accept-Language"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["VoiceRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["VoiceReply"];
+                };
+            };
+            /** @description `invalid_request`: malformed JSON, a missing, empty or mistyped field, bad base64, an unknown role or language; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `session_required`: no valid session cookie and no valid `X-Proxy-Token`. `access_code_invalid`: the access code is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `cross_site_request`: the session cookie came with a request from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no `/api` endpoint at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `method_not_allowed`: a known `/api` path with the wrong method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout`: the request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body, a photo or a recording is over its byte limit. `audio_too_long`: a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `content_blocked`: Gemini blocked the prompt or stopped for safety; the message gives the reason. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `rate_limited`: too many requests from this person or address. `budget_exhausted`: the service's daily request budget is spent (until 00:00 UTC). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `internal_error`: a bug in this server (never a dropped connection). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_error`: Gemini answered an unexpected error, no text, or does not offer the model. `upstream_auth`: Gemini rejected the server's API key. `upstream_region`: Google refused the server's location. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `gemini_not_configured`: the server has no Gemini API key. `upstream_unavailable`: Gemini is overloaded or unavailable after retries. `upstream_quota`: Gemini's quota is exhausted after retries and keys. `limits_unavailable`: the shared limit store is unreachable while a daily budget is configured. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `upstream_timeout`: Gemini did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    chatVoiceStream: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Used for the answer's language when `language` is absent. */
+                "Accept-Language"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json; charset=utf-8": components["schemas"]["VoiceRequest"];
+            };
+        };
+        responses: {
+            /** @description Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then (spoken questions) `transcript`, then `delta` events, then `done` (or `error`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["StreamEventData"];
+                };
+            };
+            /** @description `invalid_request`: malformed JSON, a missing, empty or mistyped field, bad base64, an unknown role or language; the message names the field. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `session_required`: no valid session cookie and no valid `X-Proxy-Token`. `access_code_invalid`: the access code is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `cross_site_request`: the session cookie came with a request from another site. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: no `/api` endpoint at this path. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `method_not_allowed`: a known `/api` path with the wrong method. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `request_timeout`: the request body did not arrive in time. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `payload_too_large`: the body, a photo or a recording is over its byte limit. `audio_too_long`: a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1158,7 +1584,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or a photo is over the limit. */
+            /** @description `payload_too_large`: the body, a photo or a recording is over its byte limit. `audio_too_long`: a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1167,7 +1593,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1264,7 +1690,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then `delta` events, then `done` (or `error`). */
+            /** @description Server-Sent Events: `waiting` events while the question waits for Gemini's quota, then (spoken questions) `transcript`, then `delta` events, then `done` (or `error`). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1327,7 +1753,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `payload_too_large`: the body or a photo is over the limit. */
+            /** @description `payload_too_large`: the body, a photo or a recording is over its byte limit. `audio_too_long`: a spoken question's recording is longer than `WELD_VOICE_MAX_SECONDS`. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1336,7 +1762,7 @@ export interface operations {
                     "application/json; charset=utf-8": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's type is not allowed, or its bytes are not the claimed type. */
+            /** @description `unsupported_media_type`: the body's `Content-Type` is not supported, or the photo's or recording's type is not allowed, or its bytes are not the claimed type. */
             415: {
                 headers: {
                     [name: string]: unknown;

@@ -10,9 +10,13 @@ type ContentOf<T> = T extends { content: infer C } ? C[keyof C] : never
 
 type ChatOperation = paths['/api/chat']['post']
 type AnalyzeOperation = paths['/api/analyze']['post']
+type VoiceOperation = paths['/api/chat/voice']['post']
 
 export type ChatRequest = ContentOf<ChatOperation['requestBody']>
 export type ChatReply = ContentOf<ChatOperation['responses'][200]>
+/** `POST /api/chat/voice*` body: the recording `{mimeType, data}` (base64), `history?`, `language?`. */
+export type VoiceRequest = ContentOf<VoiceOperation['requestBody']>
+export type VoiceReply = ContentOf<VoiceOperation['responses'][200]>
 export type AnalyzeReply = ContentOf<AnalyzeOperation['responses'][200]>
 /** The parts of the multipart form of `POST /api/analyze`. */
 export type AnalyzeForm = AnalyzeOperation['requestBody']['content']['multipart/form-data']

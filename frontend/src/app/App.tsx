@@ -5,9 +5,10 @@
 // the views are hidden (not unmounted: a request waiting for the code resumes
 // when it has been entered) and the code screen is shown in their place.
 import { LogOut } from 'lucide-react'
-import { lazy, type KeyboardEvent, Suspense, useEffect, useState } from 'react'
+import { lazy, type KeyboardEvent, Suspense, useEffect, useRef, useState } from 'react'
 import { LanguageSwitch } from '../components/LanguageSwitch'
 import { Logo } from '../components/Logo'
+import { ThemeSwitch } from '../components/ThemeSwitch'
 import { ChatAssistant } from '../features/chat/ChatAssistant'
 import { type AnalysisToAttach, attachAnalysis } from '../features/chat/conversation'
 import { useI18n } from '../hooks/useI18n'
@@ -65,6 +66,18 @@ export function App() {
 
   const ready = session.phase === 'ready'
 
+  // The code screen goes away once the code is accepted: focus goes to the current
+  // view's tab rather than falling back to the page.
+  const wasCode = useRef(false)
+  useEffect(() => {
+    if (session.phase === 'code') wasCode.current = true
+    else if (ready && wasCode.current) {
+      wasCode.current = false
+      const active = document.activeElement
+      if (active === null || active === document.body) document.getElementById(tabId(view))?.focus()
+    }
+  }, [session.phase, ready, view])
+
   return (
     <WithSessionContext value={session.withSession}>
       <div className="app">
@@ -88,6 +101,7 @@ export function App() {
                 <span className="sign-out-label">{t('access.signOut')}</span>
               </button>
             )}
+            <ThemeSwitch />
             <LanguageSwitch />
           </div>
         </header>
@@ -104,7 +118,7 @@ export function App() {
           </main>
         )}
 
-        <div className="tabs" hidden={!ready}>
+        <nav className="tabs" aria-label={t('nav.label')} hidden={!ready}>
           <div role="tablist" aria-label={t('nav.label')}>
             {VIEWS.map((option) => (
               <a
@@ -127,7 +141,7 @@ export function App() {
               </a>
             ))}
           </div>
-        </div>
+        </nav>
 
         <main className="app-main" hidden={!ready}>
           <section

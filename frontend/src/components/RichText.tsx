@@ -11,10 +11,16 @@ export function preloadMarkdown(): void {
   void loadMarkdown()
 }
 
-export function RichText({ text }: { text: string }) {
+interface RichTextProps {
+  text: string
+  /** The level the text's top headings get, so they continue the page's outline (default 2). */
+  headingLevel?: number
+}
+
+export function RichText({ text, headingLevel = 2 }: RichTextProps) {
   return (
     <Suspense fallback={<p className="message-plain">{text}</p>}>
-      <Markdown text={text} />
+      <Markdown text={text} headingLevel={headingLevel} />
     </Suspense>
   )
 }

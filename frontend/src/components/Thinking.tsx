@@ -2,7 +2,8 @@
 // screen readers announce the text when it appears. While the question waits in
 // the server's line (`queue`), it shows the place and the expected wait instead;
 // the live region then announces that text only when the place changes, not on
-// every new estimate.
+// every new estimate. When an answer has arrived, the same region says so once
+// (`finished`), so a screen reader hears one short status instead of the whole answer.
 import { LoaderCircle } from 'lucide-react'
 import { useState } from 'react'
 import type { Waiting } from '../api/types'
@@ -14,6 +15,8 @@ interface ThinkingProps {
   label: string
   /** The place in the server's line, while the request waits there. */
   queue?: Waiting | null
+  /** Said once when an answer has arrived: `key` names the answer, so each new one is said again. */
+  finished?: { key: string; text: string } | null
 }
 
 /** The text of the wait as it was when the place (or the language) last changed. */
@@ -27,7 +30,7 @@ function useAnnouncement(text: string | null, key: string | null): string | null
   return announced.text
 }
 
-export function Thinking({ active, label, queue = null }: ThinkingProps) {
+export function Thinking({ active, label, queue = null, finished = null }: ThinkingProps) {
   const { language } = useI18n()
   const waiting = active && queue !== null
   const text = waiting ? formatWaiting(language, queue) : label
@@ -41,6 +44,11 @@ export function Thinking({ active, label, queue = null }: ThinkingProps) {
         </span>
       )}
       {waiting && <span className="visually-hidden">{announcement}</span>}
+      {!active && finished && (
+        <span key={finished.key} className="visually-hidden">
+          {finished.text}
+        </span>
+      )}
     </div>
   )
 }

@@ -17,6 +17,8 @@ export const en: Dictionary = {
   'language.label': 'Interface language',
   'language.ru': 'Русский',
   'language.en': 'English',
+  'theme.light': 'Light theme',
+  'theme.lightHint': 'Light, high-contrast theme for bright light',
 
   'common.retry': 'Retry',
   'common.loading': 'Loading…',
@@ -40,6 +42,7 @@ export const en: Dictionary = {
   'chat.send': 'Send',
   'chat.hint': 'Enter sends, Shift+Enter starts a new line',
   'chat.thinking': 'The assistant is thinking…',
+  'chat.answered': 'The assistant has answered.',
   'chat.clear': 'Clear chat',
   'chat.examplesLabel': 'Example questions',
   'chat.example1': 'Which electrode should I use for 09G2S steel?',
@@ -72,6 +75,14 @@ export const en: Dictionary = {
   'analyze.submit': 'Analyze',
   'analyze.thinking': 'Analyzing the photos…',
   'analyze.resultTitle': 'Analysis result',
+  'analyze.ready': 'The analysis is ready.',
+  'analyze.readyVerdict': 'The analysis is ready: {verdict}.',
+  'analyze.light': 'Light upload: photos up to {px} px',
+  'analyze.lightOff': 'For a slow or metered connection: photos are made smaller and upload faster.',
+  'analyze.lightOn': 'Photos are downsized to {px} px on the long side: a faster, cheaper upload.',
+  'analyze.lightAuto': 'Turned on by itself: the connection is slow or data saver is on.',
+  'analyze.uploading': 'Uploading photos: {sent} of {total}',
+  'analyze.uploadingLeft': 'Uploading photos: {sent} of {total}, about {duration} left',
   'analyze.another': 'New analysis',
 
   'report.actionsLabel': 'Keep or share',
@@ -90,7 +101,7 @@ export const en: Dictionary = {
 
   'saved.title': 'Saved analyses',
   'saved.hint': 'The last {max} analyses are kept on this device only.',
-  'saved.open': 'Open the analysis of {date}',
+  'saved.open': 'Open the analysis of',
   'saved.delete': 'Delete the analysis of {date}',
   'saved.close': 'Close',
   'saved.openedTitle': 'Analysis of {date}',
@@ -120,6 +131,26 @@ export const en: Dictionary = {
     'The service’s daily request limit is used up. It resets at midnight UTC — try again in {duration}.',
   'error.generic': 'Something went wrong (code: {code}). Please try again.',
   'error.detail': 'Server said: {message}',
+  'voice.start': 'Ask by voice',
+  'voice.send': 'Stop recording and send',
+  'voice.cancel': 'Cancel recording',
+  'voice.recording': 'Recording',
+  'voice.releaseToSend': 'Release to send',
+  'voice.tapToSend': 'Press the microphone again to send',
+  'voice.elapsed': '{elapsed} of {max}',
+  'voice.pending': 'Voice question…',
+  'voice.unheard': 'Voice question',
+  'voice.question': 'By voice',
+  'voice.denied': 'No access to the microphone. Allow it for this site in the browser’s settings.',
+  'voice.noDevice': 'No microphone found.',
+  'voice.busy': 'The microphone is in use by another app.',
+  'voice.insecure': 'The microphone works only over HTTPS.',
+  'voice.unsupported': 'This browser cannot record sound.',
+  'voice.failed': 'The sound could not be recorded.',
+  'voice.tooShort': 'Too short: hold the microphone while you speak.',
+  'voice.dismiss': 'Close',
+  'voice.readAloud': 'Read aloud',
+
 }
 
 /**
@@ -162,4 +193,5 @@ export const enErrors: ErrorMessages = {
     'The AI service did not answer in time. Try again; a shorter question is answered faster.',
   network_error: 'No connection to the server. Check your internet and press “Retry”.',
   not_an_image: 'This is not an image. Choose a photo (JPEG, PNG, WebP, HEIC).',
+  audio_too_long: 'The voice question is too long: a minute at most.',
 }

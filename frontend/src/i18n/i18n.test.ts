@@ -23,6 +23,7 @@ const API_ERROR_CODES: readonly ErrorCode[] = [
   'method_not_allowed',
   'request_timeout',
   'payload_too_large',
+  'audio_too_long',
   'unsupported_media_type',
   'content_blocked',
   'rate_limited',

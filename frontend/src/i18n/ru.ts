@@ -24,6 +24,8 @@ export const ru = {
   'language.label': 'Язык интерфейса',
   'language.ru': 'Русский',
   'language.en': 'English',
+  'theme.light': 'Светлая тема',
+  'theme.lightHint': 'Светлая контрастная тема — для яркого света',
 
   'common.retry': 'Повторить',
   'common.loading': 'Загрузка…',
@@ -47,6 +49,7 @@ export const ru = {
   'chat.send': 'Отправить',
   'chat.hint': 'Enter — отправить, Shift+Enter — новая строка',
   'chat.thinking': 'Помощник думает…',
+  'chat.answered': 'Помощник ответил.',
   'chat.clear': 'Очистить чат',
   'chat.examplesLabel': 'Примеры вопросов',
   'chat.example1': 'Какой электрод выбрать для стали 09Г2С?',
@@ -79,6 +82,14 @@ export const ru = {
   'analyze.submit': 'Анализировать',
   'analyze.thinking': 'Анализирую фото…',
   'analyze.resultTitle': 'Результат анализа',
+  'analyze.ready': 'Анализ готов.',
+  'analyze.readyVerdict': 'Анализ готов: {verdict}.',
+  'analyze.light': 'Лёгкая отправка: фото до {px} px',
+  'analyze.lightOff': 'Для медленной или платной связи: фото уменьшаются сильнее и уходят быстрее.',
+  'analyze.lightOn': 'Фото уменьшаются до {px} px по длинной стороне — отправка быстрее и дешевле.',
+  'analyze.lightAuto': 'Включено само: связь медленная или включена экономия трафика.',
+  'analyze.uploading': 'Отправка фото: {sent} из {total}',
+  'analyze.uploadingLeft': 'Отправка фото: {sent} из {total}, осталось около {duration}',
   'analyze.another': 'Новый анализ',
 
   'report.actionsLabel': 'Сохранить или отправить',
@@ -97,7 +108,7 @@ export const ru = {
 
   'saved.title': 'Сохранённые анализы',
   'saved.hint': 'Последние {max} анализов хранятся только на этом устройстве.',
-  'saved.open': 'Открыть анализ от {date}',
+  'saved.open': 'Открыть анализ от',
   'saved.delete': 'Удалить анализ от {date}',
   'saved.close': 'Закрыть',
   'saved.openedTitle': 'Анализ от {date}',
@@ -127,6 +138,26 @@ export const ru = {
     'Дневной лимит запросов к сервису исчерпан. Он обновится в полночь по UTC — попробуйте через {duration}.',
   'error.generic': 'Что-то пошло не так (код: {code}). Попробуйте ещё раз.',
   'error.detail': 'Ответ сервера: {message}',
+  'voice.start': 'Задать вопрос голосом',
+  'voice.send': 'Закончить запись и отправить',
+  'voice.cancel': 'Отменить запись',
+  'voice.recording': 'Запись',
+  'voice.releaseToSend': 'Отпустите — отправится',
+  'voice.tapToSend': 'Нажмите микрофон ещё раз — отправится',
+  'voice.elapsed': '{elapsed} из {max}',
+  'voice.pending': 'Голосовой вопрос…',
+  'voice.unheard': 'Голосовой вопрос',
+  'voice.question': 'Голосом',
+  'voice.denied': 'Нет доступа к микрофону. Разрешите его сайту в настройках браузера.',
+  'voice.noDevice': 'Микрофон не найден.',
+  'voice.busy': 'Микрофон занят другим приложением.',
+  'voice.insecure': 'Микрофон доступен только по HTTPS.',
+  'voice.unsupported': 'Браузер не умеет записывать звук.',
+  'voice.failed': 'Не удалось записать звук.',
+  'voice.tooShort': 'Слишком коротко: держите микрофон, пока говорите.',
+  'voice.dismiss': 'Закрыть',
+  'voice.readAloud': 'Прочитать вслух',
+
 } as const satisfies Record<string, string>
 
 /**
@@ -166,4 +197,5 @@ export const ruErrors: ErrorMessages = {
   upstream_timeout: 'Сервис ИИ не успел ответить. Повторите; короткий вопрос обрабатывается быстрее.',
   network_error: 'Нет связи с сервером. Проверьте интернет и нажмите «Повторить».',
   not_an_image: 'Это не изображение. Выберите фото (JPEG, PNG, WebP, HEIC).',
+  audio_too_long: 'Голосовой вопрос слишком длинный: до минуты.',
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { analysisFileName, analysisMarkdown, findVerdict, isoDate } from './report'
+import { analysisFileName, analysisMarkdown, findVerdict, isoDate, reportSummary } from './report'
 
 describe('findVerdict', () => {
   it('reads the verdict section in Russian and English', () => {
@@ -41,5 +41,18 @@ describe('file names and Markdown', () => {
     expect(
       analysisMarkdown({ title: 'Анализ', when: '1 декабря', photos: 'фото: 2', note: '**Заметка:** MIG', report: '## Отчёт\n' }),
     ).toBe('# Анализ\n\n*1 декабря* · фото: 2\n\n**Заметка:** MIG\n\n---\n\n## Отчёт\n')
+  })
+})
+
+describe('reportSummary', () => {
+  it('shows the opening of a report without Markdown syntax', () => {
+    const report = '## Оценка шва\n\n**Пористость** обнаружена в `корне`, см. [ГОСТ](https://example.org).\n\n- Подрез _0,5 мм_'
+    expect(reportSummary(report, 200)).toBe('Оценка шва Пористость обнаружена в корне, см. ГОСТ. Подрез 0,5 мм')
+  })
+
+  it('cuts a long opening with an ellipsis', () => {
+    const summary = reportSummary('a'.repeat(100), 80)
+    expect(summary).toHaveLength(80)
+    expect(summary.endsWith('…')).toBe(true)
   })
 })

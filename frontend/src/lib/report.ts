@@ -56,6 +56,30 @@ export function findVerdict(report: string): Verdict | null {
   return { kind, line: shorten(line) }
 }
 
+/**
+ * The opening of a report as plain text for a one-line summary: headings, list
+ * marks, emphasis, code marks, link targets and table pipes dropped, lines joined,
+ * at most `max` characters.
+ */
+export function reportSummary(report: string, max = 80): string {
+  const text = report
+    .split('\n')
+    .filter((line) => !/^\s*(```|~~~|\|?\s*:?-{3,})/.test(line))
+    .map((line) =>
+      plain(
+        line
+          .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+          .replace(/\|/g, ' ')
+          .replace(/~~/g, ''),
+      ),
+    )
+    .filter((line) => line !== '')
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`
+}
+
 /** The local calendar date as YYYY-MM-DD. */
 export function isoDate(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0')

@@ -1,15 +1,16 @@
 // A finished analysis as the analyzer shows and prints it: title, date, note,
 // photo thumbnails, the Markdown report, and what can be done with it (copy,
 // download, print, ask the chat about it). Also the list of analyses kept on
-// this device, each openable and deletable.
+// this device, each openable and deletable (named by date, verdict and note, shown
+// without Markdown syntax).
 import { MessageCircleQuestion, Printer, Trash2 } from 'lucide-react'
-import { useId } from 'react'
+import { useEffect, useId, useRef } from 'react'
 import type { Language } from '../../api/types'
 import { ReportActions } from '../../components/ReportActions'
 import { RichText } from '../../components/RichText'
 import { useI18n } from '../../hooks/useI18n'
 import { formatDateTime, type Translate } from '../../i18n/translate'
-import { analysisFileName, analysisMarkdown, findVerdict } from '../../lib/report'
+import { analysisFileName, analysisMarkdown, findVerdict, reportSummary } from '../../lib/report'
 import { MAX_SAVED_ANALYSES, type SavedAnalysis } from './saved'
 
 /** The analysis as one Markdown document, in the UI language. */
@@ -77,17 +78,26 @@ interface OpenedAnalysisProps {
   onClose: () => void
 }
 
-/** A saved analysis, opened from the list. */
+/** A saved analysis, opened from the list: its heading takes focus and is scrolled into view. */
 export function OpenedAnalysis({ analysis, onAsk, onClose }: OpenedAnalysisProps) {
   const { t, language } = useI18n()
   const titleId = useId()
+  const heading = useRef<HTMLHeadingElement>(null)
+
+  useEffect(() => {
+    heading.current?.focus({ preventScroll: true })
+    heading.current?.scrollIntoView({ block: 'start' })
+  }, [analysis.id])
+
   return (
     <section className="result" aria-labelledby={titleId}>
-      <h3 id={titleId}>{t('saved.openedTitle', { date: formatDateTime(language, analysis.date) })}</h3>
+      <h3 id={titleId} ref={heading} tabIndex={-1}>
+        {t('saved.openedTitle', { date: formatDateTime(language, analysis.date) })}
+      </h3>
       <VerdictBadge report={analysis.report} />
       {analysis.note && <p className="result-note">{analysis.note}</p>}
       <Thumbnails urls={analysis.thumbnails} />
-      <RichText text={analysis.report} />
+      <RichText text={analysis.report} headingLevel={4} />
       <AnalysisActions analysis={analysis} onAsk={onAsk} />
       <button type="button" className="button button-secondary close-opened" onClick={onClose}>
         {t('saved.close')}
@@ -110,7 +120,9 @@ export function SavedList({ list, openedId, onOpen, onDelete }: SavedListProps) 
   if (list.length === 0) return null
   return (
     <section className="saved-analyses" aria-labelledby={titleId}>
-      <h3 id={titleId}>{t('saved.title')}</h3>
+      <h3 id={titleId} tabIndex={-1}>
+        {t('saved.title')}
+      </h3>
       <p className="muted small">{t('saved.hint', { max: MAX_SAVED_ANALYSES })}</p>
       <ul>
         {list.map((analysis) => {
@@ -118,24 +130,27 @@ export function SavedList({ list, openedId, onOpen, onDelete }: SavedListProps) 
           const verdict = findVerdict(analysis.report)
           return (
             <li key={analysis.id} className={analysis.id === openedId ? 'is-open' : undefined}>
-              <button
-                type="button"
-                className="saved-open"
-                aria-label={t('saved.open', { date })}
-                onClick={() => onOpen(analysis)}
-              >
+              {/* Named by what it shows (date, verdict, note or summary), after a hidden "Open the analysis of". */}
+              <button type="button" className="saved-open" data-saved-id={analysis.id} onClick={() => onOpen(analysis)}>
                 {analysis.thumbnails[0] ? (
                   <img src={analysis.thumbnails[0]} alt="" />
                 ) : (
                   <span className="saved-no-photo" aria-hidden="true" />
                 )}
                 <span className="saved-text">
+                  <span className="visually-hidden">{t('saved.open')}</span>{' '}
                   <span className="saved-date">{date}</span>
+                  <span className="visually-hidden">.</span>{' '}
                   <span className="saved-line">
                     {verdict?.kind ? (
                       <span className={`verdict verdict-${verdict.kind}`}>{t(`verdict.${verdict.kind}`)}</span>
                     ) : null}
-                    {analysis.note || verdict?.line || analysis.report.slice(0, 80)}
+                    {verdict?.kind ? (
+                      <>
+                        <span className="visually-hidden">.</span>{' '}
+                      </>
+                    ) : null}
+                    {analysis.note || verdict?.line || reportSummary(analysis.report)}
                   </span>
                 </span>
               </button>

@@ -493,6 +493,8 @@ describe('WeldAnalyzer: reports people keep', () => {
     expect(item).toHaveTextContent('корень шва')
     expect(within(item).getByText('Допустимо')).toBeInTheDocument()
 
+    // Named by what it shows: the date, the verdict and the note.
+    expect(within(item).getByRole('button', { name: /^Открыть анализ от .+\. Допустимо\. корень шва$/ })).toBeInTheDocument()
     await user.click(within(item).getByRole('button', { name: /^Открыть анализ от / }))
     const opened = screen.getByRole('region', { name: /^Анализ от / })
     expect(await within(opened).findByRole('heading', { name: 'Вердикт' }, MARKDOWN_WAIT)).toBeInTheDocument()

@@ -4,7 +4,11 @@
 // in (with Stop, and Retry when it breaks off). A finished report can be copied,
 // downloaded, printed or asked about in the chat, and is kept on the device with
 // the last 20, listed below. Loaded lazily: the first paint of the chat does not need it.
-import { Camera, ImagePlus, RotateCcw, ScanSearch, Square, X } from 'lucide-react'
+// While the photos upload it shows how much has gone and the time left; a lighter
+// upload (smaller photos) can be chosen, and is chosen by itself on a slow link.
+// When a control that had focus goes away, focus goes where the work continues
+// (Stop, the report's heading, the next photo or saved analysis, the photo picker).
+import { Camera, Check, ImagePlus, RotateCcw, ScanSearch, Square, X } from 'lucide-react'
 import {
   type ChangeEvent,
   type DragEvent,
@@ -19,8 +23,10 @@ import { ErrorNotice } from '../../components/ErrorNotice'
 import { RichText } from '../../components/RichText'
 import { Thinking } from '../../components/Thinking'
 import { useI18n } from '../../hooks/useI18n'
-import { formatBytes, formatDateTime } from '../../i18n/translate'
+import { formatBytes, formatDateTime, formatDuration } from '../../i18n/translate'
+import { findVerdict } from '../../lib/report'
 import { AnalysisActions, type AskAbout, OpenedAnalysis, SavedList, Thumbnails } from './AnalysisReport'
+import { LIGHT_MAX_SIDE } from './lightUpload'
 import type { SavedAnalysis } from './saved'
 import { MAX_PHOTOS, type Photo, useAnalyzer } from './useAnalyzer'
 import { useSavedAnalyses } from './useSavedAnalyses'
@@ -79,14 +85,25 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
   const { t, language } = useI18n()
   const saved = useSavedAnalyses()
   const analyzer = useAnalyzer(language, saved.add)
-  const { photos, preparing, fileError, overLimit, note, phase, result } = analyzer
+  const { photos, preparing, fileError, overLimit, note, phase, result, upload } = analyzer
   const [opened, setOpened] = useState<SavedAnalysis | null>(null)
   const fileInput = useRef<HTMLInputElement>(null)
   const cameraInput = useRef<HTMLInputElement>(null)
   const chooseButton = useRef<HTMLButtonElement>(null)
   const focusChooserAfterReset = useRef(false)
+  const rootRef = useRef<HTMLDivElement>(null)
+  const titleRef = useRef<HTMLHeadingElement>(null)
+  const stopRef = useRef<HTMLButtonElement>(null)
+  const submitRef = useRef<HTMLButtonElement>(null)
+  const resultHeading = useRef<HTMLHeadingElement>(null)
+  /** The control that last had focus in this view. */
+  const lastFocused = useRef<Element | null>(null)
+  /** Where focus goes when the control that had it has gone, for an action that knows better. */
+  const focusNext = useRef<(() => HTMLElement | null | undefined) | null>(null)
   const [dragging, setDragging] = useState(false)
   const noteId = useId()
+  const lightHintId = useId()
+  const uploadTextId = useId()
   const resultTitleId = useId()
   const analyzing = phase.kind === 'analyzing'
   const done = phase.kind === 'done'
@@ -96,6 +113,12 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
   const report = phase.kind === 'idle' ? '' : phase.text
   const incomplete =
     phase.kind === 'failed' ? 'answer.incomplete' : phase.kind === 'done' && phase.stopped ? 'answer.stopped' : null
+
+  /** "Analysis ready: Needs rework." — said once when a report is complete. */
+  function readyText(text: string): string {
+    const kind = findVerdict(text)?.kind
+    return kind ? t('analyze.readyVerdict', { verdict: t(`verdict.${kind}`) }) : t('analyze.ready')
+  }
 
   function takeFiles(files: readonly File[]) {
     if (files.length === 0 || analyzing) return
@@ -139,6 +162,25 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
     }
   })
 
+  // After every render: if the focused control has just gone (and focus fell back
+  // to the page), focus the place where the work continues.
+  useEffect(() => {
+    const previous = lastFocused.current
+    const wanted = focusNext.current
+    if (!active || previous === null || previous.isConnected) return
+    const current = document.activeElement
+    if (current !== null && current !== document.body) return
+    focusNext.current = null
+    const target =
+      wanted?.() ??
+      (analyzing ? stopRef.current : null) ??
+      resultHeading.current ??
+      chooseButton.current ??
+      submitRef.current ??
+      titleRef.current
+    target?.focus()
+  })
+
   function onInputChange(event: ChangeEvent<HTMLInputElement>) {
     const files = Array.from(event.target.files ?? [])
     // Cleared so that picking the same file again still fires `change`.
@@ -166,6 +208,20 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
     analyzer.submit()
   }
 
+  function removePhoto(index: number, id: string) {
+    focusNext.current = () => {
+      const buttons = rootRef.current?.querySelectorAll<HTMLElement>('.photo-remove')
+      return buttons?.[Math.min(index, buttons.length - 1)]
+    }
+    analyzer.removePhoto(id)
+  }
+
+  function onClose() {
+    const id = opened?.id
+    focusNext.current = () => rootRef.current?.querySelector<HTMLElement>(`[data-saved-id="${id ?? ''}"]`)
+    setOpened(null)
+  }
+
   function onReset() {
     analyzer.reset()
     setOpened(null)
@@ -173,6 +229,13 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
   }
 
   function onDelete(id: string) {
+    const index = saved.list.findIndex((item) => item.id === id)
+    focusNext.current = () => {
+      const root = rootRef.current
+      const buttons = root?.querySelectorAll<HTMLElement>('.saved-open')
+      if (buttons && buttons.length > 0) return buttons[Math.min(index, buttons.length - 1)]
+      return null
+    }
     saved.remove(id)
     if (opened?.id === id) setOpened(null)
   }
@@ -201,7 +264,11 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
 
   return (
     <div
+      ref={rootRef}
       className={`analyzer${dragging ? ' is-dragging' : ''}${opened ? ' has-opened' : ''}`}
+      onFocus={(event) => {
+        lastFocused.current = event.target
+      }}
       onDragOver={onDragOver}
       onDragLeave={(event) => {
         if (!(event.relatedTarget instanceof Node && event.currentTarget.contains(event.relatedTarget))) {
@@ -210,7 +277,9 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
       }}
       onDrop={onDrop}
     >
-      <h2 className="view-title">{t('analyze.title')}</h2>
+      <h2 className="view-title" ref={titleRef} tabIndex={-1}>
+        {t('analyze.title')}
+      </h2>
 
       <input
         ref={fileInput}
@@ -232,7 +301,7 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
       />
 
       {opened ? (
-        <OpenedAnalysis analysis={opened} onAsk={onAsk} onClose={() => setOpened(null)} />
+        <OpenedAnalysis key={opened.id} analysis={opened} onAsk={onAsk} onClose={onClose} />
       ) : (
         <>
           <p className="muted analyzer-intro">{t('analyze.intro', { max: MAX_PHOTOS })}</p>
@@ -257,7 +326,7 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
                     key={photo.id}
                     photo={photo}
                     index={index}
-                    {...(editable ? { onRemove: () => analyzer.removePhoto(photo.id) } : {})}
+                    {...(editable ? { onRemove: () => removePhoto(index, photo.id) } : {})}
                   />
                 ))}
               </ul>
@@ -270,6 +339,27 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
             <p className="limit-note" role="status">
               {t('analyze.limit', { max: MAX_PHOTOS })}
             </p>
+          )}
+
+          {editable && (
+            <div className="upload-choice">
+              <button
+                type="button"
+                className="light-toggle"
+                aria-pressed={analyzer.light}
+                aria-describedby={lightHintId}
+                onClick={() => analyzer.setLight(!analyzer.light)}
+              >
+                <span className="light-toggle-box" aria-hidden="true">
+                  {analyzer.light && <Check size={16} />}
+                </span>
+                {t('analyze.light', { px: LIGHT_MAX_SIDE })}
+              </button>
+              <p id={lightHintId} className="muted small">
+                {analyzer.light ? t('analyze.lightOn', { px: LIGHT_MAX_SIDE }) : t('analyze.lightOff')}
+                {analyzer.lightAuto ? ` ${t('analyze.lightAuto')}` : ''}
+              </p>
+            </div>
           )}
 
           {!done && (
@@ -287,13 +377,14 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
                 {/* Keyed apart: were React to turn this one button from Stop into
                     Analyze inside Stop's click, the click would submit the form. */}
                 {analyzing ? (
-                  <button key="stop" type="button" className="button button-secondary" onClick={analyzer.stop}>
+                  <button key="stop" ref={stopRef} type="button" className="button button-secondary" onClick={analyzer.stop}>
                     <Square aria-hidden="true" size={18} fill="currentColor" />
                     {t('common.stop')}
                   </button>
                 ) : (
                   <button
                     key="submit"
+                    ref={submitRef}
                     type="submit"
                     className="button button-primary"
                     disabled={photos.length === 0 || preparing > 0}
@@ -306,16 +397,37 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
             </form>
           )}
 
+          {upload && (
+            <div className="upload-progress">
+              <progress max={upload.total} value={upload.sent} aria-labelledby={uploadTextId} />
+              <p id={uploadTextId} className="small">
+                {upload.secondsLeft === null
+                  ? t('analyze.uploading', {
+                      sent: formatBytes(t, language, upload.sent),
+                      total: formatBytes(t, language, upload.total),
+                    })
+                  : t('analyze.uploadingLeft', {
+                      sent: formatBytes(t, language, upload.sent),
+                      total: formatBytes(t, language, upload.total),
+                      duration: formatDuration(t, upload.secondsLeft),
+                    })}
+              </p>
+            </div>
+          )}
+
           <Thinking
-            active={preparing > 0 || (analyzing && report === '')}
+            active={preparing > 0 || (analyzing && report === '' && !upload)}
             label={preparing > 0 ? t('analyze.preparing') : t('analyze.thinking')}
             queue={preparing > 0 ? null : analyzer.queue}
+            finished={result ? { key: result.id, text: readyText(result.report) } : null}
           />
 
-          <div aria-live="polite" aria-busy={analyzing || undefined}>
+          <div aria-busy={analyzing || undefined}>
             {(done || report !== '') && (
               <section className={`result${analyzing ? ' streaming' : ''}`} aria-labelledby={resultTitleId}>
-                <h3 id={resultTitleId}>{t('analyze.resultTitle')}</h3>
+                <h3 id={resultTitleId} ref={resultHeading} tabIndex={-1}>
+                  {t('analyze.resultTitle')}
+                </h3>
                 {result && (
                   <p className="muted small print-only">
                     {formatDateTime(language, result.date)}
@@ -323,7 +435,7 @@ export default function WeldAnalyzer({ active, onAsk }: WeldAnalyzerProps) {
                   </p>
                 )}
                 {result && <Thumbnails urls={result.thumbnails} className="print-only" />}
-                <RichText text={report} />
+                <RichText text={report} headingLevel={4} />
                 {incomplete && <p className="incomplete-note">{t(incomplete)}</p>}
                 {result && <AnalysisActions analysis={result} onAsk={onAsk} />}
               </section>

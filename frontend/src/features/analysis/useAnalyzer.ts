@@ -2,13 +2,16 @@
 // prepared for upload, with a preview URL and a small thumbnail), the note, and
 // the analysis request with its report streaming in, its result or failure (the
 // stream's lifecycle is useAnswerStream's). A finished report becomes a
-// SavedAnalysis, handed to `onReport` to be kept on the device.
+// SavedAnalysis, handed to `onReport` to be kept on the device. While the photos
+// upload, how much has gone and how long the rest should take; on a slow or
+// metered connection the photos are prepared smaller (lightUpload.ts).
 import { useEffect, useRef, useState } from 'react'
-import { type AnalyzeInput, analyzeStream, ApiError } from '../../api/client'
+import { type AnalyzeInput, analyzeStream, ApiError, type UploadProgress } from '../../api/client'
 import type { Language, Waiting } from '../../api/types'
 import { type AnswerState, useAnswerStream } from '../../hooks/useAnswerStream'
 import { newId } from '../../lib/id'
-import { makeThumbnail, type PreparedImage, prepareImage } from './prepare'
+import { connectionIsSlow, LIGHT_MAX_SIDE, storedLightUpload, storeLightUpload } from './lightUpload'
+import { makeThumbnail, MAX_SIDE, type PreparedImage, prepareImage } from './prepare'
 import type { SavedAnalysis } from './saved'
 
 /** Photos per analysis: the server's default `WELD_MAX_IMAGES`. */
@@ -16,6 +19,8 @@ export const MAX_PHOTOS = 4
 
 export interface Photo {
   id: string
+  /** The file as chosen, kept to prepare it again when the upload size changes. */
+  file: File
   prepared: PreparedImage
   /** An object URL for the preview, or null where the browser has none. */
   previewUrl: string | null
@@ -32,9 +37,14 @@ export type AnalysisPhase =
   /** Failed; `text` is what arrived before the stream broke off ('' when nothing did). */
   | { kind: 'failed'; error: ApiError; text: string }
 
+/** The upload of the photos: bytes sent of the total, and the seconds left (null until known). */
+export interface Upload extends UploadProgress {
+  secondsLeft: number | null
+}
+
 export interface Analyzer {
   photos: Photo[]
-  /** How many chosen files are still being prepared. */
+  /** How many chosen files are still being prepared (or prepared again at another size). */
   preparing: number
   /** A problem with a chosen file itself (not an image); nothing to retry. */
   fileError: ApiError | null
@@ -46,6 +56,13 @@ export interface Analyzer {
   queue: Waiting | null
   /** The finished analysis (complete report), as it was saved. */
   result: SavedAnalysis | null
+  /** The photos' upload while it is under way; null before and after. */
+  upload: Upload | null
+  /** Photos are prepared smaller (LIGHT_MAX_SIDE) for a slow or metered connection. */
+  light: boolean
+  /** True when `light` was turned on by the connection, not by the user. */
+  lightAuto: boolean
+  setLight: (on: boolean) => void
   /** Adds photos, up to MAX_PHOTOS in all; files that are not images are refused. */
   addFiles: (files: readonly File[]) => void
   removePhoto: (id: string) => void
@@ -83,12 +100,35 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
   const [overLimit, setOverLimit] = useState(false)
   const [note, setNote] = useState('')
   const [result, setResult] = useState<SavedAnalysis | null>(null)
+  const [upload, setUpload] = useState<Upload | null>(null)
+  const [lightChoice, setLightChoice] = useState<boolean | null>(storedLightUpload)
+  const [slowConnection] = useState(() => connectionIsSlow())
+  const light = lightChoice ?? slowConnection
+  const uploadStarted = useRef(0)
+  /** Bumped whenever the photos are prepared again at another size. */
+  const resizing = useRef(0)
   /** Photos chosen or being prepared: what the limit counts. */
   const taken = useRef(0)
   // Bumped on every reset, so a slow preparation of an older photo cannot join a new analysis.
   const generation = useRef(0)
   const livePhotos = useRef<Photo[]>([])
-  const stream = useAnswerStream<AnalysisRequest>(analyzeStream, (end) => {
+  const stream = useAnswerStream<AnalysisRequest>(
+    (request, handlers, options) => {
+      uploadStarted.current = performance.now()
+      setUpload(null)
+      const onUploadProgress = ({ sent, total }: UploadProgress) => {
+        if (sent >= total) {
+          setUpload(null)
+          return
+        }
+        const seconds = (performance.now() - uploadStarted.current) / 1000
+        const secondsLeft = seconds >= 1 && sent > 0 ? ((total - sent) * seconds) / sent : null
+        setUpload({ sent, total, secondsLeft })
+      }
+      return analyzeStream(request, { ...handlers, onUploadProgress }, options)
+    },
+    (end) => {
+    setUpload(null)
     if (end.kind !== 'done') return
     const analysis: SavedAnalysis = {
       id: newId(),
@@ -100,7 +140,8 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
     }
     setResult(analysis)
     onReport?.(analysis)
-  })
+  },
+  )
 
   useEffect(() => {
     livePhotos.current = photos
@@ -117,12 +158,12 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
     setResult(null)
   }
 
-  async function prepareAll(files: readonly File[], current: number) {
+  async function prepareAll(files: readonly File[], current: number, maxSide: number) {
     for (const file of files) {
-      const prepared = await prepareImage(file)
+      const prepared = await prepareImage(file, undefined, maxSide)
       const thumbnail = await makeThumbnail(prepared.blob)
       if (current !== generation.current) return
-      const photo: Photo = { id: newId(), prepared, previewUrl: previewUrlFor(prepared.blob), thumbnail }
+      const photo: Photo = { id: newId(), file, prepared, previewUrl: previewUrlFor(prepared.blob), thumbnail }
       setPhotos((list) => [...list, photo])
       setPreparing((count) => count - 1)
     }
@@ -143,7 +184,41 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
     if (accepted.length === 0) return
     taken.current += accepted.length
     setPreparing((count) => count + accepted.length)
-    void prepareAll(accepted, generation.current)
+    void prepareAll(accepted, generation.current, light ? LIGHT_MAX_SIDE : MAX_SIDE)
+  }
+
+  /** The chosen photos prepared again at the new size, one after another. */
+  async function resizeAll(list: readonly Photo[], maxSide: number) {
+    const current = ++resizing.current
+    const start = generation.current
+    for (const [index, photo] of list.entries()) {
+      const prepared = await prepareImage(photo.file, undefined, maxSide)
+      if (start !== generation.current) return
+      if (current !== resizing.current) {
+        // Overtaken by another change of size: that pass counts its own photos.
+        setPreparing((count) => count - (list.length - index))
+        return
+      }
+      const previewUrl = previewUrlFor(prepared.blob)
+      setPhotos((all) =>
+        all.map((item) => {
+          if (item.id !== photo.id) return item
+          revoke(item)
+          return { ...item, prepared, previewUrl }
+        }),
+      )
+      setPreparing((count) => count - 1)
+    }
+  }
+
+  function setLight(on: boolean) {
+    if (stream.busy || on === light) return
+    storeLightUpload(on)
+    setLightChoice(on)
+    if (photos.length === 0) return
+    backToEditing()
+    setPreparing((count) => count + photos.length)
+    void resizeAll(photos, on ? LIGHT_MAX_SIDE : MAX_SIDE)
   }
 
   function removePhoto(id: string) {
@@ -191,6 +266,10 @@ export function useAnalyzer(language: Language, onReport?: (analysis: SavedAnaly
     phase: analysisPhase(stream.state),
     queue: stream.queue,
     result,
+    upload: stream.busy ? upload : null,
+    light,
+    lightAuto: lightChoice === null && slowConnection,
+    setLight,
     addFiles,
     removePhoto,
     setNote,

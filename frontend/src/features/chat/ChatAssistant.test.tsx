@@ -47,6 +47,17 @@ describe('ChatAssistant', () => {
     expect(sent).toHaveLength(0)
   })
 
+  it('has the text box, the microphone and Send in that order in the composer, and a hidden heading', () => {
+    recordChat()
+    renderChat()
+    const composer = screen.getByRole('textbox', { name: 'Ваш вопрос' }).closest('form')
+    const controls = [...(composer?.querySelectorAll('textarea, button') ?? [])]
+    expect(controls.map((control) => control.className.split(' ')[0])).toEqual(['composer-input', 'mic-button', 'send-button'])
+    expect(screen.getByRole('button', { name: 'Задать вопрос голосом' })).toBeEnabled()
+    expect(screen.getByRole('heading', { level: 2, name: 'Помощник' })).toBeInTheDocument()
+    expect(screen.getByRole('log')).toHaveAttribute('aria-live', 'off')
+  })
+
   it('sends the question and renders the Markdown answer as elements', async () => {
     const sent = recordChat(() =>
       generateReply('Для **09Г2С** подойдут:\n\n- УОНИ-13/55\n- ОК 46.00\n\n| Ø, мм | Ток, А |\n|---|---|\n| 3 | 90–120 |'),
@@ -102,9 +113,30 @@ describe('ChatAssistant', () => {
     gate.resolve()
 
     expect(await within(log).findByText('Готово.')).toBeInTheDocument()
-    expect(screen.getByRole('status')).toHaveTextContent('')
+    // One short status for the finished answer; the log itself is not a live region.
+    expect(screen.getByRole('status')).toHaveTextContent(/^Помощник ответил\.$/)
+    expect(log).toHaveAttribute('aria-live', 'off')
     expect(screen.getByRole('button', { name: 'Отправить' })).toBeInTheDocument()
     expect(screen.queryByRole('button', { name: 'Остановить' })).not.toBeInTheDocument()
+  })
+
+  it('moves focus from Send to Stop, then to the answer, when the button that had it goes away', async () => {
+    const gate = deferred()
+    server.use(
+      http.post('/api/chat/stream', async () => {
+        await gate.promise
+        return streamReply('Ответ готов.')
+      }),
+    )
+    const { user, input, log } = renderChat()
+    await user.type(input, 'Вопрос')
+    await user.click(screen.getByRole('button', { name: 'Отправить' }))
+
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Остановить' })).toHaveFocus())
+    gate.resolve()
+
+    const answer = await within(log).findByText('Ответ готов.')
+    await waitFor(() => expect(answer.closest('.message')).toHaveFocus())
   })
 
   it('sends earlier turns as {role, text} history, trimmed to the newest turns', async () => {

@@ -3,8 +3,11 @@
 // answer growing as it streams in (with Stop), errors with Retry, and the
 // composer pinned to the bottom of the screen. Each answer can be copied or
 // downloaded; an analysis the user asks about shows as a card in the conversation.
-import { FileText, Send, Square, Trash2 } from 'lucide-react'
-import { type KeyboardEvent, type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
+// For screen readers the conversation is not a live region (a finished answer would
+// be read again whole): one short status says that an answer arrived, and focus
+// goes to the answer when the control that had it (Send → Stop) goes away.
+import { FileText, Mic, Send, Square, Trash2 } from 'lucide-react'
+import { type KeyboardEvent, type Ref, type SubmitEvent, useEffect, useId, useRef, useState } from 'react'
 import { ErrorNotice } from '../../components/ErrorNotice'
 import { ReportActions } from '../../components/ReportActions'
 import { preloadMarkdown, RichText } from '../../components/RichText'
@@ -14,6 +17,8 @@ import type { MessageKey } from '../../i18n/dictionary'
 import { formatDateTime } from '../../i18n/translate'
 import { answerFileName, findVerdict } from '../../lib/report'
 import { type AnalysisContext, type ChatMessage, onAnalysisAttached } from './conversation'
+import { MicButton } from './MicButton'
+import { canSpeak, SpeakButton } from './SpeakButton'
 import { useChat } from './useChat'
 
 /** The server accepts questions of up to 20,000 characters. */
@@ -29,6 +34,10 @@ interface MessageProps {
   streaming?: boolean
   /** Offer copy and download under it (a finished answer). */
   actions?: boolean
+  /** A question asked by voice (`text` is its transcript). */
+  voice?: boolean
+  /** Set on the latest answer: focus is moved to it when it arrives. */
+  ref?: Ref<HTMLDivElement>
 }
 
 /** The analysis the conversation is about from here on: thumbnail, date, verdict. */
@@ -59,20 +68,43 @@ function AnalysisCard({ analysis, report }: { analysis: AnalysisContext; report:
   )
 }
 
-function Message({ role, text, speaker, incomplete, streaming = false, actions = false }: MessageProps) {
+function Message({
+  role,
+  text,
+  speaker,
+  incomplete,
+  streaming = false,
+  actions = false,
+  voice = false,
+  ref,
+}: MessageProps) {
   const { t } = useI18n()
   const classes = ['message', `message-${role}`]
   if (incomplete) classes.push('message-incomplete')
   if (streaming) classes.push('streaming')
   return (
-    <div className={classes.join(' ')} aria-busy={streaming || undefined}>
+    <div
+      ref={ref}
+      className={classes.join(' ')}
+      aria-busy={streaming || undefined}
+      {...(ref ? { tabIndex: -1 } : {})}
+    >
       <span className="visually-hidden">{speaker}: </span>
-      {role === 'model' ? <RichText text={text} /> : <p className="message-plain">{text}</p>}
+      {role === 'model' ? (
+        <RichText text={text} headingLevel={3} />
+      ) : (
+        <p className="message-plain">
+          {voice && <Mic className="voice-question-icon" role="img" aria-label={t('voice.question')} size={16} />}
+          {text}
+        </p>
+      )}
       {incomplete && (
         <p className="incomplete-note">{incomplete === 'stopped' ? t('answer.stopped') : t('answer.incomplete')}</p>
       )}
       {actions && (
-        <ReportActions label={t('chat.answerActions')} markdown={() => text} filename={() => answerFileName(new Date())} />
+        <ReportActions label={t('chat.answerActions')} markdown={() => text} filename={() => answerFileName(new Date())}>
+          {canSpeak() && <SpeakButton text={text} />}
+        </ReportActions>
       )}
     </div>
   )
@@ -80,10 +112,16 @@ function Message({ role, text, speaker, incomplete, streaming = false, actions =
 
 export function ChatAssistant() {
   const { t, language } = useI18n()
-  const { messages, status, queue, send, retry, stop, clear } = useChat(language)
+  const { messages, status, queue, send, sendVoice, retry, stop, clear } = useChat(language)
   const [draft, setDraft] = useState('')
   const inputRef = useRef<HTMLTextAreaElement>(null)
   const endRef = useRef<HTMLDivElement>(null)
+  const stopRef = useRef<HTMLButtonElement>(null)
+  const answerRef = useRef<HTMLDivElement>(null)
+  const rootRef = useRef<HTMLDivElement>(null)
+  const wasSending = useRef(false)
+  /** The answer that was last when the view opened: not announced again. */
+  const [loadedLastId] = useState(() => messages.at(-1)?.id)
   const inputId = useId()
   const hintId = useId()
   const sending = status.kind === 'sending'
@@ -102,8 +140,28 @@ export function ChatAssistant() {
   )
 
   useEffect(() => {
-    endRef.current?.scrollIntoView({ block: 'end' })
+    const end = endRef.current
+    // Not while the view is hidden behind the other tab: the page scroll is shared.
+    if (end && end.offsetParent !== null) end.scrollIntoView({ block: 'end' })
   }, [messages.length, status.kind, live.length])
+
+  // Send turns into Stop and Stop back into Send: when the button that had focus
+  // goes away, focus goes to Stop, then to the answer (or to Retry after a failure).
+  useEffect(() => {
+    const before = wasSending.current
+    wasSending.current = sending
+    if (before === sending) return
+    const active = document.activeElement
+    if (active !== null && active !== document.body) return
+    if (sending) stopRef.current?.focus()
+    else if (status.kind === 'failed') rootRef.current?.querySelector<HTMLElement>('.error-notice button')?.focus()
+    else answerRef.current?.focus()
+  }, [sending, status.kind])
+
+  const last = messages.at(-1)
+  const lastAnswer = last?.role === 'model' && !last.analysis ? last : undefined
+  /** The complete answer that has just arrived in this view: announced once (a stopped one was the user's doing). */
+  const announce = !sending && lastAnswer && lastAnswer.id !== loadedLastId && !lastAnswer.incomplete ? lastAnswer : undefined
 
   function submit() {
     if (send(draft)) setDraft('')
@@ -136,7 +194,8 @@ export function ChatAssistant() {
   }
 
   return (
-    <div className="chat">
+    <div className="chat" ref={rootRef}>
+      <h2 className="visually-hidden">{t('nav.chat')}</h2>
       {(messages.length > 0 || status.kind !== 'idle') && (
         <div className="chat-toolbar">
           <button type="button" className="button button-ghost" onClick={onClear}>
@@ -147,7 +206,7 @@ export function ChatAssistant() {
       )}
       <div className="chat-scroll">
 
-        <div className="chat-log" role="log" aria-live="polite" aria-label={t('chat.logLabel')}>
+        <div className="chat-log" role="log" aria-live="off" aria-label={t('chat.logLabel')}>
           <Message role="model" text={t('chat.greeting')} speaker={t('chat.assistant')} />
           {messages.map((message) =>
             message.analysis ? (
@@ -159,6 +218,8 @@ export function ChatAssistant() {
                 text={message.text}
                 speaker={message.role === 'user' ? t('chat.you') : t('chat.assistant')}
                 actions={message.role === 'model'}
+                voice={message.voice === true}
+                {...(message === lastAnswer ? { ref: answerRef } : {})}
                 {...(message.incomplete ? { incomplete: message.incomplete } : {})}
               />
             ),
@@ -178,9 +239,14 @@ export function ChatAssistant() {
           </ul>
         )}
 
-        <Thinking active={sending && live === ''} label={t('chat.thinking')} queue={queue} />
+        <Thinking
+          active={sending && live === ''}
+          label={t('chat.thinking')}
+          queue={queue}
+          finished={announce ? { key: announce.id, text: t('chat.answered') } : null}
+        />
         {status.kind === 'failed' && <ErrorNotice error={status.error} onRetry={retry} />}
-        <div ref={endRef} />
+        <div ref={endRef} className="chat-end" />
       </div>
 
       <form className="composer" onSubmit={onSubmit}>
@@ -200,10 +266,11 @@ export function ChatAssistant() {
           onChange={(event) => setDraft(event.target.value)}
           onKeyDown={onKeyDown}
         />
+        <MicButton enabled={!sending} onRecorded={(audio) => sendVoice(audio, t('voice.pending'))} />
         {/* Keyed apart: were React to turn this one button from Stop into Send
             inside Stop's click, the click would submit what was typed meanwhile. */}
         {sending ? (
-          <button key="stop" type="button" className="send-button stop-button" onClick={onStop}>
+          <button key="stop" ref={stopRef} type="button" className="send-button stop-button" onClick={onStop}>
             <Square aria-hidden="true" size={18} fill="currentColor" />
             <span className="visually-hidden">{t('common.stop')}</span>
           </button>

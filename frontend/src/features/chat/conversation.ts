@@ -16,6 +16,8 @@ export interface ChatMessage {
   incomplete?: Incomplete
   /** Set on the (user) message that brings an analysis into the chat; `text` is its report. */
   analysis?: AnalysisContext
+  /** Set on a question asked by voice; `text` is its transcript (a placeholder until it arrives). */
+  voice?: boolean
 }
 
 /** What the chat keeps of an analysis it is about: enough for its card. */
@@ -159,8 +161,9 @@ function isAnalysisContext(value: unknown): value is AnalysisContext {
 
 function isChatMessage(value: unknown): value is ChatMessage {
   if (typeof value !== 'object' || value === null) return false
-  const { id, role, text, incomplete, analysis } = value as Record<string, unknown>
+  const { id, role, text, incomplete, analysis, voice } = value as Record<string, unknown>
   return (
+    (voice === undefined || typeof voice === 'boolean') &&
     typeof id === 'string' &&
     (role === 'user' || role === 'model') &&
     typeof text === 'string' &&

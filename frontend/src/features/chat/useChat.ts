@@ -4,17 +4,17 @@
 // hook keeps each answer in the conversation, and an analysis brought into the
 // chat (conversation.ts). Talks to the server only through api/client.
 import { useEffect, useEffectEvent, useRef, useState } from 'react'
-import { type ApiError, chatStream } from '../../api/client'
+import { type ApiError, chatStream, chatVoiceStream } from '../../api/client'
 import type { HistoryItem, Language, Waiting } from '../../api/types'
 import { type AnswerState, useAnswerStream } from '../../hooks/useAnswerStream'
 import { translator } from '../../i18n/translate'
 import { newId } from '../../lib/id'
 import { type ChatMessage, historyFor, loadConversation, onAnalysisAttached, saveConversation } from './conversation'
 
-interface ChatRequestDraft {
-  message: string
-  history: HistoryItem[]
-}
+/** A typed question, or a spoken one (its recording, and the id of its message, which gets the transcript). */
+type ChatRequestDraft =
+  | { message: string; history: HistoryItem[] }
+  | { audio: { mimeType: string; data: string }; history: HistoryItem[]; messageId: string }
 
 export type ChatStatus =
   /** Nothing in flight. */
@@ -31,6 +31,11 @@ export interface Chat {
   queue: Waiting | null
   /** Sends a question; false (and nothing sent) when it is empty or a request is in flight. */
   send: (text: string) => boolean
+  /**
+   * Sends a spoken question (`data`: base64); false when a request is in flight.
+   * Its message shows `placeholder` until the transcript arrives.
+   */
+  sendVoice: (audio: { mimeType: string; data: string }, placeholder: string) => boolean
   /** Resends the question that failed, with the history it had, replacing a partial answer. */
   retry: () => void
   /** Stops the answer being received; what arrived is kept, marked as stopped. */
@@ -44,7 +49,23 @@ export function useChat(language: Language): Chat {
   /** The incomplete answer kept in the conversation after the last failure, if any text arrived. */
   const partialId = useRef<string | undefined>(undefined)
   const stream = useAnswerStream<ChatRequestDraft>(
-    (request, handlers, options) => chatStream({ ...request, language }, handlers, options),
+    (request, handlers, options) => {
+      if (!('audio' in request)) return chatStream({ ...request, language }, handlers, options)
+      const { audio, history, messageId } = request
+      const name = (text: string) =>
+        setMessages((current) => current.map((message) => (message.id === messageId ? { ...message, text } : message)))
+      let heard = false
+      const onTranscript = (transcript: string) => {
+        if (transcript.trim() === '') return
+        heard = true
+        name(transcript.trim())
+      }
+      return chatVoiceStream({ audio, history, language }, { ...handlers, onTranscript }, options).then((done) => {
+        // Gemini answered without saying what it heard: the question stays "by voice", no longer pending.
+        if (!heard) name(translator(language)('voice.unheard'))
+        return done
+      })
+    },
     (end) => {
       // The answer joins the conversation; an incomplete one only when some text arrived.
       if (end.kind !== 'done' && end.text === '') {
@@ -82,6 +103,16 @@ export function useChat(language: Language): Chat {
     return true
   }
 
+  function sendVoice(audio: { mimeType: string; data: string }, placeholder: string): boolean {
+    if (stream.busy) return false
+    const t = translator(language)
+    const history = historyFor(messages, { intro: t('chat.contextIntro'), ack: t('chat.contextAck') })
+    const messageId = newId()
+    setMessages((current) => [...current, { id: messageId, role: 'user', text: placeholder, voice: true }])
+    stream.start({ audio, history, messageId })
+    return true
+  }
+
   function retry() {
     if (stream.state.kind !== 'failed') return
     const partial = partialId.current
@@ -96,7 +127,16 @@ export function useChat(language: Language): Chat {
     setMessages([])
   }
 
-  return { messages, status: chatStatus(stream.state), queue: stream.queue, send, retry, stop: stream.stop, clear }
+  return {
+    messages,
+    status: chatStatus(stream.state),
+    queue: stream.queue,
+    send,
+    sendVoice,
+    retry,
+    stop: stream.stop,
+    clear,
+  }
 }
 
 /** The chat's view of the stream: a finished or stopped answer is already in the conversation. */
