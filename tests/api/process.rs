@@ -682,6 +682,7 @@ async fn sighup_reloads_the_certificate_files_and_the_server_keeps_running() {
     sigterm(&server.pid());
     server.exits_0().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
 
 #[tokio::test]
 async fn a_spoken_question_leaves_neither_its_recording_nor_its_transcript_in_the_logs() {
