@@ -252,13 +252,18 @@ step "buildah build --isolation chroot --format docker -t $TAG ."
 # --pull=never: the stand-ins are local and there is no registry. --format docker
 # keeps HEALTHCHECK (the OCI format has no field for it). --layers caches steps.
 t0=$(now)
-if buildah build --isolation chroot --format docker --layers --pull=never --force-rm \
+# A tag left by an earlier run must not pass for this build.
+podman rmi -f "$TAG" >/dev/null 2>&1 || true
+built=0
+set +e
+buildah build --isolation chroot --format docker --layers --pull=never --force-rm \
      --build-arg REVISION="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-     -t "$TAG" -f Dockerfile . 2>&1 | tee "$CACHE/build.log" | grep -E '^(STEP|COMMIT|Successfully|Error|error)|Finished|Compiling weld-assistant|built in'; then
-  :
-fi
+     -t "$TAG" -f Dockerfile . 2>&1 | tee "$CACHE/build.log" | grep -E '^(STEP|COMMIT|Successfully|Error|error)|Finished|Compiling weld-assistant|built in'
+# The pipeline's last status is grep's: buildah's is the first.
+[ "${PIPESTATUS[0]}" = 0 ] && built=1
+set -e
 build_s=$(($(now) - t0))
-if ! podman image exists "$TAG"; then
+if [ "$built" != 1 ] || ! podman image exists "$TAG"; then
   tail -40 "$CACHE/build.log" >&2
   bad "image build failed after $build_s s (log: $CACHE/build.log)"
   finish; exit 1
